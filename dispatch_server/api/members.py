@@ -1,0 +1,17 @@
+"""The live roster: who is on shift, online, busy and where."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from dispatch_server.deps import CtxDep, Dispatcher
+from dispatch_server.services import people
+
+router = APIRouter(prefix="/api", tags=["members"])
+
+
+@router.get("/members")
+async def members(ctx: CtxDep, _: Dispatcher) -> list[dict[str, Any]]:
+    return people.live_members(ctx)

@@ -1,0 +1,73 @@
+"""create_app(settings): the FastAPI app, its routes and its lifespan."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, WebSocket
+from fastapi.responses import FileResponse
+
+from dispatch_server.api import admin, grids, incidents, members
+from dispatch_server.clock import Clock, system_clock
+from dispatch_server.deps import CtxDep
+from dispatch_server.live.console import console_socket
+from dispatch_server.live.patrol import patrol_socket
+from dispatch_server.services.context import running
+from dispatch_server.settings import Settings
+
+log = logging.getLogger(__name__)
+STATIC = Path(__file__).parent / "static"
+
+
+def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
+    admin_token = settings.admin_token
+    if admin_token is None:
+        admin_token = secrets.token_urlsafe(24)
+        log.warning("DISPATCH_ADMIN_TOKEN is unset; this run's admin token: %s", admin_token)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with running(settings, admin_token, clock) as ctx:
+            app.state.ctx = ctx
+            yield
+
+    app = FastAPI(
+        title="Grid patrol dispatch",
+        version="0.1.0",
+        summary="One-key alarms from patrol handhelds to the duty console, durably.",
+        description="Live traffic is on websockets (/ws/patrol, /ws/console): see docs/protocol.md.",
+        lifespan=lifespan,
+    )
+    for module in (admin, grids, incidents, members):
+        app.include_router(module.router)
+
+    @app.websocket("/ws/patrol")
+    async def ws_patrol(websocket: WebSocket) -> None:
+        await patrol_socket(websocket, websocket.app.state.ctx)
+
+    @app.websocket("/ws/console")
+    async def ws_console(websocket: WebSocket) -> None:
+        await console_socket(websocket, websocket.app.state.ctx)
+
+    @app.get("/api/health", tags=["health"])
+    async def health(ctx: CtxDep) -> dict[str, Any]:
+        return {
+            "ok": True,
+            "grids": len(ctx.grids.grids),
+            "members": len(ctx.roster),
+            "handhelds_connected": ctx.hub.connected(),
+            "open_incidents": len(ctx.active),
+            "commit_batches": ctx.writer.batches,
+            "writes": ctx.writer.jobs_done,
+        }
+
+    @app.get("/", include_in_schema=False)
+    async def console_page() -> FileResponse:
+        return FileResponse(STATIC / "index.html")
+
+    return app

@@ -1,0 +1,45 @@
+"""The append-only log's vocabulary: every change anywhere is one of these events."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class EventType(StrEnum):
+    INCIDENT_OPENED = "incident_opened"
+    INCIDENT_ACKNOWLEDGED = "incident_acknowledged"
+    RESPONDERS_DISPATCHED = "responders_dispatched"
+    ASSIGNMENT_REPLIED = "assignment_replied"
+    NOTE_ADDED = "note_added"
+    INCIDENT_RESOLVED = "incident_resolved"
+    SHIFT_STARTED = "shift_started"
+    SHIFT_ENDED = "shift_ended"
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """An event decided but not yet written: it has no seq until the log commits it."""
+
+    type: EventType
+    actor: str
+    incident_id: int | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Event:
+    """A committed event. `seq` is global, strictly increasing, and the consoles' resume point."""
+
+    seq: int
+    type: EventType
+    at: float
+    actor: str
+    incident_id: int | None
+    data: dict[str, Any]
+
+
+def actor(kind: str, ident: int | str) -> str:
+    """Who caused an event, as one readable string: 'member:7', 'dispatcher:2', 'admin:-'."""
+    return f"{kind}:{ident}"

@@ -1,0 +1,242 @@
+"""An incident's life, as pure functions: fold events into state, decide commands into events.
+
+The log is the truth; `Incident` is only ever what `fold` makes of it. Every
+command is checked against one transition table, and an illegal move raises
+`Conflict`, which the edges turn into a 409 or an `error` frame.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
+from typing import Any
+
+from dispatch_server.domain.events import Event, EventType, NewEvent
+
+
+class Status(StrEnum):
+    OPEN = "open"  # alarm in, nobody at the console has said they saw it
+    ACKNOWLEDGED = "acknowledged"
+    DISPATCHED = "dispatched"  # responders called, none has accepted yet
+    RESPONDING = "responding"  # at least one responder is on the way
+    RESOLVED = "resolved"
+
+
+class Disposition(StrEnum):
+    TRUE_ALARM = "true_alarm"
+    FALSE_ALARM = "false_alarm"
+    TEST = "test"
+    HANDLED_BY_PARTNER = "handled_by_partner"
+
+
+class Reply(StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+
+
+class Command(StrEnum):
+    ACKNOWLEDGE = "acknowledge"
+    DISPATCH = "dispatch"
+    REPLY = "reply"
+    NOTE = "note"
+    RESOLVE = "resolve"
+
+
+ACTIVE = frozenset({Status.OPEN, Status.ACKNOWLEDGED, Status.DISPATCHED, Status.RESPONDING})
+
+# The one transition table: which command is allowed in which state.
+ALLOWED: dict[Command, frozenset[Status]] = {
+    Command.ACKNOWLEDGE: frozenset({Status.OPEN}),
+    # Dispatching straight from OPEN counts as acknowledging: the volunteer has seen it.
+    Command.DISPATCH: ACTIVE,
+    Command.REPLY: ACTIVE,
+    # A note is not a state change; follow-ups after resolution belong in the log too.
+    Command.NOTE: ACTIVE | {Status.RESOLVED},
+    Command.RESOLVE: ACTIVE,
+}
+
+
+class Conflict(Exception):
+    """A command that the incident's current state does not allow."""
+
+
+@dataclass(frozen=True)
+class Assignment:
+    member_id: int
+    reply: Reply
+    dispatched_at: float
+    replied_at: float | None = None
+
+
+@dataclass(frozen=True)
+class Incident:
+    incident_id: int
+    alert_id: str
+    status: Status
+    grid_id: str
+    lon: float
+    lat: float
+    inside_grid: bool
+    point_source: str
+    category: str
+    reporter_id: int
+    opened_at: float
+    note: str | None = None
+    responders: tuple[dict[str, Any], ...] = ()
+    acknowledged_at: float | None = None
+    acknowledged_by: str | None = None
+    assignments: dict[int, Assignment] = field(default_factory=dict)
+    notes: tuple[dict[str, Any], ...] = ()
+    resolved_at: float | None = None
+    resolved_by: str | None = None
+    disposition: Disposition | None = None
+    last_seq: int = 0
+
+
+def opened(event: Event) -> Incident:
+    d = event.data
+    assert event.incident_id is not None
+    return Incident(
+        incident_id=event.incident_id,
+        alert_id=d["alert_id"],
+        status=Status.OPEN,
+        grid_id=d["grid_id"],
+        lon=d["lon"],
+        lat=d["lat"],
+        inside_grid=d["inside_grid"],
+        point_source=d["point_source"],
+        category=d["category"],
+        reporter_id=d["reporter_id"],
+        opened_at=event.at,
+        note=d.get("note"),
+        responders=tuple(d["responders"]),
+        last_seq=event.seq,
+    )
+
+
+def fold(incident: Incident | None, event: Event) -> Incident:
+    """The state after `event`. Folding an incident's events in seq order rebuilds it exactly."""
+    if event.type is EventType.INCIDENT_OPENED:
+        return opened(event)
+    if incident is None:
+        raise ValueError(f"event {event.seq} ({event.type}) before its incident was opened")
+    d = event.data
+    inc = replace(incident, last_seq=event.seq)
+    match event.type:
+        case EventType.INCIDENT_ACKNOWLEDGED:
+            return replace(
+                inc, status=Status.ACKNOWLEDGED, acknowledged_at=event.at, acknowledged_by=event.actor
+            )
+        case EventType.RESPONDERS_DISPATCHED:
+            assignments = dict(inc.assignments)
+            for member_id in d["member_ids"]:
+                assignments[member_id] = Assignment(member_id, Reply.PENDING, event.at)
+            return _settle(
+                replace(
+                    inc,
+                    assignments=assignments,
+                    acknowledged_at=inc.acknowledged_at or event.at,
+                    acknowledged_by=inc.acknowledged_by or event.actor,
+                )
+            )
+        case EventType.ASSIGNMENT_REPLIED:
+            member_id = d["member_id"]
+            reply = Reply.ACCEPTED if d["accept"] else Reply.DECLINED
+            assignments = dict(inc.assignments)
+            assignments[member_id] = replace(assignments[member_id], reply=reply, replied_at=event.at)
+            return _settle(replace(inc, assignments=assignments))
+        case EventType.NOTE_ADDED:
+            note = {"seq": event.seq, "at": event.at, "by": event.actor, "text": d["text"]}
+            return replace(inc, notes=(*inc.notes, note))
+        case EventType.INCIDENT_RESOLVED:
+            return replace(
+                inc,
+                status=Status.RESOLVED,
+                resolved_at=event.at,
+                resolved_by=event.actor,
+                disposition=Disposition(d["disposition"]),
+            )
+    return inc
+
+
+def _settle(inc: Incident) -> Incident:
+    """The status that the assignments imply, once someone has been called."""
+    if inc.status is Status.RESOLVED or not inc.assignments:
+        return inc
+    accepted = any(a.reply is Reply.ACCEPTED for a in inc.assignments.values())
+    return replace(inc, status=Status.RESPONDING if accepted else Status.DISPATCHED)
+
+
+def fold_all(events: list[Event]) -> Incident:
+    state: Incident | None = None
+    for event in events:
+        state = fold(state, event)
+    if state is None:
+        raise ValueError("no events")
+    return state
+
+
+# --- commands: state + input -> events, or Conflict -----------------------------------
+
+
+def _check(inc: Incident, command: Command) -> None:
+    if inc.status not in ALLOWED[command]:
+        raise Conflict(f"cannot {command.value} incident {inc.incident_id}: it is {inc.status.value}")
+
+
+def acknowledge(inc: Incident, by: str) -> NewEvent:
+    if inc.status is Status.ACKNOWLEDGED:
+        raise Conflict(f"incident {inc.incident_id} was already acknowledged by {inc.acknowledged_by}")
+    _check(inc, Command.ACKNOWLEDGE)
+    return NewEvent(EventType.INCIDENT_ACKNOWLEDGED, by, inc.incident_id)
+
+
+def dispatch(inc: Incident, member_ids: list[int], by: str) -> NewEvent:
+    _check(inc, Command.DISPATCH)
+    if not member_ids:
+        raise Conflict("dispatch needs at least one member")
+    if inc.reporter_id in member_ids:
+        raise Conflict(f"member {inc.reporter_id} raised this alarm and cannot be its responder")
+    again = sorted(
+        m for m in member_ids if m in inc.assignments and inc.assignments[m].reply is not Reply.DECLINED
+    )
+    if again:
+        raise Conflict(f"already dispatched to incident {inc.incident_id}: members {again}")
+    unique = list(dict.fromkeys(member_ids))
+    return NewEvent(EventType.RESPONDERS_DISPATCHED, by, inc.incident_id, {"member_ids": unique})
+
+
+def reply(inc: Incident, member_id: int, accept: bool, by: str) -> NewEvent | None:
+    """A responder's answer. The same answer twice is no new event (a handheld's retry)."""
+    assignment = inc.assignments.get(member_id)
+    if assignment is None:
+        raise Conflict(f"member {member_id} was not dispatched to incident {inc.incident_id}")
+    _check(inc, Command.REPLY)
+    wanted = Reply.ACCEPTED if accept else Reply.DECLINED
+    if assignment.reply is wanted:
+        return None
+    data = {"member_id": member_id, "accept": accept}
+    return NewEvent(EventType.ASSIGNMENT_REPLIED, by, inc.incident_id, data)
+
+
+def add_note(inc: Incident, text: str, by: str) -> NewEvent:
+    _check(inc, Command.NOTE)
+    return NewEvent(EventType.NOTE_ADDED, by, inc.incident_id, {"text": text})
+
+
+def resolve(inc: Incident, disposition: Disposition, note: str | None, by: str) -> NewEvent:
+    if inc.status is Status.RESOLVED:
+        raise Conflict(f"incident {inc.incident_id} is already resolved ({inc.disposition})")
+    _check(inc, Command.RESOLVE)
+    data: dict[str, Any] = {"disposition": disposition.value}
+    if note:
+        data["note"] = note
+    return NewEvent(EventType.INCIDENT_RESOLVED, by, inc.incident_id, data)
+
+
+def busy_members(inc: Incident) -> set[int]:
+    """Responders this incident keeps busy: those who accepted, while it is not resolved."""
+    if inc.status is Status.RESOLVED:
+        return set()
+    return {m for m, a in inc.assignments.items() if a.reply is Reply.ACCEPTED}

@@ -1,0 +1,128 @@
+"""Live state of every member, kept column-wise so ranking reads it in one vectorised pass.
+
+PERFORMANCE-FACTS: for moving responders numpy brute force beats an STRtree up
+to a few thousand points (an STRtree is immutable and costly to rebuild), and a
+per-member Python loop costs about a microsecond a member. Columns make a
+position update O(1) and a ranking over 1,000 members tens of microseconds.
+This module holds state only; `responders.rank` decides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+F64 = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Fix:
+    x: float
+    y: float
+    accuracy_m: float | None
+    at: float
+
+
+class Roster:
+    """Who is on shift, connected, busy and where: one row per member, rows never removed."""
+
+    # column name -> (value of an empty row, dtype)
+    COLUMNS: dict[str, tuple[object, type]] = {
+        "home_x": (np.nan, np.float64),
+        "home_y": (np.nan, np.float64),
+        "fix_x": (np.nan, np.float64),
+        "fix_y": (np.nan, np.float64),
+        "fix_acc": (np.nan, np.float64),
+        "fix_at": (-np.inf, np.float64),
+        "down_since": (-np.inf, np.float64),
+        "skills": (0, np.int64),
+        "on_shift": (False, np.bool_),
+        "connected": (False, np.bool_),
+        "busy": (False, np.bool_),
+    }
+    home_x: F64
+    home_y: F64
+    fix_x: F64
+    fix_y: F64
+    fix_acc: F64
+    fix_at: F64
+    down_since: F64
+    skills: npt.NDArray[np.int64]
+    on_shift: npt.NDArray[np.bool_]
+    connected: npt.NDArray[np.bool_]
+    busy: npt.NDArray[np.bool_]
+
+    def __init__(self, capacity: int = 64) -> None:
+        self.ids: list[int] = []
+        self.names: list[str] = []
+        self.grids: list[str] = []
+        self.row: dict[int, int] = {}
+        self._capacity = 0
+        self._resize(capacity)
+
+    def _resize(self, capacity: int) -> None:
+        """Grow every column, keeping the rows there are (amortised O(1) per added member)."""
+        for name, (empty, dtype) in self.COLUMNS.items():
+            column = np.full(capacity, empty, dtype=dtype)
+            if self._capacity:
+                column[: self._capacity] = getattr(self, name)
+            setattr(self, name, column)
+        self._capacity = capacity
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def __contains__(self, member_id: int) -> bool:
+        return member_id in self.row
+
+    def add(
+        self, member_id: int, name: str, grid_id: str, skills: int, home: tuple[float, float]
+    ) -> None:
+        if member_id in self.row:
+            return
+        n = len(self.ids)
+        if n == self._capacity:
+            self._resize(2 * n)
+        self.row[member_id] = n
+        self.ids.append(member_id)
+        self.names.append(name)
+        self.grids.append(grid_id)
+        self.home_x[n], self.home_y[n] = home
+        self.skills[n] = skills
+
+    def set_shift(self, member_id: int, on: bool) -> None:
+        self.on_shift[self.row[member_id]] = on
+
+    def set_busy(self, member_id: int, busy: bool) -> None:
+        self.busy[self.row[member_id]] = busy
+
+    def link_up(self, member_id: int) -> None:
+        i = self.row[member_id]
+        self.connected[i] = True
+        self.down_since[i] = -np.inf
+
+    def link_down(self, member_id: int, now: float) -> None:
+        i = self.row[member_id]
+        self.connected[i] = False
+        self.down_since[i] = now
+
+    def set_fix(self, member_id: int, fix: Fix) -> None:
+        i = self.row[member_id]
+        self.fix_x[i], self.fix_y[i], self.fix_at[i] = fix.x, fix.y, fix.at
+        self.fix_acc[i] = np.nan if fix.accuracy_m is None else fix.accuracy_m
+
+    def fix(self, member_id: int) -> Fix | None:
+        i = self.row[member_id]
+        if not np.isfinite(self.fix_at[i]):
+            return None
+        acc = float(self.fix_acc[i])
+        return Fix(
+            float(self.fix_x[i]), float(self.fix_y[i]), None if np.isnan(acc) else acc, float(self.fix_at[i])
+        )
+
+    def offline(self, now: float, offline_after_s: float) -> npt.NDArray[np.bool_]:
+        """On shift with the link down longer than the grace time; a brief drop is not offline."""
+        n = len(self.ids)
+        return self.on_shift[:n] & ~self.connected[:n] & (now - self.down_since[:n] > offline_after_s)

@@ -1,0 +1,106 @@
+"""`/ws/console`: every logged event, in seq order, with no gap and no duplicate.
+
+DESIGN.md: a console that reconnects with `hello {token, since: seq}` gets
+everything after `seq` first, then live events. The feed subscribes to the bus
+before it reads the log, and skips what it has already sent by seq, so the
+hand-over from log to live loses nothing and doubles nothing. A console that
+falls behind (its bus queue overflows, or a seq is missing) catches up from
+the log the same way; nobody else waits for it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from dispatch_server.bus.base import Subscription
+from dispatch_server.clock import iso
+from dispatch_server.domain.events import Event
+from dispatch_server.live.link import close, dumps, handshake, receive_text
+from dispatch_server.protocol.codes import CloseCode, ErrorCode
+from dispatch_server.protocol.frames import CONSOLE_FRAMES, ErrorFrame, Welcome
+from dispatch_server.services.auth import Kind
+from dispatch_server.services.context import Context
+from dispatch_server.services.views import event_view
+from dispatch_server.store.log import events_after, last_seq
+
+PAGE = 500
+
+
+class ConsoleFeed:
+    def __init__(self, ctx: Context, ws: WebSocket, sub: Subscription, cursor: int) -> None:
+        self.ctx = ctx
+        self.ws = ws
+        self.sub = sub
+        self.cursor = cursor  # the last seq this console has been sent
+
+    async def send(self, event: Event) -> None:
+        text = dumps(event_view(event))
+        await asyncio.wait_for(self.ws.send_text(text), self.ctx.settings.send_timeout_s)
+        self.cursor = event.seq
+
+    async def catch_up(self) -> None:
+        while True:
+            page = await self.ctx.read(events_after, self.cursor, PAGE)
+            for event in page:
+                await self.send(event)
+            if len(page) < PAGE:
+                return
+
+    async def run(self) -> None:
+        await self.catch_up()
+        while True:
+            event = await self.sub.next()
+            if event is None:  # lagged: the bus dropped events for us
+                self.sub.reset()
+                await self.catch_up()
+            elif event.seq <= self.cursor:
+                continue  # already sent from the log
+            elif event.seq != self.cursor + 1:
+                await self.catch_up()  # a gap: the log has what the bus did not bring
+            else:
+                await self.send(event)
+
+
+async def _ignore_input(ws: WebSocket) -> None:
+    """The console only listens after hello; anything it says gets an error, then we go on."""
+    while (await receive_text(ws)) is not None:
+        frame = ErrorFrame(
+            code=ErrorCode.UNKNOWN_TYPE.value,
+            message="the console socket takes only hello; commands go over REST",
+        )
+        with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect):
+            await ws.send_text(frame.model_dump_json(exclude_none=True))
+
+
+async def console_socket(ws: WebSocket, ctx: Context) -> None:
+    greeted = await handshake(ws, ctx, CONSOLE_FRAMES, {Kind.DISPATCHER, Kind.ADMIN})
+    if greeted is None:
+        return
+    principal, hello = greeted
+    sub = ctx.bus.subscribe(ctx.settings.console_queue)
+    try:
+        head = await ctx.read(last_seq)
+        welcome = Welcome(
+            dispatcher_id=principal.id if principal.kind is Kind.DISPATCHER else None,
+            server_time=iso(ctx.clock()),
+            last_seq=head,
+        )
+        await ws.send_text(welcome.model_dump_json(exclude_none=True))
+        since = hello.since if hello.since is not None else head
+        if since > head:
+            # A seq from another database (or the future): replay all rather than miss any.
+            since = 0
+        feed = ConsoleFeed(ctx, ws, sub, since)
+        async with asyncio.TaskGroup() as tasks:
+            feeding = tasks.create_task(feed.run())
+            await _ignore_input(ws)
+            feeding.cancel()
+    except* TimeoutError:
+        await close(ws, CloseCode.RESYNC, "send timed out; reconnect with since")
+    except* (WebSocketDisconnect, RuntimeError, OSError):
+        pass  # the console went away mid-send; it resumes with `since`
+    finally:
+        ctx.bus.unsubscribe(sub)

@@ -1,0 +1,35 @@
+"""Which handhelds are connected to this instance, so targeted frames reach them."""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+
+class Sender(Protocol):
+    def send(self, frame: dict[str, Any]) -> None: ...
+
+
+class PatrolHub:
+    def __init__(self) -> None:
+        self._links: dict[int, Sender] = {}
+
+    def attach(self, member_id: int, link: Sender) -> None:
+        """The newest connection wins: a handheld that reconnects replaces its stale socket."""
+        self._links[member_id] = link
+
+    def detach(self, member_id: int, link: Sender) -> bool:
+        """True when this was the member's current link (so the member's link is now down)."""
+        if self._links.get(member_id) is link:
+            del self._links[member_id]
+            return True
+        return False
+
+    def deliver(self, member_id: int, frame: dict[str, Any]) -> bool:
+        link = self._links.get(member_id)
+        if link is None:
+            return False
+        link.send(frame)
+        return True
+
+    def connected(self) -> int:
+        return len(self._links)

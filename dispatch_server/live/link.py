@@ -1,0 +1,117 @@
+"""The two halves every socket shares: the hello handshake, and a bounded sender."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Any, TypeVar
+
+from pydantic import TypeAdapter
+from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
+
+from dispatch_server.protocol.codes import CloseCode
+from dispatch_server.protocol.frames import ErrorFrame, Hello
+from dispatch_server.protocol.parse import FrameError, parse_frame
+from dispatch_server.services.auth import Kind, Principal
+from dispatch_server.services.context import Context
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+def dumps(frame: dict[str, Any]) -> str:
+    return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
+
+
+def error_frame(exc: FrameError) -> dict[str, Any]:
+    return ErrorFrame(
+        code=exc.code.value, message=exc.message, ref_type=exc.ref_type, alert_id=exc.alert_id
+    ).model_dump(exclude_none=True)
+
+
+async def close(ws: WebSocket, code: int, reason: str) -> None:
+    if ws.application_state is WebSocketState.CONNECTED:
+        try:
+            await ws.close(code, reason[:120])
+        except (RuntimeError, OSError):
+            pass  # the peer is already gone; there is nobody to tell
+
+
+async def receive_text(ws: WebSocket) -> str | bytes | None:
+    """The next frame's payload, or None once the peer has gone."""
+    try:
+        message = await ws.receive()
+    except WebSocketDisconnect:
+        return None
+    if message["type"] == "websocket.disconnect":
+        return None
+    text = message.get("text")
+    return text if text is not None else message.get("bytes") or b""
+
+
+async def handshake(
+    ws: WebSocket, ctx: Context, adapter: TypeAdapter[Any], allowed: set[Kind]
+) -> tuple[Principal, Hello] | None:
+    """DESIGN.md: the first frame is `hello {token}`; a bad or missing token closes with 4401
+    within 5 s, a token of the wrong kind with 4403."""
+    await ws.accept()
+    try:
+        payload = await asyncio.wait_for(receive_text(ws), ctx.settings.hello_timeout_s)
+    except TimeoutError:
+        await close(ws, CloseCode.UNAUTHORIZED, "no hello in time")
+        return None
+    if payload is None:
+        return None
+    try:
+        hello = parse_frame(adapter, payload)
+    except FrameError as exc:
+        await close(ws, CloseCode.UNAUTHORIZED, f"first frame must be hello {{token}}: {exc.message}")
+        return None
+    if not isinstance(hello, Hello):
+        await close(ws, CloseCode.UNAUTHORIZED, "first frame must be hello {token}")
+        return None
+    principal = await ctx.authenticate(hello.token)
+    if principal is None:
+        await close(ws, CloseCode.UNAUTHORIZED, "unknown or revoked token")
+        return None
+    if principal.kind not in allowed:
+        await close(ws, CloseCode.FORBIDDEN, f"a {principal.kind.value} token cannot use this socket")
+        return None
+    return principal, hello
+
+
+class Link:
+    """Frames toward one peer, through a bounded queue drained by `pump`.
+
+    Handlers never await a peer: `send` only queues. A peer that stops reading
+    fills its queue and is closed with RESYNC; it reconnects and is brought up
+    to date from the log, and nobody else waits for it.
+    """
+
+    def __init__(self, ws: WebSocket, maxsize: int, send_timeout_s: float) -> None:
+        self._ws = ws
+        self._queue: asyncio.Queue[str] = asyncio.Queue(maxsize)
+        self._send_timeout_s = send_timeout_s
+        self.overflowed = False
+
+    def send(self, frame: dict[str, Any]) -> None:
+        try:
+            self._queue.put_nowait(dumps(frame))
+        except asyncio.QueueFull:
+            # Full means the pump is stuck in a send: it sees this flag when that ends.
+            self.overflowed = True
+
+    async def pump(self) -> None:
+        while True:
+            text = await self._queue.get()
+            if self.overflowed:
+                await close(self._ws, CloseCode.RESYNC, "too far behind; reconnect")
+                return
+            try:
+                await asyncio.wait_for(self._ws.send_text(text), self._send_timeout_s)
+            except TimeoutError:
+                await close(self._ws, CloseCode.RESYNC, "send timed out; reconnect")
+                return
+            except (WebSocketDisconnect, RuntimeError, OSError):
+                return

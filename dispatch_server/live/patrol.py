@@ -1,0 +1,168 @@
+"""`/ws/patrol`: one handheld's session, from hello to close.
+
+The reader parses each frame and hands it to a service; it never waits on the
+database for one alarm before reading the next (each alarm is its own task in
+the session's task group, so a burst from one handheld shares a group commit).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from sqlalchemy import Connection, select
+from starlette.websockets import WebSocket
+
+from dispatch_server.clock import iso
+from dispatch_server.domain.incidents import ACTIVE, Conflict, Reply
+from dispatch_server.domain.roster import Fix
+from dispatch_server.live.link import Link, error_frame, handshake, receive_text
+from dispatch_server.protocol.codes import ErrorCode
+from dispatch_server.protocol.frames import (
+    PATROL_FRAMES,
+    Alert,
+    AssignmentReply,
+    Hello,
+    Position,
+    ShiftEnd,
+    ShiftStart,
+    ShiftState,
+    Welcome,
+)
+from dispatch_server.protocol.parse import FrameError, parse_frame
+from dispatch_server.services import incidents, people
+from dispatch_server.services.auth import Kind
+from dispatch_server.services.context import Context
+from dispatch_server.services.intake import raise_alarm
+from dispatch_server.services.views import assignment_frame
+from dispatch_server.store.tables import ASSIGNMENT, INCIDENT
+
+log = logging.getLogger(__name__)
+
+
+def _pending_assignments(conn: Connection, member_id: int) -> list[int]:
+    """Incidents this member was called to and has not answered: re-sent on every hello."""
+    q = (
+        select(ASSIGNMENT.c.incident_id)
+        .join(INCIDENT, INCIDENT.c.id == ASSIGNMENT.c.incident_id)
+        .where(
+            ASSIGNMENT.c.member_id == member_id,
+            ASSIGNMENT.c.reply == Reply.PENDING.value,
+            INCIDENT.c.status.in_([s.value for s in ACTIVE]),
+        )
+        .order_by(ASSIGNMENT.c.incident_id)
+    )
+    return list(conn.execute(q).scalars())
+
+
+class PatrolSession:
+    def __init__(self, ctx: Context, member_id: int, link: Link, tasks: asyncio.TaskGroup) -> None:
+        self.ctx = ctx
+        self.member_id = member_id
+        self.link = link
+        self.tasks = tasks
+
+    async def read_until_closed(self, ws: WebSocket) -> None:
+        while (payload := await receive_text(ws)) is not None:
+            self.ctx.roster.link_up(self.member_id)
+            if isinstance(payload, bytes):
+                self._error(FrameError(ErrorCode.BINARY_FRAME, "frames are JSON text, not binary"))
+                continue
+            try:
+                frame = parse_frame(PATROL_FRAMES, payload)
+            except FrameError as exc:
+                self._error(exc)
+                continue
+            self.handle(frame)
+
+    def handle(self, frame: object) -> None:
+        match frame:
+            case Alert():
+                self.tasks.create_task(self._alarm(frame))
+            case Position():
+                self._position(frame)
+            case ShiftStart() | ShiftEnd():
+                self.tasks.create_task(self._shift(isinstance(frame, ShiftStart)))
+            case AssignmentReply():
+                self.tasks.create_task(self._reply(frame))
+            case Hello():
+                self._error(FrameError(ErrorCode.INVALID_FRAME, "already said hello", "hello"))
+
+    def _error(self, exc: FrameError) -> None:
+        self.link.send(error_frame(exc))
+
+    async def _alarm(self, alert: Alert) -> None:
+        try:
+            accepted = await raise_alarm(self.ctx, self.member_id, alert)
+        except Conflict as exc:
+            self._error(FrameError(ErrorCode.CONFLICT, str(exc), "alert", str(alert.alert_id)))
+            return
+        except Exception:
+            # Not committed: say so, so the handheld keeps the alarm in its outbox and retries.
+            log.exception("alarm %s from member %s failed", alert.alert_id, self.member_id)
+            self._error(
+                FrameError(ErrorCode.UNAVAILABLE, "not recorded; retry", "alert", str(alert.alert_id))
+            )
+            return
+        self.link.send(accepted.model_dump())
+
+    def _position(self, p: Position) -> None:
+        roster = self.ctx.roster
+        if not roster.on_shift[roster.row[self.member_id]]:
+            self._error(FrameError(ErrorCode.NOT_ON_SHIFT, "send shift_start first", "position"))
+            return
+        x, y = self.ctx.grids.projection.to_xy(p.lon, p.lat)
+        roster.set_fix(self.member_id, Fix(x, y, p.accuracy_m, self.ctx.clock()))
+
+    async def _shift(self, on: bool) -> None:
+        try:
+            state = await people.set_shift(self.ctx, self.member_id, on)
+        except Exception:
+            log.exception("shift change for member %s failed", self.member_id)
+            ref = "shift_start" if on else "shift_end"
+            self._error(FrameError(ErrorCode.UNAVAILABLE, "not recorded; retry", ref))
+            return
+        self.link.send(ShiftState(on_shift=state).model_dump())
+
+    async def _reply(self, r: AssignmentReply) -> None:
+        try:
+            await incidents.reply(self.ctx, r.incident_id, self.member_id, r.accept)
+        except incidents.NotFound as exc:
+            self._error(FrameError(ErrorCode.NOT_FOUND, str(exc), "assignment_reply"))
+            return
+        except Conflict as exc:
+            self._error(FrameError(ErrorCode.NOT_ASSIGNED, str(exc), "assignment_reply"))
+            return
+        frame = {"type": "assignment_recorded", "incident_id": r.incident_id, "accept": r.accept}
+        self.link.send(frame)
+
+
+async def patrol_socket(ws: WebSocket, ctx: Context) -> None:
+    greeted = await handshake(ws, ctx, PATROL_FRAMES, {Kind.MEMBER})
+    if greeted is None:
+        return
+    member_id = greeted[0].id
+    roster = ctx.roster
+    link = Link(ws, ctx.settings.patrol_queue, ctx.settings.send_timeout_s)
+    i = roster.row[member_id]
+    link.send(
+        Welcome(
+            member_id=member_id,
+            grid_id=roster.grids[i],
+            on_shift=bool(roster.on_shift[i]),
+            server_time=iso(ctx.clock()),
+        ).model_dump(exclude_none=True)
+    )
+    ctx.hub.attach(member_id, link)
+    roster.link_up(member_id)
+    try:
+        async with asyncio.TaskGroup() as tasks:
+            pump = tasks.create_task(link.pump())
+            for incident_id in await ctx.read(_pending_assignments, member_id):
+                if (inc := ctx.active.get(incident_id)) is not None:
+                    link.send(assignment_frame(inc, member_id))
+            await PatrolSession(ctx, member_id, link, tasks).read_until_closed(ws)
+            pump.cancel()
+    finally:
+        if ctx.hub.detach(member_id, link):
+            roster.link_down(member_id, ctx.clock())

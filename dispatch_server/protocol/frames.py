@@ -1,0 +1,131 @@
+"""One pydantic model per frame of the wire protocol.
+
+This package imports nothing but pydantic, so the handheld (`patrol_client`)
+shares these definitions without pulling in the server's libraries.
+Unknown extra fields are ignored, so a newer client can talk to an older server.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+
+# Range checks also refuse NaN and infinities: they fail every comparison.
+Longitude = Annotated[float, Field(ge=-180.0, le=180.0)]
+Latitude = Annotated[float, Field(ge=-90.0, le=90.0)]
+Note = Annotated[str, Field(max_length=1000)]
+
+
+class Category(StrEnum):
+    """What the alarm is about; `unknown` when the one key was pressed and nothing more said."""
+
+    UNKNOWN = "unknown"
+    MEDICAL = "medical"
+    FIRE = "fire"
+    VIOLENCE = "violence"
+    THEFT = "theft"
+    DISPUTE = "dispute"
+    DISORDER = "disorder"
+    SUSPICIOUS = "suspicious"
+    OTHER = "other"
+
+
+class Frame(BaseModel):
+    # Strict: "wrongly typed fields" are refused, not coerced ("113.0" is not a number).
+    model_config = ConfigDict(strict=True, frozen=True)
+
+
+# --- client to server -------------------------------------------------------------
+
+
+class Hello(Frame):
+    type: Literal["hello"]
+    token: Annotated[str, Field(min_length=1, max_length=512)]
+    # Console only: replay every logged event with a greater seq before live ones.
+    since: Annotated[int, Field(ge=0)] | None = None
+
+
+class Position(Frame):
+    type: Literal["position"]
+    lon: Longitude
+    lat: Latitude
+    accuracy_m: Annotated[float, Field(ge=0.0, le=100_000.0)] | None = None
+
+
+class Alert(Frame):
+    type: Literal["alert"]
+    # Made by the handheld, so a retry can never open a second incident.
+    alert_id: UUID
+    lon: Longitude | None = None
+    lat: Latitude | None = None
+    accuracy_m: Annotated[float, Field(ge=0.0, le=100_000.0)] | None = None
+    category: Category = Category.UNKNOWN
+    note: Note | None = None
+
+    @model_validator(mode="after")
+    def _both_or_neither(self) -> Alert:
+        if (self.lon is None) != (self.lat is None):
+            raise ValueError("lon and lat come together or not at all")
+        return self
+
+
+class ShiftStart(Frame):
+    type: Literal["shift_start"]
+
+
+class ShiftEnd(Frame):
+    type: Literal["shift_end"]
+
+
+class AssignmentReply(Frame):
+    type: Literal["assignment_reply"]
+    incident_id: Annotated[int, Field(ge=1)]
+    accept: bool
+
+
+PatrolFrame = Annotated[
+    Hello | Position | Alert | ShiftStart | ShiftEnd | AssignmentReply,
+    Field(discriminator="type"),
+]
+ConsoleFrame = Annotated[Hello, Field(discriminator="type")]
+
+PATROL_FRAMES: TypeAdapter[PatrolFrame] = TypeAdapter(PatrolFrame)
+CONSOLE_FRAMES: TypeAdapter[ConsoleFrame] = TypeAdapter(ConsoleFrame)
+
+
+# --- server to client -------------------------------------------------------------
+
+
+class Welcome(BaseModel):
+    type: Literal["welcome"] = "welcome"
+    server_time: str
+    member_id: int | None = None
+    grid_id: str | None = None
+    on_shift: bool | None = None
+    dispatcher_id: int | None = None
+    last_seq: int | None = None
+
+
+class AlertAccepted(BaseModel):
+    type: Literal["alert_accepted"] = "alert_accepted"
+    alert_id: str
+    incident_id: int
+    duplicate: bool
+
+
+class ShiftState(BaseModel):
+    type: Literal["shift"] = "shift"
+    on_shift: bool
+
+
+class ErrorFrame(BaseModel):
+    type: Literal["error"] = "error"
+    code: str
+    message: str
+    # The offending frame's type (and alert_id, where there was one), so the client
+    # knows which of its requests failed.
+    ref_type: str | None = None
+    alert_id: str | None = None

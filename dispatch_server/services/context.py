@@ -1,0 +1,147 @@
+"""Everything a request or socket handler needs, built once in the app's lifespan."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from sqlalchemy import Connection, Engine, select
+
+from dispatch_server.bus.base import Bus
+from dispatch_server.bus.memory import MemoryBus
+from dispatch_server.clock import Clock
+from dispatch_server.domain.incidents import Incident
+from dispatch_server.domain.responders import RankPolicy
+from dispatch_server.domain.roster import Roster
+from dispatch_server.domain.skills import Skill, mask
+from dispatch_server.geo.grids import load_grids
+from dispatch_server.geo.index import GridIndex
+from dispatch_server.live.hub import PatrolHub
+from dispatch_server.services.auth import Principal, is_admin, lookup
+from dispatch_server.services.auth import Kind as PrincipalKind
+from dispatch_server.settings import Settings
+from dispatch_server.store.engine import create_schema, make_engine
+from dispatch_server.store.log import LogWriter
+from dispatch_server.store.tables import GRID, MEMBER
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+@dataclass
+class Context:
+    settings: Settings
+    admin_token: str
+    clock: Clock
+    grids: GridIndex
+    reader: Engine
+    writer: LogWriter
+    bus: Bus
+    roster: Roster
+    hub: PatrolHub
+    policy: RankPolicy
+    # Open incidents, folded from the log and kept in step by the observer.
+    active: dict[int, Incident] = field(default_factory=dict)
+
+    async def read(self, fn: Callable[..., T], *args: object) -> T:
+        """Run a read off the event loop, on a pooled connection."""
+
+        def call() -> T:
+            with self.reader.connect() as conn:
+                return fn(conn, *args)
+
+        return await asyncio.to_thread(call)
+
+    async def authenticate(self, token: str) -> Principal | None:
+        if is_admin(token, self.admin_token):
+            return Principal(PrincipalKind.ADMIN, 0)
+        return await self.read(lookup, token)
+
+    def add_member(self, member_id: int, name: str, grid_id: str, skills: list[str]) -> None:
+        home = self.grids.representative_xy(grid_id)
+        self.roster.add(member_id, name, grid_id, mask([Skill(s) for s in skills]), home)
+
+
+def policy_from(settings: Settings) -> RankPolicy:
+    return RankPolicy(
+        listed=settings.responders_listed,
+        fresh_fix_s=settings.fresh_fix_s,
+        offline_after_s=settings.offline_after_s,
+        skill_bonus_m=settings.skill_bonus_m,
+    )
+
+
+def _sync_grids(conn: Connection, grids: GridIndex) -> None:
+    """Keep the grid table in step with the files: the files are the source of grid geometry."""
+    have = set(conn.execute(select(GRID.c.id)).scalars())
+    for grid_id, grid in grids.grids.items():
+        row = {
+            "name_zh": grid.name_zh,
+            "name_en": grid.name_en,
+            "kind": grid.kind,
+            "feature": grid.feature,
+        }
+        if grid_id in have:
+            conn.execute(GRID.update().where(GRID.c.id == grid_id), row)
+        else:
+            conn.execute(GRID.insert(), {"id": grid_id, **row})
+
+
+def _prepare_database(engine: Engine, grids: GridIndex) -> list[tuple[int, str, str, list[str]]]:
+    create_schema(engine)
+    with engine.begin() as conn:
+        _sync_grids(conn, grids)
+        rows = conn.execute(
+            select(MEMBER.c.id, MEMBER.c.name, MEMBER.c.grid_id, MEMBER.c.skills).order_by(MEMBER.c.id)
+        ).all()
+    missing = sorted({r.grid_id for r in rows} - set(grids.grids))
+    if missing:
+        raise RuntimeError(
+            f"members belong to grids that the grid files no longer have: {', '.join(missing)}"
+        )
+    return [(r.id, r.name, r.grid_id, list(r.skills)) for r in rows]
+
+
+@contextlib.asynccontextmanager
+async def running(settings: Settings, admin_token: str, clock: Clock) -> AsyncIterator[Context]:
+    """Build the context, run its background work, and tear it down in order."""
+    from dispatch_server.services.observer import load_live, observe
+
+    grids = GridIndex(load_grids(settings.grids), settings.grid_overlap_tolerance_m2)
+    writer_engine = make_engine(settings.database_url, writer=True)
+    reader = make_engine(settings.database_url)
+    members = await asyncio.to_thread(_prepare_database, writer_engine, grids)
+    bus = MemoryBus()
+    ctx = Context(
+        settings=settings,
+        admin_token=admin_token,
+        clock=clock,
+        grids=grids,
+        reader=reader,
+        writer=LogWriter(writer_engine, clock, bus.publish, settings.commit_batch_max),
+        bus=bus,
+        roster=Roster(max(64, len(members))),
+        hub=PatrolHub(),
+        policy=policy_from(settings),
+    )
+    for member_id, name, grid_id, skills in members:
+        ctx.add_member(member_id, name, grid_id, skills)
+    # Subscribe before loading, so nothing committed in between is missed.
+    subscription = bus.subscribe(maxsize=100_000)
+    await load_live(ctx)
+    ctx.writer.start()
+    observer = asyncio.create_task(observe(ctx, subscription), name="observer")
+    try:
+        yield ctx
+    finally:
+        await ctx.writer.stop()
+        observer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await observer
+        bus.unsubscribe(subscription)
+        writer_engine.dispose()
+        reader.dispose()

@@ -1,0 +1,91 @@
+"""Alarm intake: from a validated `alert` frame to a durably committed incident.
+
+Contract: the handheld hears `alert_accepted` only after the incident is
+committed; a repeated `alert_id` answers the same incident with duplicate=true.
+Ranking runs before the write (tens of microseconds, from live state in
+memory) so that the incident's first event records the list the console saw.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any
+
+from sqlalchemy import insert, select, update
+
+from dispatch_server.domain.events import EventType, NewEvent, actor
+from dispatch_server.domain.incidents import Conflict, Status
+from dispatch_server.domain.responders import incident_point, rank
+from dispatch_server.protocol.frames import Alert, AlertAccepted
+from dispatch_server.services.context import Context
+from dispatch_server.store.log import Tx
+from dispatch_server.store.tables import INCIDENT
+
+
+def opening_data(ctx: Context, reporter_id: int, alert: Alert, now: float) -> dict[str, Any]:
+    """Everything the incident_opened event carries: place, grid, ranked responders."""
+    projection = ctx.grids.projection
+    fix = ctx.roster.fix(reporter_id)
+    home_grid = ctx.roster.grids[ctx.roster.row[reporter_id]]
+    point = incident_point(
+        projection.to_xy(alert.lon, alert.lat) if alert.lon is not None and alert.lat is not None else None,
+        (fix.x, fix.y) if fix else None,
+        ctx.grids.representative_xy(home_grid),
+    )
+    where = ctx.grids.locate_xy(point.x, point.y)
+    if alert.lon is not None and alert.lat is not None:
+        lon, lat = alert.lon, alert.lat
+    else:
+        lon, lat = projection.to_lonlat(point.x, point.y)
+    responders = rank(ctx.roster, point, reporter_id, alert.category, now, ctx.policy)
+    return {
+        "alert_id": str(alert.alert_id),
+        "grid_id": where.grid_id,
+        "inside_grid": where.inside,
+        "outside_by_m": round(where.distance_m, 1),
+        "lon": round(lon, 7),
+        "lat": round(lat, 7),
+        "accuracy_m": alert.accuracy_m,
+        "point_source": point.source,
+        "category": alert.category.value,
+        "reporter_id": reporter_id,
+        "reporter_grid_id": home_grid,
+        "note": alert.note,
+        "responders": [r.to_wire() for r in responders],
+    }
+
+
+def open_incident(tx: Tx, reporter_id: int, data: dict[str, Any]) -> tuple[int, bool]:
+    """The write: one incident row and its first event, or the existing incident for a retry."""
+    alert_id = data["alert_id"]
+    existing = tx.conn.execute(
+        select(INCIDENT.c.id, INCIDENT.c.reporter_id).where(INCIDENT.c.alert_id == alert_id)
+    ).first()
+    if existing is not None:
+        if existing.reporter_id != reporter_id:
+            raise Conflict(f"alert_id {alert_id} belongs to another member's alarm")
+        return existing.id, True
+    incident_id = tx.conn.execute(
+        insert(INCIDENT).returning(INCIDENT.c.id),
+        {
+            "alert_id": alert_id,
+            "reporter_id": reporter_id,
+            "grid_id": data["grid_id"],
+            "lon": data["lon"],
+            "lat": data["lat"],
+            "category": data["category"],
+            "status": Status.OPEN.value,
+            "opened_at": tx.now,
+        },
+    ).scalar_one()
+    event = tx.append(
+        NewEvent(EventType.INCIDENT_OPENED, actor("member", reporter_id), incident_id, data)
+    )
+    tx.conn.execute(update(INCIDENT).where(INCIDENT.c.id == incident_id).values(last_seq=event.seq))
+    return incident_id, False
+
+
+async def raise_alarm(ctx: Context, reporter_id: int, alert: Alert) -> AlertAccepted:
+    data = opening_data(ctx, reporter_id, alert, ctx.clock())
+    incident_id, duplicate = await ctx.writer.run(partial(open_incident, reporter_id=reporter_id, data=data))
+    return AlertAccepted(alert_id=data["alert_id"], incident_id=incident_id, duplicate=duplicate)

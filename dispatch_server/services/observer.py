@@ -1,0 +1,77 @@
+"""Keeps this instance's live state in step with the log: busy members, shifts, open
+incidents, and assignments pushed to the handhelds connected here."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy import Connection, select
+
+from dispatch_server.bus.base import Subscription
+from dispatch_server.domain.events import Event, EventType
+from dispatch_server.domain.incidents import ACTIVE, Incident, busy_members, fold, fold_all
+from dispatch_server.services.context import Context
+from dispatch_server.services.views import assignment_frame
+from dispatch_server.store.log import incident_events
+from dispatch_server.store.tables import INCIDENT, MEMBER
+
+log = logging.getLogger(__name__)
+
+
+def _live_state(conn: Connection) -> tuple[list[Incident], set[int]]:
+    ids = conn.execute(
+        select(INCIDENT.c.id).where(INCIDENT.c.status.in_([s.value for s in ACTIVE]))
+    ).scalars()
+    on_shift = set(conn.execute(select(MEMBER.c.id).where(MEMBER.c.on_shift)).scalars())
+    return [fold_all(incident_events(conn, i)) for i in ids], on_shift
+
+
+async def load_live(ctx: Context) -> None:
+    """Open incidents, busy members and shifts as the log has them now."""
+    incidents, on_shift = await ctx.read(_live_state)
+    ctx.active = {inc.incident_id: inc for inc in incidents}
+    busy = set().union(*(busy_members(i) for i in incidents))
+    for member_id in ctx.roster.ids:
+        ctx.roster.set_busy(member_id, member_id in busy)
+        ctx.roster.set_shift(member_id, member_id in on_shift)
+
+
+def apply(ctx: Context, event: Event) -> None:
+    if event.type in (EventType.SHIFT_STARTED, EventType.SHIFT_ENDED):
+        member_id = event.data["member_id"]
+        if member_id in ctx.roster:
+            ctx.roster.set_shift(member_id, event.type is EventType.SHIFT_STARTED)
+        return
+    if event.incident_id is None:
+        return
+    before = ctx.active.get(event.incident_id)
+    if before is None and event.type is not EventType.INCIDENT_OPENED:
+        return  # resolved long ago: a late note changes nothing live
+    after = fold(before, event)
+    if after.status in ACTIVE:
+        ctx.active[after.incident_id] = after
+    else:
+        ctx.active.pop(after.incident_id, None)
+    changed = (busy_members(before) if before else set()) ^ busy_members(after)
+    for member_id in changed:
+        if member_id in ctx.roster:
+            still = any(member_id in busy_members(i) for i in ctx.active.values())
+            ctx.roster.set_busy(member_id, still)
+    if event.type is EventType.RESPONDERS_DISPATCHED:
+        for member_id in event.data["member_ids"]:
+            ctx.hub.deliver(member_id, assignment_frame(after, member_id))
+
+
+async def observe(ctx: Context, sub: Subscription) -> None:
+    while True:
+        event = await sub.next()
+        if event is None:
+            # Fell behind: rebuild from the log rather than guess.
+            log.warning("observer lagged; reloading open incidents from the log")
+            sub.reset()
+            await load_live(ctx)
+            continue
+        try:
+            apply(ctx, event)
+        except Exception:
+            log.exception("could not apply event %s", event.seq)

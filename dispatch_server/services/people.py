@@ -1,0 +1,111 @@
+"""Members, dispatchers and partners: registered by the administrator, each with a token."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from dispatch_server.clock import iso
+from dispatch_server.domain.events import EventType, NewEvent, actor
+from dispatch_server.services.auth import Kind, issue, new_token
+from dispatch_server.services.context import Context
+from dispatch_server.store.log import Tx
+from dispatch_server.store.tables import DISPATCHER, MEMBER, PARTNER
+
+
+def _create_member(tx: Tx, name: str, grid_id: str, skills: list[str]) -> tuple[int, str]:
+    member_id = tx.conn.execute(
+        insert(MEMBER).returning(MEMBER.c.id),
+        {"name": name, "grid_id": grid_id, "skills": skills, "on_shift": False, "created_at": tx.now},
+    ).scalar_one()
+    return member_id, issue(tx.conn, Kind.MEMBER, member_id, tx.now)
+
+
+async def create_member(ctx: Context, name: str, grid_id: str, skills: list[str]) -> tuple[int, str]:
+    member_id, token = await ctx.writer.run(lambda tx: _create_member(tx, name, grid_id, skills))
+    ctx.add_member(member_id, name, grid_id, skills)
+    return member_id, token
+
+
+def _create_dispatcher(tx: Tx, name: str) -> tuple[int, str]:
+    dispatcher_id = tx.conn.execute(
+        insert(DISPATCHER).returning(DISPATCHER.c.id), {"name": name, "created_at": tx.now}
+    ).scalar_one()
+    return dispatcher_id, issue(tx.conn, Kind.DISPATCHER, dispatcher_id, tx.now)
+
+
+async def create_dispatcher(ctx: Context, name: str) -> tuple[int, str]:
+    return await ctx.writer.run(lambda tx: _create_dispatcher(tx, name))
+
+
+def _create_partner(
+    tx: Tx, name: str, grids: list[str], webhook_url: str | None
+) -> tuple[int, str, str | None]:
+    secret = new_token() if webhook_url else None
+    partner_id = tx.conn.execute(
+        insert(PARTNER).returning(PARTNER.c.id),
+        {
+            "name": name,
+            "grids": grids,
+            "webhook_url": webhook_url,
+            "webhook_secret": secret,
+            "created_at": tx.now,
+        },
+    ).scalar_one()
+    return partner_id, issue(tx.conn, Kind.PARTNER, partner_id, tx.now), secret
+
+
+async def create_partner(
+    ctx: Context, name: str, grids: list[str], webhook_url: str | None
+) -> tuple[int, str, str | None]:
+    return await ctx.writer.run(lambda tx: _create_partner(tx, name, grids, webhook_url))
+
+
+def _set_shift(tx: Tx, member_id: int, on: bool) -> bool:
+    """Start or end a shift; the same request twice writes nothing the second time."""
+    was = tx.conn.execute(select(MEMBER.c.on_shift, MEMBER.c.grid_id).where(MEMBER.c.id == member_id)).one()
+    if bool(was.on_shift) != on:
+        kind = EventType.SHIFT_STARTED if on else EventType.SHIFT_ENDED
+        data = {"member_id": member_id, "grid_id": was.grid_id}
+        tx.append(NewEvent(kind, actor("member", member_id), None, data))
+        tx.conn.execute(update(MEMBER).where(MEMBER.c.id == member_id).values(on_shift=on))
+    return on
+
+
+async def set_shift(ctx: Context, member_id: int, on: bool) -> bool:
+    result = await ctx.writer.run(lambda tx: _set_shift(tx, member_id, on))
+    ctx.roster.set_shift(member_id, on)
+    return result
+
+
+def live_members(ctx: Context) -> list[dict[str, Any]]:
+    """Who is on shift, connected, busy and where, as this instance sees it now."""
+    now = ctx.clock()
+    roster = ctx.roster
+    offline = roster.offline(now, ctx.policy.offline_after_s)
+    out = []
+    for i, member_id in enumerate(roster.ids):
+        fix = roster.fix(member_id)
+        lonlat = ctx.grids.projection.to_lonlat(fix.x, fix.y) if fix else None
+        out.append(
+            {
+                "member_id": member_id,
+                "name": roster.names[i],
+                "grid_id": roster.grids[i],
+                "on_shift": bool(roster.on_shift[i]),
+                "connected": bool(roster.connected[i]),
+                "offline": bool(offline[i]),
+                "busy": bool(roster.busy[i]),
+                "fix": None
+                if fix is None or lonlat is None
+                else {
+                    "lon": round(lonlat[0], 7),
+                    "lat": round(lonlat[1], 7),
+                    "accuracy_m": fix.accuracy_m,
+                    "at": iso(fix.at),
+                    "fresh": now - fix.at <= ctx.policy.fresh_fix_s,
+                },
+            }
+        )
+    return out

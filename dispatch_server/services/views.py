@@ -1,0 +1,73 @@
+"""How incidents and events look on the wire and in the REST API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dispatch_server.clock import iso
+from dispatch_server.domain.events import Event
+from dispatch_server.domain.incidents import Incident
+
+
+def event_view(event: Event) -> dict[str, Any]:
+    """DESIGN.md: every event as `{type, seq, incident_id?, ...}`."""
+    frame: dict[str, Any] = {"type": event.type.value, "seq": event.seq, "at": iso(event.at)}
+    if event.incident_id is not None:
+        frame["incident_id"] = event.incident_id
+    frame["actor"] = event.actor
+    frame.update(event.data)
+    return frame
+
+
+def _time(ts: float | None) -> str | None:
+    return None if ts is None else iso(ts)
+
+
+def incident_view(inc: Incident) -> dict[str, Any]:
+    return {
+        "incident_id": inc.incident_id,
+        "alert_id": inc.alert_id,
+        "status": inc.status.value,
+        "grid_id": inc.grid_id,
+        "lon": inc.lon,
+        "lat": inc.lat,
+        "inside_grid": inc.inside_grid,
+        "point_source": inc.point_source,
+        "category": inc.category,
+        "reporter_id": inc.reporter_id,
+        "note": inc.note,
+        "opened_at": iso(inc.opened_at),
+        "acknowledged_at": _time(inc.acknowledged_at),
+        "acknowledged_by": inc.acknowledged_by,
+        "resolved_at": _time(inc.resolved_at),
+        "resolved_by": inc.resolved_by,
+        "disposition": inc.disposition.value if inc.disposition else None,
+        "responders": list(inc.responders),
+        "assignments": [
+            {
+                "member_id": a.member_id,
+                "reply": a.reply.value,
+                "dispatched_at": iso(a.dispatched_at),
+                "replied_at": _time(a.replied_at),
+            }
+            for a in inc.assignments.values()
+        ],
+        "notes": [{**n, "at": iso(n["at"])} for n in inc.notes],
+        "last_seq": inc.last_seq,
+    }
+
+
+def assignment_frame(inc: Incident, member_id: int) -> dict[str, Any]:
+    """What a called-in responder's handheld shows: where, what, and how far they are."""
+    ranked = next((r for r in inc.responders if r["member_id"] == member_id), None)
+    return {
+        "type": "assignment",
+        "incident_id": inc.incident_id,
+        "grid_id": inc.grid_id,
+        "lon": inc.lon,
+        "lat": inc.lat,
+        "category": inc.category,
+        "note": inc.note,
+        "distance_m": ranked["distance_m"] if ranked else None,
+        "opened_at": iso(inc.opened_at),
+    }

@@ -1,0 +1,53 @@
+"""Typed settings, read once from `DISPATCH_*` environment variables.
+
+Built in the CLI (or a test fixture) and passed to `create_app`, never at import
+time, so tests can run several servers with different settings in one process.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SAMPLE_GRIDS = Path(__file__).resolve().parent.parent / "grids"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DISPATCH_", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite:///data/dispatch.sqlite3",
+        description="SQLAlchemy URL. The default is a SQLite file under ./data/.",
+    )
+    grids: Path = Field(default=SAMPLE_GRIDS, description="A GeoJSON file or a folder of them.")
+    admin_token: str | None = Field(
+        default=None, description="If unset, one is generated and printed once at start."
+    )
+    bus_url: str | None = Field(default=None, description="Unset: in-process bus.")
+
+    # Wire limits. An alarm frame is a few hundred bytes; 64 KiB leaves room for notes.
+    max_frame_bytes: int = 64 * 1024
+    hello_timeout_s: float = Field(
+        default=4.0, description="A socket that has not said hello by then is closed with 4401."
+    )
+    send_timeout_s: float = Field(default=10.0, description="A send that takes longer drops the link.")
+    console_queue: int = Field(default=1024, description="Events buffered per console before resync.")
+    patrol_queue: int = Field(default=64, description="Frames buffered per handheld.")
+
+    # Ranking.
+    responders_listed: int = Field(default=5, description="Ranked responders kept per incident.")
+    fresh_fix_s: float = Field(default=120.0, description="A fix older than this is not fresh.")
+    offline_after_s: float = Field(
+        default=45.0, description="On shift with the link down this long: offline."
+    )
+    skill_bonus_m: float = Field(
+        default=150.0, description="A fitting skill counts as being this much closer."
+    )
+
+    # Grids.
+    grid_overlap_tolerance_m2: float = 10.0
+
+    # Storage.
+    commit_batch_max: int = Field(default=256, description="Most writes in one group commit.")

@@ -1,0 +1,59 @@
+"""Engines: the only place that knows which database it is.
+
+SQLite gets WAL (readers never block the writer) and synchronous=FULL: an
+acknowledged alarm must survive a power cut, not just a process crash; group
+commit pays for the fsync. pysqlite's own transaction handling is switched off
+so that SQLAlchemy's BEGIN/SAVEPOINT are what SQLite sees (SQLAlchemy docs,
+"Serializable isolation / Savepoints / Transactional DDL"), and the writer
+begins with BEGIN IMMEDIATE so it never has to upgrade a read lock.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlmodel import SQLModel
+
+from dispatch_server.store import tables  # noqa: F401  (registers the tables)
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def make_engine(url: str, *, writer: bool = False) -> Engine:
+    """The writer's engine holds one connection; readers get a small pool."""
+    if not is_sqlite(url):
+        return create_engine(url, pool_size=1 if writer else 8, pool_pre_ping=True)
+    database = make_url(url).database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": 30},
+        pool_size=1 if writer else 8,
+    )
+    begin = "BEGIN IMMEDIATE" if writer else "BEGIN"
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=FULL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA busy_timeout=30000")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        conn.exec_driver_sql(begin)
+
+    return engine
+
+
+def create_schema(engine: Engine) -> None:
+    SQLModel.metadata.create_all(engine)

@@ -1,0 +1,119 @@
+"""SQLModel tables. `event` is the append-only log; the other incident tables are projections.
+
+Projections (`incident`, `assignment`, `member.on_shift`) are written only in the
+same transaction as the event that changes them, so they never disagree with the
+log; they exist to make listing and filtering cheap.
+Times are float seconds since the epoch (UTC): portable across SQLite and
+PostgreSQL and cheap to compare; the wire shows them as ISO 8601.
+"""
+
+from __future__ import annotations
+
+from typing import Any, cast
+
+from sqlalchemy import JSON, Column, Index, Table
+from sqlmodel import Field, SQLModel
+
+
+class GridRow(SQLModel, table=True):
+    __tablename__ = "grid"
+    id: str = Field(primary_key=True)
+    name_zh: str | None = None
+    name_en: str | None = None
+    kind: str | None = None
+    feature: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+
+
+class MemberRow(SQLModel, table=True):
+    __tablename__ = "member"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    grid_id: str = Field(foreign_key="grid.id", index=True)
+    skills: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    on_shift: bool = False
+    created_at: float
+
+
+class DispatcherRow(SQLModel, table=True):
+    __tablename__ = "dispatcher"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    created_at: float
+
+
+class PartnerRow(SQLModel, table=True):
+    __tablename__ = "partner"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    grids: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    webhook_url: str | None = None
+    # Kept in clear: the server must sign with it, so it cannot be hashed like a token.
+    webhook_secret: str | None = None
+    created_at: float
+
+
+class TokenRow(SQLModel, table=True):
+    """Bearer tokens, stored as SHA-256: a leaked database does not leak working tokens."""
+
+    __tablename__ = "token"
+    token_hash: str = Field(primary_key=True)
+    kind: str  # member | dispatcher | partner
+    subject_id: int
+    created_at: float
+    revoked_at: float | None = None
+
+
+class IncidentRow(SQLModel, table=True):
+    __tablename__ = "incident"
+    id: int | None = Field(default=None, primary_key=True)
+    # "a retry never makes a second incident": the handheld's UUID, unique.
+    alert_id: str = Field(unique=True)
+    reporter_id: int = Field(foreign_key="member.id", index=True)
+    grid_id: str = Field(foreign_key="grid.id", index=True)
+    lon: float
+    lat: float
+    category: str = Field(index=True)
+    status: str = Field(index=True)
+    disposition: str | None = None
+    opened_at: float = Field(index=True)
+    acknowledged_at: float | None = None
+    resolved_at: float | None = None
+    last_seq: int = Field(default=0, index=True)
+
+
+class AssignmentRow(SQLModel, table=True):
+    __tablename__ = "assignment"
+    incident_id: int = Field(foreign_key="incident.id", primary_key=True)
+    member_id: int = Field(foreign_key="member.id", primary_key=True)
+    reply: str
+    dispatched_at: float
+    replied_at: float | None = None
+
+
+class EventRow(SQLModel, table=True):
+    """One row per change. `seq` is the global order every console relies on."""
+
+    __tablename__ = "event"
+    # AUTOINCREMENT on SQLite: a seq is never reused, even after the newest row vanished.
+    __table_args__ = (Index("ix_event_incident_seq", "incident_id", "seq"), {"sqlite_autoincrement": True})
+    seq: int | None = Field(default=None, primary_key=True)
+    incident_id: int | None = Field(default=None, foreign_key="incident.id")
+    type: str
+    at: float
+    actor: str
+    data: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+
+
+def table(model: type[SQLModel]) -> Table:
+    """The Core table behind a model, for the hot path's plain inserts."""
+    return cast(Table, model.__table__)  # type: ignore[attr-defined]
+
+
+GRID = table(GridRow)
+MEMBER = table(MemberRow)
+DISPATCHER = table(DispatcherRow)
+PARTNER = table(PartnerRow)
+TOKEN = table(TokenRow)
+INCIDENT = table(IncidentRow)
+ASSIGNMENT = table(AssignmentRow)
+EVENT = table(EventRow)
