@@ -62,6 +62,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
             "members": len(ctx.roster),
             "handhelds_connected": ctx.hub.connected(),
             "open_incidents": len(ctx.active),
+            "console_resyncs": ctx.console_resyncs,
             "commit_batches": ctx.writer.batches,
             "writes": ctx.writer.jobs_done,
         }

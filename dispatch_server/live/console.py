@@ -54,6 +54,7 @@ class ConsoleFeed:
         while True:
             event = await self.sub.next()
             if event is None:  # lagged: the bus dropped events for us
+                self.ctx.console_resyncs += 1
                 self.sub.reset()
                 await self.catch_up()
             elif event.seq <= self.cursor:

@@ -46,6 +46,8 @@ class Context:
     policy: RankPolicy
     # Open incidents, folded from the log and kept in step by the observer.
     active: dict[int, Incident] = field(default_factory=dict)
+    # Times a console fell behind and was brought up to date from the log.
+    console_resyncs: int = 0
 
     async def read(self, fn: Callable[..., T], *args: object) -> T:
         """Run a read off the event loop, on a pooled connection."""

@@ -1,0 +1,187 @@
+"""/ws/patrol over real websockets: the happy path and every kind of bad input."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from typing import Any
+
+import pytest
+import websockets
+from websockets.exceptions import ConnectionClosed
+
+from tests.support.clients import Handheld
+from tests.support.servers import Running
+
+G01 = (113.0405, 28.1305)  # replaced below by a point the grid index says is inside G01
+
+
+async def _inside(server: Running, grid_id: str) -> tuple[float, float]:
+    grids = await server.api.get("/api/grids")
+    feature = next(f for f in grids["features"] if f["id"] == grid_id)
+    ring = feature["geometry"]["coordinates"][0]
+    if feature["geometry"]["type"] == "MultiPolygon":
+        ring = ring[0]
+    # The mean of a convex-ish block's corners lies inside it; the server's answer is checked anyway.
+    return sum(p[0] for p in ring[:-1]) / (len(ring) - 1), sum(p[1] for p in ring[:-1]) / (len(ring) - 1)
+
+
+async def _member(server: Running, grid_id: str = "G01", skills: list[str] | None = None) -> Handheld:
+    m = await server.api.member("Li Wei", grid_id, skills)
+    return await server.handheld(m["token"]).connect()
+
+
+async def _event_count(server: Running) -> int:
+    head: int = (await server.api.get("/api/incidents"))["last_seq"]
+    return head
+
+
+async def test_hello_alarm_and_retry(server: Running) -> None:
+    h = await _member(server)
+    assert h.welcome["grid_id"] == "G01" and h.welcome["on_shift"] is False
+    lon, lat = await _inside(server, "G03")
+    alert_id = str(uuid.uuid4())
+    first = await h.alarm(alert_id, lon=lon, lat=lat, category="fire")
+    assert first["duplicate"] is False
+    again = await h.alarm(alert_id, lon=lon, lat=lat, category="fire")
+    assert again == {**first, "duplicate": True}
+    listing = await server.api.get("/api/incidents")
+    assert [i["incident_id"] for i in listing["incidents"]] == [first["incident_id"]]
+    detail = await server.api.get(f"/api/incidents/{first['incident_id']}")
+    assert detail["grid_id"] == "G03"  # from the alarm's location, not the reporter's home grid
+    assert [e["type"] for e in detail["timeline"]] == ["incident_opened"]
+
+
+async def test_same_alert_id_from_another_member_is_refused(server: Running) -> None:
+    a, b = await _member(server), await _member(server, "G02")
+    alert_id = str(uuid.uuid4())
+    await a.alarm(alert_id)
+    await b.send({"type": "alert", "alert_id": alert_id})
+    error = await b.expect("error")
+    assert error["code"] == "conflict" and error["alert_id"] == alert_id
+    assert len((await server.api.get("/api/incidents"))["incidents"]) == 1
+
+
+BAD_FRAMES: list[tuple[str, str, str]] = [
+    ("{not json", "bad_json", "not valid JSON"),
+    ("[1, 2]", "invalid_frame", "one JSON object"),
+    ('{"lon": 1}', "invalid_frame", "no 'type'"),
+    ('{"type": "launch_rocket"}', "unknown_type", "unknown type 'launch_rocket'"),
+    ('{"type": "alert"}', "invalid_frame", "alert_id: Field required"),
+    ('{"type": "alert", "alert_id": "not-a-uuid"}', "invalid_frame", "alert_id: Input should be a valid UUID"),
+    ('{"type": "alert", "alert_id": 12345}', "invalid_frame", "alert_id"),
+    (
+        '{"type": "alert", "alert_id": "%s", "lon": 181.0, "lat": 28.1}' % uuid.uuid4(),
+        "invalid_frame",
+        "lon: Input should be less than or equal to 180",
+    ),
+    (
+        '{"type": "alert", "alert_id": "%s", "lon": 113.0, "lat": -91}' % uuid.uuid4(),
+        "invalid_frame",
+        "lat: Input should be greater than or equal to -90",
+    ),
+    (
+        '{"type": "alert", "alert_id": "%s", "lon": 113.0}' % uuid.uuid4(),
+        "invalid_frame",
+        "lon and lat come together",
+    ),
+    (
+        '{"type": "alert", "alert_id": "%s", "category": "aliens"}' % uuid.uuid4(),
+        "invalid_frame",
+        "category",
+    ),
+    ('{"type": "position", "lon": "113.04", "lat": 28.13}', "invalid_frame", "lon: Input should be a valid number"),
+    ('{"type": "position", "lon": 113.04}', "invalid_frame", "lat: Field required"),
+    ('{"type": "assignment_reply", "incident_id": 1, "accept": "yes"}', "invalid_frame", "accept"),
+    ('{"type": "hello", "token": "x"}', "invalid_frame", "already said hello"),
+]
+
+
+@pytest.mark.parametrize(("text", "code", "message"), BAD_FRAMES)
+async def test_bad_frame_gets_error_and_changes_nothing(
+    server: Running, text: str, code: str, message: str
+) -> None:
+    h = await _member(server)
+    before = await _event_count(server)
+    await h.send(text)
+    error = await h.expect("error")
+    assert error["code"] == code
+    assert message in error["message"]
+    # The connection stays usable, and nothing reached the log.
+    assert (await h.alarm())["duplicate"] is False
+    assert await _event_count(server) == before + 1
+
+
+async def test_binary_frame_is_refused(server: Running) -> None:
+    h = await _member(server)
+    assert h.ws is not None
+    await h.ws.send(b"\x00\x01")
+    assert (await h.expect("error"))["code"] == "binary_frame"
+    await h.alarm()
+
+
+async def test_position_before_shift_is_refused(server: Running) -> None:
+    h = await _member(server)
+    await h.send({"type": "position", "lon": 113.04, "lat": 28.13})
+    assert (await h.expect("error"))["code"] == "not_on_shift"
+
+
+async def test_oversized_frame_closes_with_1009_and_others_carry_on(server: Running) -> None:
+    big, other = await _member(server), await _member(server, "G02")
+    note = "x" * (64 * 1024 + 1)
+    await big.send(json.dumps({"type": "alert", "alert_id": str(uuid.uuid4()), "note": note}))
+    assert big.ws is not None
+    with pytest.raises(ConnectionClosed):
+        await big.recv()
+    assert big.ws.close_code == 1009
+    assert (await other.alarm())["duplicate"] is False
+    assert (await server.api.get("/api/incidents"))["incidents"][0]["reporter_id"] == other.welcome["member_id"]
+
+
+async def _closed_with(url: str, first: str | None) -> tuple[int | None, float]:
+    start = time.monotonic()
+    async with websockets.connect(url) as ws:
+        if first is not None:
+            await ws.send(first)
+        with pytest.raises(ConnectionClosed):
+            await asyncio.wait_for(ws.recv(), 10)
+        return ws.close_code, time.monotonic() - start
+
+
+@pytest.mark.parametrize(
+    "first",
+    [
+        json.dumps({"type": "hello", "token": "wrong"}),
+        json.dumps({"type": "hello"}),
+        json.dumps({"type": "alert", "alert_id": str(uuid.uuid4())}),
+        "{garbage",
+        None,  # says nothing at all
+    ],
+    ids=["bad-token", "no-token", "alert-before-hello", "garbage", "silent"],
+)
+@pytest.mark.parametrize("path", ["/ws/patrol", "/ws/console"])
+async def test_bad_or_missing_token_closes_4401_within_5s(
+    server: Running, path: str, first: str | None
+) -> None:
+    code, took = await _closed_with(f"ws://{server.host}:{server.port}{path}", first)
+    assert code == 4401
+    assert took < 5.0
+
+
+async def test_wrong_kind_of_token_closes_4403(server: Running) -> None:
+    member = await server.api.member("Li", "G01")
+    dispatcher = await server.api.dispatcher()
+    hello = lambda t: json.dumps({"type": "hello", "token": t})  # noqa: E731
+    base = f"ws://{server.host}:{server.port}"
+    assert (await _closed_with(f"{base}/ws/console", hello(member["token"])))[0] == 4403
+    assert (await _closed_with(f"{base}/ws/patrol", hello(dispatcher["token"])))[0] == 4403
+    assert (await _closed_with(f"{base}/ws/patrol", hello(server.api.admin_token)))[0] == 4403
+
+
+async def test_assignment_reply_to_unknown_incident(server: Running) -> None:
+    h = await _member(server)
+    await h.send({"type": "assignment_reply", "incident_id": 999, "accept": True})
+    error: dict[str, Any] = await h.expect("error")
+    assert error["code"] == "not_found" and "999" in error["message"]

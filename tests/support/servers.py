@@ -1,0 +1,121 @@
+"""Real servers for tests: uvicorn in this process, or `dispatch-server serve` as a child
+process that a test can SIGKILL."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import uvicorn
+
+from dispatch_server.app import create_app
+from dispatch_server.cli import bind, uvicorn_config
+from dispatch_server.clock import Clock, system_clock
+from dispatch_server.settings import Settings
+from tests.support.clients import Api, Console, Handheld
+
+ADMIN = "test-admin-token"
+
+
+@dataclass
+class Running:
+    """Where a server listens, and clients pointed at it."""
+
+    host: str
+    port: int
+    settings: Settings
+
+    @property
+    def base(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def api(self) -> Api:
+        return Api(self.base, ADMIN)
+
+    def handheld(self, token: str) -> Handheld:
+        return Handheld(f"ws://{self.host}:{self.port}/ws/patrol", token)
+
+    def console(self, token: str) -> Console:
+        return Console(f"ws://{self.host}:{self.port}/ws/console", token)
+
+
+def settings_for(db: Path, **overrides: object) -> Settings:
+    return Settings(database_url=f"sqlite:///{db}", admin_token=ADMIN, **overrides)  # type: ignore[arg-type]
+
+
+@contextlib.asynccontextmanager
+async def in_process(settings: Settings, clock: Clock = system_clock) -> AsyncIterator[Running]:
+    """uvicorn serving create_app(settings) on an ephemeral port of 127.0.0.1, in this loop."""
+    sock = bind("127.0.0.1", 0)
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn_config(create_app(settings, clock), settings))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    try:
+        while not server.started:
+            if task.done():
+                task.result()
+            await asyncio.sleep(0.01)
+        yield Running("127.0.0.1", port, settings)
+    finally:
+        server.should_exit = True
+        await asyncio.wait_for(task, 15)
+        sock.close()
+
+
+class ServerProcess:
+    """`dispatch-server serve` in a child process, so a test can kill it like a power cut."""
+
+    def __init__(self, db: Path, log: Path, env: dict[str, str] | None = None) -> None:
+        self.db = db
+        self.log = log
+        self.env = env or {}
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.port = 0
+
+    def start(self, timeout: float = 20.0) -> Running:
+        env = {
+            **os.environ,
+            "DISPATCH_DATABASE_URL": f"sqlite:///{self.db}",
+            "DISPATCH_ADMIN_TOKEN": ADMIN,
+            **self.env,
+        }
+        cmd = [sys.executable, "-m", "dispatch_server.cli", "serve", "--host", "127.0.0.1", "--port", "0"]
+        with self.log.open("ab") as out:
+            self.proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited: {self.log.read_text()}")
+            found = re.findall(r"Console: http://127\.0\.0\.1:(\d+)/", self.log.read_text())
+            if found:
+                self.port = int(found[-1])
+                with contextlib.suppress(httpx.HTTPError):
+                    if httpx.get(f"http://127.0.0.1:{self.port}/api/health", timeout=1).status_code == 200:
+                        return Running("127.0.0.1", self.port, Settings())
+            time.sleep(0.05)
+        raise TimeoutError(f"server did not start: {self.log.read_text()}")
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs, as when the machine loses power."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
