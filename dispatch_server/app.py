@@ -28,7 +28,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     admin_token = settings.admin_token
     if admin_token is None:
         admin_token = secrets.token_urlsafe(24)
-        log.warning("DISPATCH_ADMIN_TOKEN is unset; this run's admin token: %s", admin_token)
+        log.warning("DISPATCH_ADMIN_TOKEN is unset; this run's admin token is %s", admin_token)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -40,7 +40,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         title="Grid patrol dispatch",
         version="0.1.0",
         summary="One-key alarms from patrol handhelds to the duty console, durably.",
-        description="Live traffic is on websockets (/ws/patrol, /ws/console): see docs/protocol.md.",
+        description="Live traffic goes over /ws/patrol and /ws/console: see docs/protocol.md.",
         lifespan=lifespan,
     )
     for module in (admin, grids, incidents, members):

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import uvicorn
+from fastapi import FastAPI
 
 from dispatch_server.app import create_app
 from dispatch_server.geo.grids import GridLoadError, load_grids
@@ -18,7 +19,7 @@ from dispatch_server.geo.index import GridIndex
 from dispatch_server.settings import Settings
 
 
-def uvicorn_config(app: object, settings: Settings) -> uvicorn.Config:
+def uvicorn_config(app: FastAPI, settings: Settings) -> uvicorn.Config:
     """The socket settings that matter (PERFORMANCE-FACTS): the sans-I/O websockets
     implementation, no per-message deflate (alarm frames are small; deflate costs
     memory per connection), and a frame limit of what a frame can legitimately be."""
@@ -79,7 +80,8 @@ def check_grids(args: argparse.Namespace) -> int:
         return 2
     for grid_id, grid in index.grids.items():
         area = index.area_m2(grid_id)
-        print(f"{grid_id}\t{grid.name_zh or ''}\t{grid.name_en or ''}\t{grid.kind or ''}\t{area:.0f} m²")
+        names = "\t".join(x or "" for x in (grid.name_zh, grid.name_en, grid.kind))
+        print(f"{grid_id}\t{names}\t{area:.0f} m²")
     return 0
 
 
@@ -95,7 +97,9 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("path")
     c.set_defaults(func=check_grids)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     result: int = args.func(args)
     return result
 

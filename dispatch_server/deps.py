@@ -10,7 +10,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from dispatch_server.services.auth import Kind, Principal
 from dispatch_server.services.context import Context
 
-_bearer = HTTPBearer(auto_error=False, description="A token from the admin API, or the admin token.")
+_bearer = HTTPBearer(
+    auto_error=False, description="A token from the admin API, or the admin token."
+)
 
 
 def get_ctx(request: Request) -> Context:

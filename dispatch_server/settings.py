@@ -32,8 +32,12 @@ class Settings(BaseSettings):
     hello_timeout_s: float = Field(
         default=4.0, description="A socket that has not said hello by then is closed with 4401."
     )
-    send_timeout_s: float = Field(default=10.0, description="A send that takes longer drops the link.")
-    console_queue: int = Field(default=1024, description="Events buffered per console before resync.")
+    send_timeout_s: float = Field(
+        default=10.0, description="A send that takes longer drops the link."
+    )
+    console_queue: int = Field(
+        default=1024, description="Events buffered per console before resync."
+    )
     patrol_queue: int = Field(default=64, description="Frames buffered per handheld.")
 
     # Ranking.

@@ -90,7 +90,9 @@ async def dispatch(
 
 
 @router.post("/{incident_id}/notes")
-async def add_note(incident_id: int, body: NoteBody, ctx: CtxDep, who: Dispatcher) -> dict[str, Any]:
+async def add_note(
+    incident_id: int, body: NoteBody, ctx: CtxDep, who: Dispatcher
+) -> dict[str, Any]:
     return await _run(incidents.add_note(ctx, incident_id, body.text, who.actor))
 
 

@@ -126,7 +126,10 @@ def fold(incident: Incident | None, event: Event) -> Incident:
     match event.type:
         case EventType.INCIDENT_ACKNOWLEDGED:
             return replace(
-                inc, status=Status.ACKNOWLEDGED, acknowledged_at=event.at, acknowledged_by=event.actor
+                inc,
+                status=Status.ACKNOWLEDGED,
+                acknowledged_at=event.at,
+                acknowledged_by=event.actor,
             )
         case EventType.RESPONDERS_DISPATCHED:
             assignments = dict(inc.assignments)
@@ -144,7 +147,9 @@ def fold(incident: Incident | None, event: Event) -> Incident:
             member_id = d["member_id"]
             reply = Reply.ACCEPTED if d["accept"] else Reply.DECLINED
             assignments = dict(inc.assignments)
-            assignments[member_id] = replace(assignments[member_id], reply=reply, replied_at=event.at)
+            assignments[member_id] = replace(
+                assignments[member_id], reply=reply, replied_at=event.at
+            )
             return _settle(replace(inc, assignments=assignments))
         case EventType.NOTE_ADDED:
             note = {"seq": event.seq, "at": event.at, "by": event.actor, "text": d["text"]}
@@ -182,12 +187,16 @@ def fold_all(events: list[Event]) -> Incident:
 
 def _check(inc: Incident, command: Command) -> None:
     if inc.status not in ALLOWED[command]:
-        raise Conflict(f"cannot {command.value} incident {inc.incident_id}: it is {inc.status.value}")
+        raise Conflict(
+            f"cannot {command.value} incident {inc.incident_id}: it is {inc.status.value}"
+        )
 
 
 def acknowledge(inc: Incident, by: str) -> NewEvent:
     if inc.status is Status.ACKNOWLEDGED:
-        raise Conflict(f"incident {inc.incident_id} was already acknowledged by {inc.acknowledged_by}")
+        raise Conflict(
+            f"incident {inc.incident_id} was already acknowledged by {inc.acknowledged_by}"
+        )
     _check(inc, Command.ACKNOWLEDGE)
     return NewEvent(EventType.INCIDENT_ACKNOWLEDGED, by, inc.incident_id)
 
@@ -199,7 +208,9 @@ def dispatch(inc: Incident, member_ids: list[int], by: str) -> NewEvent:
     if inc.reporter_id in member_ids:
         raise Conflict(f"member {inc.reporter_id} raised this alarm and cannot be its responder")
     again = sorted(
-        m for m in member_ids if m in inc.assignments and inc.assignments[m].reply is not Reply.DECLINED
+        m
+        for m in member_ids
+        if m in inc.assignments and inc.assignments[m].reply is not Reply.DECLINED
     )
     if again:
         raise Conflict(f"already dispatched to incident {inc.incident_id}: members {again}")

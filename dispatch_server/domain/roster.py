@@ -10,6 +10,7 @@ This module holds state only; `responders.rank` decides.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 import numpy as np
 import numpy.typing as npt
@@ -29,7 +30,7 @@ class Roster:
     """Who is on shift, connected, busy and where: one row per member, rows never removed."""
 
     # column name -> (value of an empty row, dtype)
-    COLUMNS: dict[str, tuple[object, type]] = {
+    COLUMNS: ClassVar[dict[str, tuple[object, type]]] = {
         "home_x": (np.nan, np.float64),
         "home_y": (np.nan, np.float64),
         "fix_x": (np.nan, np.float64),
@@ -65,7 +66,7 @@ class Roster:
     def _resize(self, capacity: int) -> None:
         """Grow every column, keeping the rows there are (amortised O(1) per added member)."""
         for name, (empty, dtype) in self.COLUMNS.items():
-            column = np.full(capacity, empty, dtype=dtype)
+            column: npt.NDArray[np.generic] = np.full(capacity, empty, dtype=dtype)
             if self._capacity:
                 column[: self._capacity] = getattr(self, name)
             setattr(self, name, column)
@@ -119,10 +120,15 @@ class Roster:
             return None
         acc = float(self.fix_acc[i])
         return Fix(
-            float(self.fix_x[i]), float(self.fix_y[i]), None if np.isnan(acc) else acc, float(self.fix_at[i])
+            float(self.fix_x[i]),
+            float(self.fix_y[i]),
+            None if np.isnan(acc) else acc,
+            float(self.fix_at[i]),
         )
 
     def offline(self, now: float, offline_after_s: float) -> npt.NDArray[np.bool_]:
         """On shift with the link down longer than the grace time; a brief drop is not offline."""
         n = len(self.ids)
-        return self.on_shift[:n] & ~self.connected[:n] & (now - self.down_since[:n] > offline_after_s)
+        return (
+            self.on_shift[:n] & ~self.connected[:n] & (now - self.down_since[:n] > offline_after_s)
+        )

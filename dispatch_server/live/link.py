@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from typing import Any, TypeVar
@@ -32,10 +33,9 @@ def error_frame(exc: FrameError) -> dict[str, Any]:
 
 async def close(ws: WebSocket, code: int, reason: str) -> None:
     if ws.application_state is WebSocketState.CONNECTED:
-        try:
+        # The peer may already be gone; then there is nobody to tell.
+        with contextlib.suppress(RuntimeError, OSError):
             await ws.close(code, reason[:120])
-        except (RuntimeError, OSError):
-            pass  # the peer is already gone; there is nobody to tell
 
 
 async def receive_text(ws: WebSocket) -> str | bytes | None:
@@ -66,7 +66,9 @@ async def handshake(
     try:
         hello = parse_frame(adapter, payload)
     except FrameError as exc:
-        await close(ws, CloseCode.UNAUTHORIZED, f"first frame must be hello {{token}}: {exc.message}")
+        await close(
+            ws, CloseCode.UNAUTHORIZED, f"first frame must be hello {{token}}: {exc.message}"
+        )
         return None
     if not isinstance(hello, Hello):
         await close(ws, CloseCode.UNAUTHORIZED, "first frame must be hello {token}")
@@ -76,7 +78,9 @@ async def handshake(
         await close(ws, CloseCode.UNAUTHORIZED, "unknown or revoked token")
         return None
     if principal.kind not in allowed:
-        await close(ws, CloseCode.FORBIDDEN, f"a {principal.kind.value} token cannot use this socket")
+        await close(
+            ws, CloseCode.FORBIDDEN, f"a {principal.kind.value} token cannot use this socket"
+        )
         return None
     return principal, hello
 

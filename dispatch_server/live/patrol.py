@@ -101,7 +101,9 @@ class PatrolSession:
             # Not committed: say so, so the handheld keeps the alarm in its outbox and retries.
             log.exception("alarm %s from member %s failed", alert.alert_id, self.member_id)
             self._error(
-                FrameError(ErrorCode.UNAVAILABLE, "not recorded; retry", "alert", str(alert.alert_id))
+                FrameError(
+                    ErrorCode.UNAVAILABLE, "not recorded; retry", "alert", str(alert.alert_id)
+                )
             )
             return
         self.link.send(accepted.model_dump())

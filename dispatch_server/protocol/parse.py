@@ -21,7 +21,7 @@ class FrameError(Exception):
 
 
 def parse_frame(adapter: TypeAdapter[T], text: str | bytes) -> T:
-    """Validate in one pass (pydantic parses the JSON itself); sort out the fault only on failure."""
+    """Validate in one pass (pydantic parses the JSON itself); explain the fault only on failure."""
     try:
         return adapter.validate_json(text)
     except ValidationError as exc:

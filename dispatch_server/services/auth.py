@@ -56,6 +56,11 @@ def issue(conn: Connection, kind: Kind, subject_id: int, now: float) -> str:
     token = new_token()
     conn.execute(
         insert(TOKEN),
-        {"token_hash": hash_token(token), "kind": kind.value, "subject_id": subject_id, "created_at": now},
+        {
+            "token_hash": hash_token(token),
+            "kind": kind.value,
+            "subject_id": subject_id,
+            "created_at": now,
+        },
     )
     return token

@@ -21,8 +21,8 @@ from dispatch_server.domain.skills import Skill, mask
 from dispatch_server.geo.grids import load_grids
 from dispatch_server.geo.index import GridIndex
 from dispatch_server.live.hub import PatrolHub
-from dispatch_server.services.auth import Principal, is_admin, lookup
 from dispatch_server.services.auth import Kind as PrincipalKind
+from dispatch_server.services.auth import Principal, is_admin, lookup
 from dispatch_server.settings import Settings
 from dispatch_server.store.engine import create_schema, make_engine
 from dispatch_server.store.log import LogWriter
@@ -98,7 +98,9 @@ def _prepare_database(engine: Engine, grids: GridIndex) -> list[tuple[int, str, 
     with engine.begin() as conn:
         _sync_grids(conn, grids)
         rows = conn.execute(
-            select(MEMBER.c.id, MEMBER.c.name, MEMBER.c.grid_id, MEMBER.c.skills).order_by(MEMBER.c.id)
+            select(MEMBER.c.id, MEMBER.c.name, MEMBER.c.grid_id, MEMBER.c.skills).order_by(
+                MEMBER.c.id
+            )
         ).all()
     missing = sorted({r.grid_id for r in rows} - set(grids.grids))
     if missing:
@@ -111,7 +113,7 @@ def _prepare_database(engine: Engine, grids: GridIndex) -> list[tuple[int, str, 
 @contextlib.asynccontextmanager
 async def running(settings: Settings, admin_token: str, clock: Clock) -> AsyncIterator[Context]:
     """Build the context, run its background work, and tear it down in order."""
-    from dispatch_server.services.observer import load_live, observe
+    from dispatch_server.services.observer import committed, load_live
 
     grids = GridIndex(load_grids(settings.grids), settings.grid_overlap_tolerance_m2)
     writer_engine = make_engine(settings.database_url, writer=True)
@@ -124,7 +126,9 @@ async def running(settings: Settings, admin_token: str, clock: Clock) -> AsyncIt
         clock=clock,
         grids=grids,
         reader=reader,
-        writer=LogWriter(writer_engine, clock, bus.publish, settings.commit_batch_max),
+        writer=LogWriter(
+            writer_engine, clock, lambda events: committed(ctx, events), settings.commit_batch_max
+        ),
         bus=bus,
         roster=Roster(max(64, len(members))),
         hub=PatrolHub(),
@@ -132,18 +136,11 @@ async def running(settings: Settings, admin_token: str, clock: Clock) -> AsyncIt
     )
     for member_id, name, grid_id, skills in members:
         ctx.add_member(member_id, name, grid_id, skills)
-    # Subscribe before loading, so nothing committed in between is missed.
-    subscription = bus.subscribe(maxsize=100_000)
-    await load_live(ctx)
+    await load_live(ctx)  # before the writer starts: nothing can commit in between
     ctx.writer.start()
-    observer = asyncio.create_task(observe(ctx, subscription), name="observer")
     try:
         yield ctx
     finally:
         await ctx.writer.stop()
-        observer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await observer
-        bus.unsubscribe(subscription)
         writer_engine.dispose()
         reader.dispose()

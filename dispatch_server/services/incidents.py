@@ -50,7 +50,9 @@ def _upsert_assignment(conn: Connection, inc: Incident, member_id: int) -> None:
     row = {"reply": a.reply.value, "dispatched_at": a.dispatched_at, "replied_at": a.replied_at}
     key = (ASSIGNMENT.c.incident_id == inc.incident_id) & (ASSIGNMENT.c.member_id == member_id)
     if conn.execute(update(ASSIGNMENT).where(key).values(**row)).rowcount == 0:
-        conn.execute(insert(ASSIGNMENT), {"incident_id": inc.incident_id, "member_id": member_id, **row})
+        conn.execute(
+            insert(ASSIGNMENT), {"incident_id": inc.incident_id, "member_id": member_id, **row}
+        )
 
 
 def load(conn: Connection, incident_id: int) -> Incident:

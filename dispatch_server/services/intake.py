@@ -28,7 +28,9 @@ def opening_data(ctx: Context, reporter_id: int, alert: Alert, now: float) -> di
     fix = ctx.roster.fix(reporter_id)
     home_grid = ctx.roster.grids[ctx.roster.row[reporter_id]]
     point = incident_point(
-        projection.to_xy(alert.lon, alert.lat) if alert.lon is not None and alert.lat is not None else None,
+        projection.to_xy(alert.lon, alert.lat)
+        if alert.lon is not None and alert.lat is not None
+        else None,
         (fix.x, fix.y) if fix else None,
         ctx.grids.representative_xy(home_grid),
     )
@@ -87,5 +89,7 @@ def open_incident(tx: Tx, reporter_id: int, data: dict[str, Any]) -> tuple[int, 
 
 async def raise_alarm(ctx: Context, reporter_id: int, alert: Alert) -> AlertAccepted:
     data = opening_data(ctx, reporter_id, alert, ctx.clock())
-    incident_id, duplicate = await ctx.writer.run(partial(open_incident, reporter_id=reporter_id, data=data))
+    incident_id, duplicate = await ctx.writer.run(
+        partial(open_incident, reporter_id=reporter_id, data=data)
+    )
     return AlertAccepted(alert_id=data["alert_id"], incident_id=incident_id, duplicate=duplicate)

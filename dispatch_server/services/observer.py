@@ -1,21 +1,20 @@
 """Keeps this instance's live state in step with the log: busy members, shifts, open
-incidents, and assignments pushed to the handhelds connected here."""
+incidents, and assignments pushed to the handhelds connected here.
+
+Called on the event loop for every committed batch, in seq order, before the
+batch's callers resume, so nothing reads live state older than its own write.
+"""
 
 from __future__ import annotations
 
-import logging
-
 from sqlalchemy import Connection, select
 
-from dispatch_server.bus.base import Subscription
 from dispatch_server.domain.events import Event, EventType
 from dispatch_server.domain.incidents import ACTIVE, Incident, busy_members, fold, fold_all
 from dispatch_server.services.context import Context
 from dispatch_server.services.views import assignment_frame
 from dispatch_server.store.log import incident_events
 from dispatch_server.store.tables import INCIDENT, MEMBER
-
-log = logging.getLogger(__name__)
 
 
 def _live_state(conn: Connection) -> tuple[list[Incident], set[int]]:
@@ -62,16 +61,9 @@ def apply(ctx: Context, event: Event) -> None:
             ctx.hub.deliver(member_id, assignment_frame(after, member_id))
 
 
-async def observe(ctx: Context, sub: Subscription) -> None:
-    while True:
-        event = await sub.next()
-        if event is None:
-            # Fell behind: rebuild from the log rather than guess.
-            log.warning("observer lagged; reloading open incidents from the log")
-            sub.reset()
-            await load_live(ctx)
-            continue
-        try:
-            apply(ctx, event)
-        except Exception:
-            log.exception("could not apply event %s", event.seq)
+def committed(ctx: Context, events: list[Event]) -> None:
+    """The writer's on_commit: live state first, then the consoles, before any caller hears
+    "done" (a responder who was just told their accept is recorded is already busy)."""
+    for event in events:
+        apply(ctx, event)
+    ctx.bus.publish(events)

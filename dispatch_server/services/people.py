@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import insert, select, update
 
 from dispatch_server.clock import iso
 from dispatch_server.domain.events import EventType, NewEvent, actor
@@ -17,12 +17,20 @@ from dispatch_server.store.tables import DISPATCHER, MEMBER, PARTNER
 def _create_member(tx: Tx, name: str, grid_id: str, skills: list[str]) -> tuple[int, str]:
     member_id = tx.conn.execute(
         insert(MEMBER).returning(MEMBER.c.id),
-        {"name": name, "grid_id": grid_id, "skills": skills, "on_shift": False, "created_at": tx.now},
+        {
+            "name": name,
+            "grid_id": grid_id,
+            "skills": skills,
+            "on_shift": False,
+            "created_at": tx.now,
+        },
     ).scalar_one()
     return member_id, issue(tx.conn, Kind.MEMBER, member_id, tx.now)
 
 
-async def create_member(ctx: Context, name: str, grid_id: str, skills: list[str]) -> tuple[int, str]:
+async def create_member(
+    ctx: Context, name: str, grid_id: str, skills: list[str]
+) -> tuple[int, str]:
     member_id, token = await ctx.writer.run(lambda tx: _create_member(tx, name, grid_id, skills))
     ctx.add_member(member_id, name, grid_id, skills)
     return member_id, token
@@ -64,7 +72,9 @@ async def create_partner(
 
 def _set_shift(tx: Tx, member_id: int, on: bool) -> bool:
     """Start or end a shift; the same request twice writes nothing the second time."""
-    was = tx.conn.execute(select(MEMBER.c.on_shift, MEMBER.c.grid_id).where(MEMBER.c.id == member_id)).one()
+    was = tx.conn.execute(
+        select(MEMBER.c.on_shift, MEMBER.c.grid_id).where(MEMBER.c.id == member_id)
+    ).one()
     if bool(was.on_shift) != on:
         kind = EventType.SHIFT_STARTED if on else EventType.SHIFT_ENDED
         data = {"member_id": member_id, "grid_id": was.grid_id}
@@ -74,9 +84,8 @@ def _set_shift(tx: Tx, member_id: int, on: bool) -> bool:
 
 
 async def set_shift(ctx: Context, member_id: int, on: bool) -> bool:
-    result = await ctx.writer.run(lambda tx: _set_shift(tx, member_id, on))
-    ctx.roster.set_shift(member_id, on)
-    return result
+    # The roster follows from the shift event (services/observer.py), before this returns.
+    return await ctx.writer.run(lambda tx: _set_shift(tx, member_id, on))
 
 
 def live_members(ctx: Context) -> list[dict[str, Any]]:

@@ -3,8 +3,10 @@
 Every write in the server goes through `LogWriter.run(job)`: a job is a plain
 function run inside the writer's transaction. The writer thread takes every job
 waiting, runs each in its own savepoint (a failing job leaves nothing behind and
-does not spoil its neighbours), commits them all with one fsync, and only then
-completes their futures and publishes their events, in seq order.
+does not spoil its neighbours), commits them all with one fsync, and only then,
+back on the event loop, hands the batch's events to `on_commit` (live state and
+the bus, in seq order) and completes the jobs' futures, in that order: whoever
+hears "done" finds live state already up to date.
 
 Why one writer thread rather than async drivers: a group costs one thread hop in
 and one out however many statements it runs, where an async SQLite driver pays
@@ -19,7 +21,6 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -58,6 +59,7 @@ class Tx:
 
 
 Job = Callable[[Tx], T]
+Outcome = tuple["asyncio.Future[Any]", Any, BaseException | None]  # future, result, error
 _STOP = object()
 
 
@@ -66,12 +68,12 @@ class LogWriter:
         self,
         engine: Engine,
         clock: Clock,
-        publish: Callable[[list[Event]], None],
+        on_commit: Callable[[list[Event]], None],
         batch_max: int = 256,
     ) -> None:
         self._engine = engine
         self._clock = clock
-        self._publish = publish
+        self._on_commit = on_commit
         self._batch_max = batch_max
         self._jobs: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -93,11 +95,11 @@ class LogWriter:
         self._thread = None
 
     async def run(self, job: Job[T]) -> T:
-        if self._thread is None:
+        if self._thread is None or self._loop is None:
             raise RuntimeError("the log writer is not running")
-        fut: Future[T] = Future()
+        fut: asyncio.Future[T] = self._loop.create_future()
         self._jobs.put((job, fut))
-        return await asyncio.wrap_future(fut)
+        return await fut
 
     def _main(self) -> None:
         stopping = False
@@ -114,13 +116,13 @@ class LogWriter:
             if batch:
                 self._commit(batch)
 
-    def _commit(self, batch: list[tuple[Job[Any], Future[Any]]]) -> None:
-        outcomes: list[tuple[Future[Any], Any, BaseException | None]] = []
+    def _commit(self, batch: list[tuple[Job[Any], asyncio.Future[Any]]]) -> None:
+        outcomes: list[Outcome] = []
         events: list[Event] = []
         try:
             with self._engine.begin() as conn:
                 for job, fut in batch:
-                    if not fut.set_running_or_notify_cancel():
+                    if fut.cancelled():
                         continue  # its caller gave up before it ran: nothing to write
                     tx = Tx(conn, self._clock())
                     savepoint = conn.begin_nested()
@@ -133,20 +135,34 @@ class LogWriter:
                     savepoint.commit()
                     outcomes.append((fut, result, None))
                     events.extend(tx.events)
-        except Exception as exc:  # the commit itself failed: nothing in the batch happened
+        except Exception as failure:  # the commit itself failed: nothing in the batch happened
             log.exception("group commit of %d jobs failed", len(batch))
-            outcomes = [(fut, None, exc) for _, fut in batch if fut.running()]
+            outcomes = [(fut, None, failure) for _, fut in batch]
             events = []
         self.batches += 1
         self.jobs_done += len(batch)
-        for fut, result, exc in outcomes:
-            if exc is None:
+        assert self._loop is not None
+        # FIFO from this one thread: batches complete in commit order, so in seq order.
+        self._loop.call_soon_threadsafe(self._complete, outcomes, events)
+
+    def _complete(
+        self,
+        outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]],
+        events: list[Event],
+    ) -> None:
+        """On the loop: first live state and the bus, then the callers."""
+        if events:
+            try:
+                self._on_commit(events)
+            except Exception:
+                log.exception("on_commit failed for seq %d..%d", events[0].seq, events[-1].seq)
+        for fut, result, error in outcomes:
+            if fut.cancelled():
+                continue
+            if error is None:
                 fut.set_result(result)
             else:
-                fut.set_exception(exc)
-        if events and self._loop is not None:
-            # FIFO from this one thread: batches reach the bus in commit order, so in seq order.
-            self._loop.call_soon_threadsafe(self._publish, events)
+                fut.set_exception(error)
 
 
 def row_to_event(row: Any) -> Event:

@@ -95,7 +95,10 @@ class EventRow(SQLModel, table=True):
 
     __tablename__ = "event"
     # AUTOINCREMENT on SQLite: a seq is never reused, even after the newest row vanished.
-    __table_args__ = (Index("ix_event_incident_seq", "incident_id", "seq"), {"sqlite_autoincrement": True})
+    __table_args__ = (
+        Index("ix_event_incident_seq", "incident_id", "seq"),
+        {"sqlite_autoincrement": True},
+    )
     seq: int | None = Field(default=None, primary_key=True)
     incident_id: int | None = Field(default=None, foreign_key="incident.id")
     type: str

@@ -7,6 +7,7 @@ on the raw lon/lat polygons, and WGS84 geodesic distances (geographiclib).
 from __future__ import annotations
 
 import asyncio
+import itertools
 import random
 import uuid
 from typing import Any
@@ -16,7 +17,11 @@ from tests.support.geodesy import geodesic_m, random_point_in, sample_shapes
 from tests.support.servers import Running
 
 SKILL_BONUS_M = 150.0  # the default setting
-FITS = {"medical": {"medical", "first_aid"}, "fire": {"fire_safety", "first_aid"}, "theft": {"security"}}
+FITS = {
+    "medical": {"medical", "first_aid"},
+    "fire": {"fire_safety", "first_aid"},
+    "theft": {"security"},
+}
 CATEGORIES = ["medical", "fire", "theft", "unknown"]
 SKILLS = [["medical"], ["security"], [], ["fire_safety", "first_aid"], []]
 
@@ -38,7 +43,12 @@ async def test_one_alarm_in_each_of_ten_grids(server: Running) -> None:
             h = await server.handheld(m["token"]).connect()
             lon, lat = random_point_in(polygon, rng)
             await h.start_shift(lon, lat)
-            members[m["member_id"]] = {"lon": lon, "lat": lat, "skills": set(skills), "grid": grid_id}
+            members[m["member_id"]] = {
+                "lon": lon,
+                "lat": lat,
+                "skills": set(skills),
+                "grid": grid_id,
+            }
             handhelds[grid_id].append(h)
     await asyncio.sleep(0.2)  # positions carry no reply; let the last ones land
 
@@ -84,7 +94,9 @@ def _point(a: dict[str, Any]) -> Any:
     return Point(a["lon"], a["lat"])
 
 
-def _check_ranking(event: dict[str, Any], alarm: dict[str, Any], members: dict[int, dict[str, Any]]) -> None:
+def _check_ranking(
+    event: dict[str, Any], alarm: dict[str, Any], members: dict[int, dict[str, Any]]
+) -> None:
     """Every listed distance within 0.5% of the geodesic one, and the order the rules give."""
     reporter = alarm["reporter"].welcome["member_id"]
     fits = FITS.get(alarm["category"], set())
@@ -108,7 +120,7 @@ def _check_ranking(event: dict[str, Any], alarm: dict[str, Any], members: dict[i
     # Same order as the independent ranking, except where two scores are closer than the
     # projection's error could separate (then either order is right).
     got = [r["member_id"] for r in listed]
-    for a, b in zip(got, got[1:], strict=False):
+    for a, b in itertools.pairwise(got):
         assert truth[a][0] <= truth[b][0] + 2.0, (got, expected)
     tolerance = 2.0
     cutoff = truth[expected[-1]][0]

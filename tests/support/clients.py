@@ -128,7 +128,9 @@ class Api:
         r.raise_for_status()
         return r.json()
 
-    async def member(self, name: str, grid_id: str, skills: list[str] | None = None) -> dict[str, Any]:
+    async def member(
+        self, name: str, grid_id: str, skills: list[str] | None = None
+    ) -> dict[str, Any]:
         body = {"name": name, "grid_id": grid_id, "skills": skills or []}
         result: dict[str, Any] = await self.post("/api/members", body)
         return result

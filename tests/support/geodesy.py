@@ -26,7 +26,9 @@ def sample_shapes(path: Path = SAMPLE) -> dict[str, Any]:
     return {str(f["id"]): shape(f["geometry"]) for f in features}
 
 
-def random_point_in(polygon: Any, rng: random.Random, margin: float = 0.00005) -> tuple[float, float]:
+def random_point_in(
+    polygon: Any, rng: random.Random, margin: float = 0.00005
+) -> tuple[float, float]:
     """Rejection sampling, keeping clear of the edges so the expected grid is unambiguous."""
     minx, miny, maxx, maxy = polygon.bounds
     while True:

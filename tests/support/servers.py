@@ -90,7 +90,16 @@ class ServerProcess:
             "DISPATCH_ADMIN_TOKEN": ADMIN,
             **self.env,
         }
-        cmd = [sys.executable, "-m", "dispatch_server.cli", "serve", "--host", "127.0.0.1", "--port", "0"]
+        cmd = [
+            sys.executable,
+            "-m",
+            "dispatch_server.cli",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+        ]
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
@@ -101,7 +110,10 @@ class ServerProcess:
             if found:
                 self.port = int(found[-1])
                 with contextlib.suppress(httpx.HTTPError):
-                    if httpx.get(f"http://127.0.0.1:{self.port}/api/health", timeout=1).status_code == 200:
+                    if (
+                        httpx.get(f"http://127.0.0.1:{self.port}/api/health", timeout=1).status_code
+                        == 200
+                    ):
                         return Running("127.0.0.1", self.port, Settings())
             time.sleep(0.05)
         raise TimeoutError(f"server did not start: {self.log.read_text()}")

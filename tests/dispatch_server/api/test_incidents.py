@@ -29,7 +29,7 @@ async def _post(server: Running, token: str, path: str, body: dict | None = None
 
 
 async def test_full_incident_life(server: Running) -> None:
-    reporter, doctor, guard, token, iid = await _scene(server)
+    _, doctor, guard, token, iid = await _scene(server)
     opened = await server.api.get(f"/api/incidents/{iid}", token)
     ranked = [r["member_id"] for r in opened["responders"]]
     assert ranked == [doctor.welcome["member_id"], guard.welcome["member_id"]]
@@ -52,7 +52,9 @@ async def test_full_incident_life(server: Running) -> None:
     await doctor.send({"type": "assignment_reply", "incident_id": iid, "accept": True})
     await doctor.expect("assignment_recorded", accept=True)
 
-    r = await _post(server, token, f"/api/incidents/{iid}/notes", {"text": "老人已送医 taken to hospital"})
+    r = await _post(
+        server, token, f"/api/incidents/{iid}/notes", {"text": "老人已送医 taken to hospital"}
+    )
     assert r.status_code == 200
     r = await _post(server, token, f"/api/incidents/{iid}/resolve", {"disposition": "true_alarm"})
     assert r.json()["status"] == "resolved"
@@ -79,7 +81,12 @@ async def test_full_incident_life(server: Running) -> None:
 
 async def test_accepted_responder_is_busy_and_not_ranked(server: Running) -> None:
     reporter, doctor, guard, token, iid = await _scene(server)
-    await _post(server, token, f"/api/incidents/{iid}/dispatch", {"member_ids": [doctor.welcome["member_id"]]})
+    await _post(
+        server,
+        token,
+        f"/api/incidents/{iid}/dispatch",
+        {"member_ids": [doctor.welcome["member_id"]]},
+    )
     await doctor.send({"type": "assignment_reply", "incident_id": iid, "accept": True})
     await doctor.expect("assignment_recorded")
     second = await reporter.alarm(category="medical")
@@ -89,13 +96,18 @@ async def test_accepted_responder_is_busy_and_not_ranked(server: Running) -> Non
     await _post(server, token, f"/api/incidents/{iid}/resolve", {"disposition": "true_alarm"})
     third = await reporter.alarm(category="medical")
     detail = await server.api.get(f"/api/incidents/{third['incident_id']}", token)
-    assert [r["member_id"] for r in detail["responders"]][0] == doctor.welcome["member_id"]
+    assert detail["responders"][0]["member_id"] == doctor.welcome["member_id"]
 
 
 async def test_pending_assignment_is_resent_on_reconnect(server: Running) -> None:
-    reporter, doctor, guard, token, iid = await _scene(server)
+    _, doctor, _, token, iid = await _scene(server)
     await doctor.close()
-    await _post(server, token, f"/api/incidents/{iid}/dispatch", {"member_ids": [doctor.welcome["member_id"]]})
+    await _post(
+        server,
+        token,
+        f"/api/incidents/{iid}/dispatch",
+        {"member_ids": [doctor.welcome["member_id"]]},
+    )
     again = await server.handheld(doctor.token).connect()
     assert (await again.expect("assignment"))["incident_id"] == iid
 
@@ -143,7 +155,7 @@ async def test_bad_commands(server: Running, path: str, body: dict | None, statu
 
 
 async def test_tokens_are_checked_on_every_route(server: Running) -> None:
-    reporter, doctor, guard, dispatcher_token, iid = await _scene(server)
+    reporter, _, _, dispatcher_token, iid = await _scene(server)
     partner = await server.api.post("/api/partners", {"name": "Hotel security", "grids": ["G03"]})
     routes = [
         ("GET", "/api/grids"),
@@ -159,7 +171,9 @@ async def test_tokens_are_checked_on_every_route(server: Running) -> None:
             bad = {"Authorization": "Bearer nope"}
             assert (await c.request(method, path, headers=bad)).status_code == 401
             for token in (reporter.token, partner["token"]):
-                r = await c.request(method, path, headers={"Authorization": f"Bearer {token}"}, json={})
+                r = await c.request(
+                    method, path, headers={"Authorization": f"Bearer {token}"}, json={}
+                )
                 assert r.status_code == 403, (path, r.text)
     # A dispatcher cannot administer.
     r = await _post(server, dispatcher_token, "/api/members", {"name": "x", "grid_id": "G01"})
@@ -170,22 +184,31 @@ async def test_admin_input_is_validated(server: Running) -> None:
     async with server.api.client(server.api.admin_token) as c:
         r = await c.post("/api/members", json={"name": "x", "grid_id": "G99"})
         assert r.status_code == 422 and "unknown grid G99" in r.text
-        r = await c.post("/api/members", json={"name": "x", "grid_id": "G01", "skills": ["juggling"]})
+        r = await c.post(
+            "/api/members", json={"name": "x", "grid_id": "G01", "skills": ["juggling"]}
+        )
         assert r.status_code == 422
-        r = await c.post("/api/partners", json={"name": "p", "grids": ["G01"], "webhook_url": "https://h.example/x"})
+        r = await c.post(
+            "/api/partners",
+            json={"name": "p", "grids": ["G01"], "webhook_url": "https://h.example/x"},
+        )
         assert r.status_code == 201 and r.json()["webhook_secret"]
 
 
 async def test_listing_filters(server: Running) -> None:
-    reporter, doctor, guard, token, iid = await _scene(server)
+    reporter, _, _, token, iid = await _scene(server)
     fire = await reporter.alarm(category="fire")
     await _post(server, token, f"/api/incidents/{iid}/resolve", {"disposition": "test"})
     q = lambda **p: server.api.get("/api/incidents", token, **p)  # noqa: E731
-    assert [i["incident_id"] for i in (await q(status="open"))["incidents"]] == [fire["incident_id"]]
+    assert [i["incident_id"] for i in (await q(status="open"))["incidents"]] == [
+        fire["incident_id"]
+    ]
     assert [i["incident_id"] for i in (await q(category="medical"))["incidents"]] == [iid]
     assert [i["incident_id"] for i in (await q(disposition="test"))["incidents"]] == [iid]
     assert len((await q(grid_id="G01"))["incidents"]) == 2
     assert (await q(grid_id="G02"))["incidents"] == []
     assert (await q(since="2999-01-01T00:00:00Z"))["incidents"] == []
-    changed = await q(since_seq=(await server.api.get(f"/api/incidents/{fire['incident_id']}"))["last_seq"])
+    changed = await q(
+        since_seq=(await server.api.get(f"/api/incidents/{fire['incident_id']}"))["last_seq"]
+    )
     assert [i["incident_id"] for i in changed["incidents"]] == [iid]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import time
 import uuid
 from typing import Any
@@ -13,22 +14,18 @@ import websockets
 from websockets.exceptions import ConnectionClosed
 
 from tests.support.clients import Handheld
+from tests.support.geodesy import random_point_in, sample_shapes
 from tests.support.servers import Running
 
-G01 = (113.0405, 28.1305)  # replaced below by a point the grid index says is inside G01
+
+def _inside(grid_id: str) -> tuple[float, float]:
+    """A point well inside the grid, by the raw polygon (not the server's index)."""
+    return random_point_in(sample_shapes()[grid_id], random.Random(grid_id))
 
 
-async def _inside(server: Running, grid_id: str) -> tuple[float, float]:
-    grids = await server.api.get("/api/grids")
-    feature = next(f for f in grids["features"] if f["id"] == grid_id)
-    ring = feature["geometry"]["coordinates"][0]
-    if feature["geometry"]["type"] == "MultiPolygon":
-        ring = ring[0]
-    # The mean of a convex-ish block's corners lies inside it; the server's answer is checked anyway.
-    return sum(p[0] for p in ring[:-1]) / (len(ring) - 1), sum(p[1] for p in ring[:-1]) / (len(ring) - 1)
-
-
-async def _member(server: Running, grid_id: str = "G01", skills: list[str] | None = None) -> Handheld:
+async def _member(
+    server: Running, grid_id: str = "G01", skills: list[str] | None = None
+) -> Handheld:
     m = await server.api.member("Li Wei", grid_id, skills)
     return await server.handheld(m["token"]).connect()
 
@@ -41,7 +38,7 @@ async def _event_count(server: Running) -> int:
 async def test_hello_alarm_and_retry(server: Running) -> None:
     h = await _member(server)
     assert h.welcome["grid_id"] == "G01" and h.welcome["on_shift"] is False
-    lon, lat = await _inside(server, "G03")
+    lon, lat = _inside("G03")
     alert_id = str(uuid.uuid4())
     first = await h.alarm(alert_id, lon=lon, lat=lat, category="fire")
     assert first["duplicate"] is False
@@ -70,29 +67,37 @@ BAD_FRAMES: list[tuple[str, str, str]] = [
     ('{"lon": 1}', "invalid_frame", "no 'type'"),
     ('{"type": "launch_rocket"}', "unknown_type", "unknown type 'launch_rocket'"),
     ('{"type": "alert"}', "invalid_frame", "alert_id: Field required"),
-    ('{"type": "alert", "alert_id": "not-a-uuid"}', "invalid_frame", "alert_id: Input should be a valid UUID"),
+    (
+        '{"type": "alert", "alert_id": "not-a-uuid"}',
+        "invalid_frame",
+        "alert_id: Input should be a valid UUID",
+    ),
     ('{"type": "alert", "alert_id": 12345}', "invalid_frame", "alert_id"),
     (
-        '{"type": "alert", "alert_id": "%s", "lon": 181.0, "lat": 28.1}' % uuid.uuid4(),
+        f'{{"type": "alert", "alert_id": "{uuid.uuid4()}", "lon": 181.0, "lat": 28.1}}',
         "invalid_frame",
         "lon: Input should be less than or equal to 180",
     ),
     (
-        '{"type": "alert", "alert_id": "%s", "lon": 113.0, "lat": -91}' % uuid.uuid4(),
+        f'{{"type": "alert", "alert_id": "{uuid.uuid4()}", "lon": 113.0, "lat": -91}}',
         "invalid_frame",
         "lat: Input should be greater than or equal to -90",
     ),
     (
-        '{"type": "alert", "alert_id": "%s", "lon": 113.0}' % uuid.uuid4(),
+        f'{{"type": "alert", "alert_id": "{uuid.uuid4()}", "lon": 113.0}}',
         "invalid_frame",
         "lon and lat come together",
     ),
     (
-        '{"type": "alert", "alert_id": "%s", "category": "aliens"}' % uuid.uuid4(),
+        f'{{"type": "alert", "alert_id": "{uuid.uuid4()}", "category": "aliens"}}',
         "invalid_frame",
         "category",
     ),
-    ('{"type": "position", "lon": "113.04", "lat": 28.13}', "invalid_frame", "lon: Input should be a valid number"),
+    (
+        '{"type": "position", "lon": "113.04", "lat": 28.13}',
+        "invalid_frame",
+        "lon: Input should be a valid number",
+    ),
     ('{"type": "position", "lon": 113.04}', "invalid_frame", "lat: Field required"),
     ('{"type": "assignment_reply", "incident_id": 1, "accept": "yes"}', "invalid_frame", "accept"),
     ('{"type": "hello", "token": "x"}', "invalid_frame", "already said hello"),
@@ -137,7 +142,9 @@ async def test_oversized_frame_closes_with_1009_and_others_carry_on(server: Runn
         await big.recv()
     assert big.ws.close_code == 1009
     assert (await other.alarm())["duplicate"] is False
-    assert (await server.api.get("/api/incidents"))["incidents"][0]["reporter_id"] == other.welcome["member_id"]
+    assert (await server.api.get("/api/incidents"))["incidents"][0]["reporter_id"] == other.welcome[
+        "member_id"
+    ]
 
 
 async def _closed_with(url: str, first: str | None) -> tuple[int | None, float]:

@@ -35,7 +35,9 @@ async def test_concurrent_jobs_share_commits_and_publish_in_seq_order(db: str) -
     writer = LogWriter(make_engine(db, writer=True), lambda: 1.0, published.extend)
     writer.start()
     try:
-        seqs = await asyncio.gather(*(writer.run(lambda tx, n=n: _append(tx, n)) for n in range(300)))
+        seqs = await asyncio.gather(
+            *(writer.run(lambda tx, n=n: _append(tx, n)) for n in range(300))
+        )
     finally:
         await writer.stop()
     await asyncio.sleep(0)  # let the last publish callback run

@@ -1,0 +1,159 @@
+"""Ranking as a pure function, and a property test against a brute-force geodesic ranking."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dispatch_server.domain.responders import Point, RankPolicy, incident_point, rank
+from dispatch_server.domain.roster import Fix, Roster
+from dispatch_server.domain.skills import Skill, mask
+from dispatch_server.geo.projection import LocalProjection
+from dispatch_server.protocol.frames import Category
+from tests.support.geodesy import geodesic_m
+
+NOW = 1_000_000.0
+POLICY = RankPolicy(listed=5, fresh_fix_s=120, offline_after_s=45, skill_bonus_m=150)
+CENTRE = (113.04, 28.13)
+PROJ = LocalProjection(*CENTRE)
+
+
+def roster_of(
+    *members: tuple[int, tuple[float, float] | None], home: tuple[float, float] = (0, 0)
+) -> Roster:
+    r = Roster(capacity=2)  # small, so adding members also exercises growth
+    for member_id, xy in members:
+        r.add(member_id, f"m{member_id}", "G01", 0, home)
+        r.set_shift(member_id, True)
+        r.link_up(member_id)
+        if xy is not None:
+            r.set_fix(member_id, Fix(xy[0], xy[1], 5.0, NOW - 10))
+    return r
+
+
+def ids(ranked: list) -> list[int]:  # type: ignore[type-arg]
+    return [r.member_id for r in ranked]
+
+
+def test_nearest_first_reporter_never_listed() -> None:
+    r = roster_of((1, (0, 0)), (2, (300, 0)), (3, (100, 0)), (4, (200, 0)))
+    got = rank(r, Point(0, 0, "alert_fix"), 1, Category.THEFT, NOW, POLICY)
+    assert ids(got) == [3, 4, 2]
+    assert got[0].distance_m == 100.0 and got[0].located_by == "fix"
+    assert "100 m by a fix 10 s old" in got[0].reason
+
+
+def test_off_shift_and_busy_are_not_candidates() -> None:
+    r = roster_of((1, (10, 0)), (2, (20, 0)), (3, (30, 0)))
+    r.set_shift(1, False)
+    r.set_busy(2, True)
+    assert ids(rank(r, Point(0, 0, "alert_fix"), 99, Category.OTHER, NOW, POLICY)) == [3]
+
+
+def test_stale_fix_falls_back_to_the_grid() -> None:
+    r = roster_of((1, (10, 0)), (2, (500, 0)), home=(400, 0))
+    r.set_fix(1, Fix(10, 0, 5.0, NOW - POLICY.fresh_fix_s - 1))
+    got = rank(r, Point(0, 0, "alert_fix"), 99, Category.OTHER, NOW, POLICY)
+    assert ids(got) == [1, 2]
+    assert got[0].distance_m == 400.0 and got[0].located_by == "grid" and got[0].fix_age_s is None
+    assert "from the centre of grid G01 (no fresh fix)" in got[0].reason
+
+
+def test_skill_wins_among_near_equals_only() -> None:
+    r = roster_of((1, (100, 0)), (2, (240, 0)), (3, (10, 0)))
+    r.skills[r.row[2]] = mask({Skill.MEDICAL})
+    got = rank(r, Point(0, 0, "alert_fix"), 99, Category.MEDICAL, NOW, POLICY)
+    # 240 - 150 = 90 beats 100, but not 10.
+    assert ids(got) == [3, 2, 1]
+    assert got[1].skills_fit == ("medical",) and "medical fits a medical alarm" in got[1].reason
+    # The same doctor is nobody special for a theft.
+    assert ids(rank(r, Point(0, 0, "alert_fix"), 99, Category.THEFT, NOW, POLICY)) == [3, 1, 2]
+
+
+def test_offline_members_come_last_but_a_brief_drop_does_not_count() -> None:
+    r = roster_of((1, (10, 0)), (2, (20, 0)), (3, (900, 0)))
+    r.link_down(1, NOW - POLICY.offline_after_s - 1)  # down too long: offline
+    r.link_down(2, NOW - 1)  # a one-second drop: still online
+    got = rank(r, Point(0, 0, "alert_fix"), 99, Category.OTHER, NOW, POLICY)
+    assert ids(got) == [2, 3, 1]
+    assert got[2].online is False and "offline" in got[2].reason
+
+
+def test_listed_is_capped_and_empty_roster_is_fine() -> None:
+    r = roster_of(*((i, (float(i), 0.0)) for i in range(1, 20)))
+    assert len(rank(r, Point(0, 0, "alert_fix"), 99, Category.OTHER, NOW, POLICY)) == 5
+    assert rank(Roster(), Point(0, 0, "alert_fix"), 1, Category.OTHER, NOW, POLICY) == []
+
+
+def test_incident_point_prefers_the_alerts_own_fix() -> None:
+    assert incident_point((1, 2), (3, 4), (5, 6)) == Point(1, 2, "alert_fix")
+    assert incident_point(None, (3, 4), (5, 6)) == Point(3, 4, "reporter_fix")
+    assert incident_point(None, None, (5, 6)) == Point(5, 6, "reporter_grid")
+
+
+@dataclass(frozen=True)
+class M:
+    lon: float
+    lat: float
+    medical: bool
+    on_shift: bool
+    busy: bool
+
+
+lonlat = st.tuples(
+    st.floats(CENTRE[0] - 0.02, CENTRE[0] + 0.02), st.floats(CENTRE[1] - 0.02, CENTRE[1] + 0.02)
+)
+member = st.builds(
+    M,
+    st.floats(CENTRE[0] - 0.02, CENTRE[0] + 0.02),
+    st.floats(CENTRE[1] - 0.02, CENTRE[1] + 0.02),
+    st.booleans(),
+    st.booleans(),
+    st.booleans(),
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(member, min_size=0, max_size=40),
+    lonlat,
+    st.sampled_from([Category.MEDICAL, Category.THEFT]),
+)
+def test_matches_brute_force_geodesic_ranking(
+    members: list[M], at: tuple[float, float], category: Category
+) -> None:
+    roster = Roster(capacity=4)
+    for i, m in enumerate(members, start=1):
+        roster.add(i, f"m{i}", "G01", mask({Skill.MEDICAL}) if m.medical else 0, (0.0, 0.0))
+        roster.set_shift(i, m.on_shift)
+        roster.set_busy(i, m.busy)
+        roster.link_up(i)
+        roster.set_fix(i, Fix(*PROJ.to_xy(m.lon, m.lat), None, NOW))
+    reporter = 1
+    got = rank(roster, Point(*PROJ.to_xy(*at), "alert_fix"), reporter, category, NOW, POLICY)
+
+    truth: dict[int, tuple[float, float]] = {}
+    for i, m in enumerate(members, start=1):
+        if i == reporter or not m.on_shift or m.busy:
+            continue
+        dist = geodesic_m(at[0], at[1], m.lon, m.lat)
+        bonus = POLICY.skill_bonus_m if (m.medical and category is Category.MEDICAL) else 0.0
+        truth[i] = (dist - bonus, dist)
+    expected = sorted(truth, key=lambda i: (truth[i], i))[: POLICY.listed]
+
+    assert len(got) == len(expected)
+    for r in got:
+        true = truth[r.member_id][1]
+        assert abs(r.distance_m - true) <= 0.005 * true + 0.1
+    # Same order, up to what the projection's 0.5% error could swap.
+    scores = [truth[r.member_id][0] for r in got]
+    slack = [0.005 * truth[r.member_id][1] + 0.2 for r in got]
+    for k in range(len(got) - 1):
+        assert scores[k] <= scores[k + 1] + slack[k] + slack[k + 1]
+    if expected:
+        cutoff = truth[expected[-1]][0]
+        for i in expected:
+            if truth[i][0] < cutoff - 0.01 * truth[i][1] - 1:
+                assert i in ids(got)
