@@ -72,6 +72,9 @@ class Roster:
             setattr(self, name, column)
         self._capacity = capacity
 
+    def name(self, member_id: int) -> str:
+        return self.names[self.row[member_id]] if member_id in self.row else ""
+
     def __len__(self) -> int:
         return len(self.ids)
 

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, select
 from starlette.websockets import WebSocket
 
 from dispatch_server.clock import iso
-from dispatch_server.domain.incidents import ACTIVE, Conflict, Reply
+from dispatch_server.domain.incidents import ACTIVE, Conflict, Incident, Reply
 from dispatch_server.domain.roster import Fix
 from dispatch_server.live.link import Link, error_frame, handshake, receive_text
 from dispatch_server.protocol.codes import ErrorCode
@@ -34,10 +34,28 @@ from dispatch_server.services import incidents, people
 from dispatch_server.services.auth import Kind
 from dispatch_server.services.context import Context
 from dispatch_server.services.intake import raise_alarm
-from dispatch_server.services.views import assignment_frame
+from dispatch_server.services.views import alert_update_frame, assignment_frame
 from dispatch_server.store.tables import ASSIGNMENT, INCIDENT
 
 log = logging.getLogger(__name__)
+
+
+RECENT_S = 24 * 3600.0
+
+
+def _reported(conn: Connection, member_id: int, resolved_after: float) -> list[Incident]:
+    """The member's own alarms still open or resolved lately: their state is re-sent on hello,
+    so a handheld that was offline learns what happened to its alarm."""
+    q = (
+        select(INCIDENT.c.id)
+        .where(
+            INCIDENT.c.reporter_id == member_id,
+            INCIDENT.c.status.in_([s.value for s in ACTIVE])
+            | (INCIDENT.c.resolved_at >= resolved_after),
+        )
+        .order_by(INCIDENT.c.id)
+    )
+    return [incidents.load(conn, i) for i in conn.execute(q).scalars()]
 
 
 def _pending_assignments(conn: Connection, member_id: int) -> list[int]:
@@ -147,12 +165,19 @@ async def patrol_socket(ws: WebSocket, ctx: Context) -> None:
     roster = ctx.roster
     link = Link(ws, ctx.settings.patrol_queue, ctx.settings.send_timeout_s)
     i = roster.row[member_id]
+    grid = ctx.grids.grids[roster.grids[i]]
     link.send(
         Welcome(
             member_id=member_id,
-            grid_id=roster.grids[i],
+            grid_id=grid.grid_id,
             on_shift=bool(roster.on_shift[i]),
             server_time=iso(ctx.clock()),
+            grid={
+                "grid_id": grid.grid_id,
+                "name_zh": grid.name_zh,
+                "name_en": grid.name_en,
+                "geometry": grid.feature["geometry"],
+            },
         ).model_dump(exclude_none=True)
     )
     ctx.hub.attach(member_id, link)
@@ -163,6 +188,8 @@ async def patrol_socket(ws: WebSocket, ctx: Context) -> None:
             for incident_id in await ctx.read(_pending_assignments, member_id):
                 if (inc := ctx.active.get(incident_id)) is not None:
                     link.send(assignment_frame(inc, member_id))
+            for inc in await ctx.read(_reported, member_id, ctx.clock() - RECENT_S):
+                link.send(alert_update_frame(inc, roster.name))
             await PatrolSession(ctx, member_id, link, tasks).read_until_closed(ws)
             pump.cancel()
     finally:

@@ -8,7 +8,7 @@ Unknown extra fields are ignored, so a newer client can talk to an older server.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
@@ -107,6 +107,8 @@ class Welcome(BaseModel):
     on_shift: bool | None = None
     dispatcher_id: int | None = None
     last_seq: int | None = None
+    # Handheld only: the member's grid (names and GeoJSON geometry), for its map and walk.
+    grid: dict[str, Any] | None = None
 
 
 class AlertAccepted(BaseModel):

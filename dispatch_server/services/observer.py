@@ -12,9 +12,19 @@ from sqlalchemy import Connection, select
 from dispatch_server.domain.events import Event, EventType
 from dispatch_server.domain.incidents import ACTIVE, Incident, busy_members, fold, fold_all
 from dispatch_server.services.context import Context
-from dispatch_server.services.views import assignment_frame
+from dispatch_server.services.views import alert_update_frame, assignment_frame
 from dispatch_server.store.log import incident_events
 from dispatch_server.store.tables import INCIDENT, MEMBER
+
+# The changes a reporter's handheld is told about (the alarm's state on its screen).
+REPORTER_SEES = frozenset(
+    {
+        EventType.INCIDENT_ACKNOWLEDGED,
+        EventType.RESPONDERS_DISPATCHED,
+        EventType.ASSIGNMENT_REPLIED,
+        EventType.INCIDENT_RESOLVED,
+    }
+)
 
 
 def _live_state(conn: Connection) -> tuple[list[Incident], set[int]]:
@@ -59,6 +69,8 @@ def apply(ctx: Context, event: Event) -> None:
     if event.type is EventType.RESPONDERS_DISPATCHED:
         for member_id in event.data["member_ids"]:
             ctx.hub.deliver(member_id, assignment_frame(after, member_id))
+    if event.type in REPORTER_SEES:
+        ctx.hub.deliver(after.reporter_id, alert_update_frame(after, ctx.roster.name))
 
 
 def committed(ctx: Context, events: list[Event]) -> None:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from dispatch_server.clock import iso
 from dispatch_server.domain.events import Event
-from dispatch_server.domain.incidents import Incident
+from dispatch_server.domain.incidents import Incident, Reply
 
 
 def event_view(event: Event) -> dict[str, Any]:
@@ -55,6 +56,27 @@ def incident_view(inc: Incident) -> dict[str, Any]:
         "notes": [{**n, "at": iso(n["at"])} for n in inc.notes],
         "last_seq": inc.last_seq,
     }
+
+
+def alert_update_frame(inc: Incident, name: Callable[[int], str]) -> dict[str, Any]:
+    """What the reporter's handheld shows after `alert_accepted`: has the centre seen it,
+    who is coming, is it over."""
+    coming = [
+        {"member_id": m, "name": name(m)}
+        for m, a in inc.assignments.items()
+        if a.reply is Reply.ACCEPTED
+    ]
+    frame: dict[str, Any] = {
+        "type": "alert_update",
+        "alert_id": inc.alert_id,
+        "incident_id": inc.incident_id,
+        "status": inc.status.value,
+        "acknowledged": inc.acknowledged_at is not None,
+        "coming": coming,
+    }
+    if inc.disposition is not None:
+        frame["disposition"] = inc.disposition.value
+    return frame
 
 
 def assignment_frame(inc: Incident, member_id: int) -> dict[str, Any]:

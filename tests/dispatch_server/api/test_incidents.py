@@ -212,3 +212,27 @@ async def test_listing_filters(server: Running) -> None:
         since_seq=(await server.api.get(f"/api/incidents/{fire['incident_id']}"))["last_seq"]
     )
     assert [i["incident_id"] for i in changed["incidents"]] == [iid]
+
+
+async def test_reporter_sees_the_alarms_progress(server: Running) -> None:
+    reporter, doctor, _, token, iid = await _scene(server)
+    await _post(server, token, f"/api/incidents/{iid}/acknowledge")
+    update = await reporter.expect("alert_update", incident_id=iid)
+    assert update["acknowledged"] is True and update["status"] == "acknowledged"
+    await _post(
+        server,
+        token,
+        f"/api/incidents/{iid}/dispatch",
+        {"member_ids": [doctor.welcome["member_id"]]},
+    )
+    await reporter.expect("alert_update", status="dispatched")
+    await doctor.send({"type": "assignment_reply", "incident_id": iid, "accept": True})
+    coming = await reporter.expect("alert_update", status="responding")
+    assert coming["coming"] == [{"member_id": doctor.welcome["member_id"], "name": "doctor"}]
+    # A handheld that was away learns the outcome on its next hello.
+    await reporter.close()
+    await _post(server, token, f"/api/incidents/{iid}/resolve", {"disposition": "true_alarm"})
+    back = await server.handheld(reporter.token).connect()
+    assert back.welcome["grid"]["geometry"]["type"] in ("Polygon", "MultiPolygon")
+    final = await back.expect("alert_update", incident_id=iid)
+    assert final["status"] == "resolved" and final["disposition"] == "true_alarm"
