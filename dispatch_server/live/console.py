@@ -38,7 +38,8 @@ class ConsoleFeed:
 
     async def send(self, event: Event) -> None:
         text = dumps(event_view(event))
-        await asyncio.wait_for(self.ws.send_text(text), self.ctx.settings.send_timeout_s)
+        async with asyncio.timeout(self.ctx.settings.send_timeout_s):
+            await self.ws.send_text(text)
         self.cursor = event.seq
 
     async def catch_up(self) -> None:

@@ -27,7 +27,11 @@ def dumps(frame: dict[str, Any]) -> str:
 
 def error_frame(exc: FrameError) -> dict[str, Any]:
     return ErrorFrame(
-        code=exc.code.value, message=exc.message, ref_type=exc.ref_type, alert_id=exc.alert_id
+        code=exc.code.value,
+        message=exc.message,
+        ref_type=exc.ref_type,
+        alert_id=exc.alert_id,
+        incident_id=exc.incident_id,
     ).model_dump(exclude_none=True)
 
 
@@ -57,7 +61,8 @@ async def handshake(
     within 5 s, a token of the wrong kind with 4403."""
     await ws.accept()
     try:
-        payload = await asyncio.wait_for(receive_text(ws), ctx.settings.hello_timeout_s)
+        async with asyncio.timeout(ctx.settings.hello_timeout_s):
+            payload = await receive_text(ws)
     except TimeoutError:
         await close(ws, CloseCode.UNAUTHORIZED, "no hello in time")
         return None
@@ -113,7 +118,8 @@ class Link:
                 await close(self._ws, CloseCode.RESYNC, "too far behind; reconnect")
                 return
             try:
-                await asyncio.wait_for(self._ws.send_text(text), self._send_timeout_s)
+                async with asyncio.timeout(self._send_timeout_s):
+                    await self._ws.send_text(text)
             except TimeoutError:
                 await close(self._ws, CloseCode.RESYNC, "send timed out; reconnect")
                 return

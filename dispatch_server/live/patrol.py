@@ -148,10 +148,13 @@ class PatrolSession:
         try:
             await incidents.reply(self.ctx, r.incident_id, self.member_id, r.accept)
         except incidents.NotFound as exc:
-            self._error(FrameError(ErrorCode.NOT_FOUND, str(exc), "assignment_reply"))
+            self._error(
+                FrameError(ErrorCode.NOT_FOUND, str(exc), "assignment_reply", None, r.incident_id)
+            )
             return
         except Conflict as exc:
-            self._error(FrameError(ErrorCode.NOT_ASSIGNED, str(exc), "assignment_reply"))
+            code = ErrorCode.NOT_ASSIGNED
+            self._error(FrameError(code, str(exc), "assignment_reply", None, r.incident_id))
             return
         frame = {"type": "assignment_recorded", "incident_id": r.incident_id, "accept": r.accept}
         self.link.send(frame)

@@ -131,3 +131,4 @@ class ErrorFrame(BaseModel):
     # knows which of its requests failed.
     ref_type: str | None = None
     alert_id: str | None = None
+    incident_id: int | None = None

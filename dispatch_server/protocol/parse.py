@@ -18,6 +18,7 @@ class FrameError(Exception):
     message: str
     ref_type: str | None = None
     alert_id: str | None = None
+    incident_id: int | None = None
 
 
 def parse_frame(adapter: TypeAdapter[T], text: str | bytes) -> T:

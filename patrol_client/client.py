@@ -1,0 +1,309 @@
+"""`PatrolClient`: the handheld's engine, for a screen, a button on a small device, or a fleet.
+
+It reconnects forever (except when the token is refused), replays its outbox in
+order on every link until each alarm is accepted, reports position while on
+shift, and keeps what the centre said (alarm progress, assignments, roll calls)
+for whatever shows it. Every answer the user gives while the link is down is
+kept and sent on the next link.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from websockets.asyncio.client import ClientConnection
+from websockets.exceptions import ConnectionClosed
+
+from patrol_client.connection import STOPPING_CODES, Backoff, Refused, open_link, patrol_url
+from patrol_client.outbox import Alarm, AlarmState, Outbox
+from patrol_client.position import PositionSource
+
+log = logging.getLogger(__name__)
+
+RESEND_AFTER_S = 10.0  # an alarm sent on this link and not answered by then is sent again
+ALARM_STATES = {s.value: s for s in AlarmState}
+# The centre's errors that mean "this alarm will never be taken": stop retrying it.
+FINAL_ALERT_ERRORS = {"invalid_frame", "conflict"}
+
+
+async def _wait(event: asyncio.Event, seconds: float) -> None:
+    """Until the event is set or the time is up. Not `asyncio.wait_for`: on Python 3.11 it can
+    swallow a cancellation that arrives as the event is set, and the task never ends."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await event.wait()
+
+
+class Link(StrEnum):
+    CONNECTING = "connecting"
+    ONLINE = "online"
+    OFFLINE = "offline"
+    STOPPED = "stopped"
+
+
+@dataclass
+class Assignment:
+    incident_id: int
+    frame: dict[str, Any]
+    answer: bool | None = None  # what the user chose
+    recorded: bool = False  # the centre has it
+
+
+@dataclass
+class RollCall:
+    roll_call_id: int
+    frame: dict[str, Any]
+    answer: str | None = None
+    recorded: bool = False
+
+
+@dataclass
+class View:
+    """Everything a screen shows, in one place."""
+
+    link: Link = Link.CONNECTING
+    welcome: dict[str, Any] = field(default_factory=dict)
+    on_shift: bool = False
+    assignments: dict[int, Assignment] = field(default_factory=dict)
+    roll_calls: dict[int, RollCall] = field(default_factory=dict)
+    stopped_because: str | None = None
+    last_error: str | None = None
+
+
+class PatrolClient:
+    def __init__(
+        self,
+        server: str,
+        token: str,
+        outbox: Outbox,
+        position: PositionSource | None = None,
+        *,
+        position_every_s: float = 15.0,
+        backoff: Backoff | None = None,
+        on_change: Callable[[], None] | None = None,
+    ) -> None:
+        self.url = patrol_url(server)
+        self.token = token
+        self.outbox = outbox
+        self.position = position
+        self.position_every_s = position_every_s
+        self.backoff = backoff or Backoff()
+        self.view = View()
+        self._on_change = on_change or (lambda: None)
+        self._want_shift: bool | None = None  # None: keep what the server has
+        self._wake = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._ws: ClientConnection | None = None
+
+    # --- what the user does -------------------------------------------------------
+
+    async def alarm(self, category: str = "unknown", note: str | None = None) -> Alarm:
+        """The red key: durable in the outbox first, then sent as soon as there is a link."""
+        fix = self.position.fix() if self.position else None
+        where = (fix.lon, fix.lat, fix.accuracy_m) if fix else None
+        alarm = await asyncio.to_thread(self.outbox.add, category, note, where)
+        self._poke()
+        return alarm
+
+    def set_shift(self, on: bool) -> None:
+        self._want_shift = on
+        self._poke()
+
+    def answer_assignment(self, incident_id: int, accept: bool) -> None:
+        if (a := self.view.assignments.get(incident_id)) is not None:
+            a.answer, a.recorded = accept, False
+            self._poke()
+
+    def answer_roll_call(self, roll_call_id: int, status: str) -> None:
+        if (r := self.view.roll_calls.get(roll_call_id)) is not None:
+            r.answer, r.recorded = status, False
+            self._poke()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._poke()
+
+    # --- the loop -------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Until stop(); raises Refused (after showing why) when the token is refused."""
+        while not self._stop.is_set():
+            self._set_link(Link.CONNECTING)
+            started = time.monotonic()
+            try:
+                ws, welcome = await open_link(self.url, self.token)
+            except Refused as exc:
+                self.view.stopped_because = str(exc)
+                self._set_link(Link.STOPPED)
+                raise
+            except (OSError, ConnectionClosed, TimeoutError, ConnectionError) as exc:
+                self.view.last_error = f"{type(exc).__name__}: {exc}"
+            else:
+                try:
+                    await self._session(ws, welcome)
+                except Refused as exc:
+                    self.view.stopped_because = str(exc)
+                    self._set_link(Link.STOPPED)
+                    raise
+                except (OSError, ConnectionClosed, TimeoutError) as exc:
+                    self.view.last_error = f"{type(exc).__name__}: {exc}"
+                finally:
+                    self._ws = None
+                    await ws.close()
+            self.backoff.link_lasted(time.monotonic() - started)
+            self._set_link(Link.OFFLINE)
+            if not self._stop.is_set():
+                await _wait(self._stop, self.backoff.next_delay())
+        self._set_link(Link.STOPPED)
+
+    async def _session(self, ws: ClientConnection, welcome: dict[str, Any]) -> None:
+        self._ws = ws
+        self.view.welcome = welcome
+        self.view.on_shift = bool(welcome.get("on_shift"))
+        if self.position is not None and hasattr(self.position, "on_welcome"):
+            self.position.on_welcome(welcome)
+        self._set_link(Link.ONLINE)
+        # The link's tasks: whichever ends first (link lost, stop asked) ends them all.
+        tasks = [
+            asyncio.create_task(self._read(ws)),
+            asyncio.create_task(self._send_loop(ws)),
+            asyncio.create_task(self._report_positions(ws)),
+            asyncio.create_task(self._stop.wait()),
+        ]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        for task in done:
+            if not task.cancelled() and (exc := task.exception()) is not None:
+                raise exc
+
+    async def _send_loop(self, ws: ClientConnection) -> None:
+        sent_at: dict[str, float] = {}
+        while True:
+            self._wake.clear()
+            await self._sync_shift(ws)
+            now = time.monotonic()
+            for alarm in await asyncio.to_thread(self.outbox.pending):
+                if now - sent_at.get(alarm.alert_id, -RESEND_AFTER_S) >= RESEND_AFTER_S:
+                    await ws.send(json.dumps(alarm.frame()))
+                    sent_at[alarm.alert_id] = now
+                    await asyncio.to_thread(self.outbox.mark_sent, alarm.alert_id)
+                    self._on_change()
+            await self._send_answers(ws)
+            await _wait(self._wake, RESEND_AFTER_S / 2)
+
+    async def _sync_shift(self, ws: ClientConnection) -> None:
+        if self._want_shift is not None and self._want_shift != self.view.on_shift:
+            await ws.send(json.dumps({"type": "shift_start" if self._want_shift else "shift_end"}))
+
+    async def _send_answers(self, ws: ClientConnection) -> None:
+        for a in self.view.assignments.values():
+            if a.answer is not None and not a.recorded:
+                frame = {
+                    "type": "assignment_reply",
+                    "incident_id": a.incident_id,
+                    "accept": a.answer,
+                }
+                await ws.send(json.dumps(frame))
+        for r in self.view.roll_calls.values():
+            if r.answer is not None and not r.recorded:
+                frame = {
+                    "type": "roll_call_reply",
+                    "roll_call_id": r.roll_call_id,
+                    "status": r.answer,
+                }
+                await ws.send(json.dumps(frame))
+
+    async def _report_positions(self, ws: ClientConnection) -> None:
+        while True:
+            if self.view.on_shift and self.position is not None and (fix := self.position.fix()):
+                frame: dict[str, Any] = {"type": "position", "lon": fix.lon, "lat": fix.lat}
+                if fix.accuracy_m is not None:
+                    frame["accuracy_m"] = fix.accuracy_m
+                await ws.send(json.dumps(frame))
+            await asyncio.sleep(self.position_every_s)
+
+    async def _read(self, ws: ClientConnection) -> None:
+        try:
+            async for raw in ws:
+                await self.handle(json.loads(raw))
+                self._on_change()
+        except ConnectionClosed as exc:
+            if exc.rcvd is not None and exc.rcvd.code in STOPPING_CODES:
+                raise Refused(exc.rcvd.code, exc.rcvd.reason) from None
+            raise
+
+    # --- what the centre says -----------------------------------------------------------
+
+    async def handle(self, frame: dict[str, Any]) -> None:
+        kind = frame.get("type")
+        if kind == "alert_accepted":
+            await asyncio.to_thread(self.outbox.accepted, frame["alert_id"], frame["incident_id"])
+        elif kind == "alert_update":
+            state = ALARM_STATES.get(frame["status"], AlarmState.ACCEPTED)
+            coming = [c.get("name") or str(c["member_id"]) for c in frame.get("coming", [])]
+            await asyncio.to_thread(
+                self.outbox.progressed,
+                frame["alert_id"],
+                frame["incident_id"],
+                state,
+                coming,
+                frame.get("disposition"),
+            )
+        elif kind == "shift":
+            self.view.on_shift = bool(frame["on_shift"])
+            if self._want_shift == self.view.on_shift:
+                self._want_shift = None
+        elif kind == "assignment":
+            known = self.view.assignments.get(frame["incident_id"])
+            if known is None:
+                self.view.assignments[frame["incident_id"]] = Assignment(
+                    frame["incident_id"], frame
+                )
+            else:
+                known.frame = frame
+            self._poke()
+        elif kind == "assignment_recorded":
+            if (a := self.view.assignments.get(frame["incident_id"])) is not None:
+                a.recorded = a.answer == frame["accept"]
+        elif kind == "roll_call":
+            rid = frame["roll_call_id"]
+            self.view.roll_calls.setdefault(rid, RollCall(rid, frame))
+        elif kind == "roll_call_recorded":
+            if (r := self.view.roll_calls.get(frame["roll_call_id"])) is not None:
+                r.recorded = r.answer == frame["status"]
+        elif kind == "error":
+            await self._error(frame)
+
+    async def _error(self, frame: dict[str, Any]) -> None:
+        self.view.last_error = f"{frame.get('code')}: {frame.get('message')}"
+        alert_id = frame.get("alert_id")
+        if (
+            alert_id
+            and frame.get("ref_type") == "alert"
+            and frame.get("code") in FINAL_ALERT_ERRORS
+        ):
+            await asyncio.to_thread(self.outbox.rejected, alert_id, frame.get("message", ""))
+        elif frame.get("ref_type") == "assignment_reply":
+            # The incident is gone or was never ours: stop offering the answer.
+            self.view.assignments.pop(frame.get("incident_id", -1), None)
+
+    def _poke(self) -> None:
+        self._wake.set()
+        self._on_change()
+
+    def _set_link(self, link: Link) -> None:
+        if self.view.link is not link:
+            self.view.link = link
+            self._on_change()

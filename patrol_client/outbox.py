@@ -1,0 +1,189 @@
+"""The durable outbox: an alarm is written here before anything is sent, and stays until
+the centre answers `alert_accepted`.
+
+A local SQLite file (stdlib only, so a small device needs nothing more). WAL and
+synchronous=FULL: the key press returns only once the alarm would survive a
+power cut. Accepted alarms stay as history with their latest state, so the
+screen can say what became of them; `pending()` is what must still be sent.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+
+class AlarmState(StrEnum):
+    QUEUED = "queued"  # written here, not yet sent on a live link
+    SENT = "sent"  # sent, no answer yet
+    ACCEPTED = "accepted"  # committed by the centre: it has an incident id
+    ACKNOWLEDGED = "acknowledged"  # a duty volunteer has seen it
+    DISPATCHED = "dispatched"  # responders called
+    RESPONDING = "responding"  # someone is coming
+    RESOLVED = "resolved"
+    REJECTED = "rejected"  # the centre refused it for good (the reason is in `detail`)
+
+
+NOT_YET_ACCEPTED = (AlarmState.QUEUED, AlarmState.SENT)
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS alarm (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    alert_id TEXT NOT NULL UNIQUE,
+    created_at REAL NOT NULL,
+    lon REAL, lat REAL, accuracy_m REAL,
+    category TEXT NOT NULL,
+    note TEXT,
+    state TEXT NOT NULL,
+    incident_id INTEGER,
+    coming TEXT NOT NULL DEFAULT '[]',
+    disposition TEXT,
+    detail TEXT,
+    updated_at REAL NOT NULL
+)
+"""
+
+
+@dataclass(frozen=True)
+class Alarm:
+    alert_id: str
+    created_at: float
+    category: str
+    state: AlarmState
+    lon: float | None = None
+    lat: float | None = None
+    accuracy_m: float | None = None
+    note: str | None = None
+    incident_id: int | None = None
+    coming: list[str] = field(default_factory=list)
+    disposition: str | None = None
+    detail: str | None = None
+
+    def frame(self) -> dict[str, Any]:
+        """The `alert` frame: the same alert_id on every retry, so it opens one incident."""
+        out: dict[str, Any] = {
+            "type": "alert",
+            "alert_id": self.alert_id,
+            "category": self.category,
+        }
+        if self.lon is not None and self.lat is not None:
+            out.update(lon=self.lon, lat=self.lat)
+            if self.accuracy_m is not None:
+                out["accuracy_m"] = self.accuracy_m
+        if self.note:
+            out["note"] = self.note
+        return out
+
+
+class Outbox:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.path = path
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self._db.row_factory = sqlite3.Row
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=FULL")
+        self._db.execute(SCHEMA)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def add(
+        self,
+        category: str = "unknown",
+        note: str | None = None,
+        fix: tuple[float, float, float | None] | None = None,
+    ) -> Alarm:
+        """Write a new alarm durably; only then may anyone say it is queued."""
+        now = time.time()
+        lon, lat, acc = fix if fix is not None else (None, None, None)
+        alarm = Alarm(str(uuid.uuid4()), now, category, AlarmState.QUEUED, lon, lat, acc, note)
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO alarm (alert_id, created_at, lon, lat, accuracy_m, category, note,"
+                " state, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (alarm.alert_id, now, lon, lat, acc, category, note, alarm.state.value, now),
+            )
+        return alarm
+
+    def pending(self) -> list[Alarm]:
+        """Alarms the centre has not accepted yet, oldest first: the order they are replayed in."""
+        marks = ",".join("?" * len(NOT_YET_ACCEPTED))
+        return self._select(f"state IN ({marks}) ORDER BY seq", [s.value for s in NOT_YET_ACCEPTED])
+
+    def recent(self, limit: int = 20) -> list[Alarm]:
+        return self._select("1 ORDER BY seq DESC LIMIT ?", [limit])
+
+    def get(self, alert_id: str) -> Alarm | None:
+        found = self._select("alert_id = ?", [alert_id])
+        return found[0] if found else None
+
+    def mark_sent(self, alert_id: str) -> None:
+        self._set(alert_id, {"state": AlarmState.SENT.value}, only_pending=True)
+
+    def accepted(self, alert_id: str, incident_id: int) -> None:
+        changes = {"state": AlarmState.ACCEPTED.value, "incident_id": incident_id}
+        self._set(alert_id, changes, only_pending=True)
+
+    def rejected(self, alert_id: str, reason: str) -> None:
+        self._set(
+            alert_id, {"state": AlarmState.REJECTED.value, "detail": reason}, only_pending=True
+        )
+
+    def progressed(
+        self,
+        alert_id: str,
+        incident_id: int,
+        state: AlarmState,
+        coming: list[str],
+        disposition: str | None,
+    ) -> None:
+        """The centre's news about an accepted alarm (`alert_update`)."""
+        changes = {
+            "state": state.value,
+            "incident_id": incident_id,
+            "coming": json.dumps(coming, ensure_ascii=False),
+            "disposition": disposition,
+        }
+        self._set(alert_id, changes, only_pending=False)
+
+    def _set(self, alert_id: str, changes: dict[str, Any], only_pending: bool) -> None:
+        """Update one alarm. `only_pending`: a late echo never drags an accepted alarm back."""
+        columns = ", ".join(f"{name} = ?" for name in changes)
+        sql = f"UPDATE alarm SET {columns}, updated_at = ? WHERE alert_id = ?"
+        params = [*changes.values(), time.time(), alert_id]
+        if only_pending:
+            sql += " AND state IN (?, ?)"
+            params += [s.value for s in NOT_YET_ACCEPTED]
+        with self._lock:
+            self._db.execute(sql, params)
+
+    def _select(self, where: str, params: list[Any]) -> list[Alarm]:
+        with self._lock:
+            rows = self._db.execute(f"SELECT * FROM alarm WHERE {where}", params).fetchall()
+        return [
+            Alarm(
+                alert_id=r["alert_id"],
+                created_at=r["created_at"],
+                category=r["category"],
+                state=AlarmState(r["state"]),
+                lon=r["lon"],
+                lat=r["lat"],
+                accuracy_m=r["accuracy_m"],
+                note=r["note"],
+                incident_id=r["incident_id"],
+                coming=json.loads(r["coming"]),
+                disposition=r["disposition"],
+                detail=r["detail"],
+            )
+            for r in rows
+        ]
