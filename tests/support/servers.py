@@ -55,9 +55,12 @@ def settings_for(db: Path, **overrides: object) -> Settings:
 
 
 @contextlib.asynccontextmanager
-async def in_process(settings: Settings, clock: Clock = system_clock) -> AsyncIterator[Running]:
-    """uvicorn serving create_app(settings) on an ephemeral port of 127.0.0.1, in this loop."""
-    sock = bind("127.0.0.1", 0)
+async def in_process(
+    settings: Settings, clock: Clock = system_clock, port: int = 0
+) -> AsyncIterator[Running]:
+    """uvicorn serving create_app(settings) on 127.0.0.1 (an ephemeral port unless given),
+    in this event loop."""
+    sock = bind("127.0.0.1", port)
     port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn_config(create_app(settings, clock), settings))
     task = asyncio.create_task(server.serve(sockets=[sock]))
@@ -73,15 +76,26 @@ async def in_process(settings: Settings, clock: Clock = system_clock) -> AsyncIt
         sock.close()
 
 
+def free_port() -> int:
+    """A port nobody listens on now: for a server that a test starts later, or restarts."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 class ServerProcess:
     """`dispatch-server serve` in a child process, so a test can kill it like a power cut."""
 
-    def __init__(self, db: Path, log: Path, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, db: Path, log: Path, env: dict[str, str] | None = None, port: int = 0
+    ) -> None:
         self.db = db
         self.log = log
         self.env = env or {}
         self.proc: subprocess.Popen[bytes] | None = None
-        self.port = 0
+        self.port = port  # 0: a new free port on each start
 
     def start(self, timeout: float = 20.0) -> Running:
         env = {
@@ -90,23 +104,17 @@ class ServerProcess:
             "DISPATCH_ADMIN_TOKEN": ADMIN,
             **self.env,
         }
-        cmd = [
-            sys.executable,
-            "-m",
-            "dispatch_server.cli",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-        ]
+        cmd = [sys.executable, "-m", "dispatch_server.cli", "serve", "--host", "127.0.0.1"]
+        cmd += ["--port", str(self.port)]  # after the first start: the same port again
         with self.log.open("ab") as out:
+            mark = out.tell()
             self.proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited: {self.log.read_text()}")
-            found = re.findall(r"Console: http://127\.0\.0\.1:(\d+)/", self.log.read_text())
+            printed = self.log.read_bytes()[mark:].decode(errors="replace")
+            found = re.findall(r"Console: http://127\.0\.0\.1:(\d+)/", printed)
             if found:
                 self.port = int(found[-1])
                 with contextlib.suppress(httpx.HTTPError):

@@ -1,0 +1,174 @@
+"""PatrolClient against a real server: outbox replay, progress, assignments, refusals."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from patrol_client.client import Link, PatrolClient
+from patrol_client.connection import Backoff, Refused
+from patrol_client.outbox import AlarmState, Outbox
+from patrol_client.position import FixedPoint
+from tests.support.servers import Running, free_port, in_process, settings_for
+
+
+def fast_backoff() -> Backoff:
+    return Backoff(initial_s=0.05, maximum_s=0.2)
+
+
+async def until(check: Callable[[], bool], timeout: float = 10.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not check():
+            await asyncio.sleep(0.02)
+
+
+@contextlib.asynccontextmanager
+async def running(client: PatrolClient) -> AsyncIterator[asyncio.Task[None]]:
+    task = asyncio.create_task(client.run())
+    try:
+        yield task
+    finally:
+        client.stop()
+        with contextlib.suppress(Refused):
+            await asyncio.wait_for(task, 10)
+
+
+async def test_alarms_pressed_while_server_is_down_are_accepted_once_it_is_up(
+    tmp_path: Path,
+) -> None:
+    port = free_port()
+    settings = settings_for(tmp_path / "d.sqlite3")
+    async with in_process(settings, port=port) as server:
+        member = await server.api.member("Li", "G04")
+    # The server is down now.
+    outbox = Outbox(tmp_path / "outbox.sqlite3")
+    client = PatrolClient(
+        f"http://127.0.0.1:{port}", member["token"], outbox, backoff=fast_backoff()
+    )
+    async with running(client):
+        pressed = [await client.alarm("medical") for _ in range(3)]
+        await asyncio.sleep(0.3)
+        assert client.view.link is not Link.ONLINE
+        assert [a.alert_id for a in outbox.pending()] == [p.alert_id for p in pressed]
+        async with in_process(settings, port=port) as server:
+            await until(lambda: not outbox.pending())
+            listing = await server.api.get("/api/incidents")
+    logged = {i["alert_id"]: i["incident_id"] for i in listing["incidents"]}
+    assert sorted(logged) == sorted(p.alert_id for p in pressed)
+    for p in pressed:
+        got = outbox.get(p.alert_id)
+        assert got is not None and got.state is AlarmState.ACCEPTED
+        assert got.incident_id == logged[p.alert_id]
+
+
+async def test_a_refused_token_stops_the_client_with_a_clear_message(
+    server: Running, tmp_path: Path
+) -> None:
+    client = PatrolClient(
+        server.base, "not-a-token", Outbox(tmp_path / "o.sqlite3"), backoff=fast_backoff()
+    )
+    with pytest.raises(Refused) as caught:
+        await asyncio.wait_for(client.run(), 10)
+    assert caught.value.code == 4401
+    assert client.view.link is Link.STOPPED
+    assert client.view.stopped_because is not None
+    assert (
+        "4401" in client.view.stopped_because and "token was refused" in client.view.stopped_because
+    )
+
+
+async def test_a_dispatcher_token_is_refused_too(server: Running, tmp_path: Path) -> None:
+    d = await server.api.dispatcher()
+    client = PatrolClient(
+        server.base, d["token"], Outbox(tmp_path / "o.sqlite3"), backoff=fast_backoff()
+    )
+    with pytest.raises(Refused) as caught:
+        await asyncio.wait_for(client.run(), 10)
+    assert caught.value.code == 4403
+
+
+async def test_shift_position_progress_and_assignment(server: Running, tmp_path: Path) -> None:
+    reporter_m = await server.api.member("reporter", "G01")
+    doctor_m = await server.api.member("doctor", "G01", ["medical"])
+    d = await server.api.dispatcher()
+    reporter = PatrolClient(
+        server.base,
+        reporter_m["token"],
+        Outbox(tmp_path / "r.sqlite3"),
+        FixedPoint(113.0405, 28.1305),
+    )
+    doctor = PatrolClient(
+        server.base,
+        doctor_m["token"],
+        Outbox(tmp_path / "d.sqlite3"),
+        FixedPoint(113.041, 28.131),
+        position_every_s=0.1,
+    )
+    async with running(reporter), running(doctor):
+        doctor.set_shift(True)
+        await until(lambda: doctor.view.on_shift)
+
+        async def doctor_has_fix() -> bool:
+            members = await server.api.get("/api/members")
+            return any(m["member_id"] == doctor_m["member_id"] and m["fix"] for m in members)
+
+        async with asyncio.timeout(10):
+            while not await doctor_has_fix():
+                await asyncio.sleep(0.05)
+
+        alarm = await reporter.alarm("medical", "老人噎住了")
+        await until(
+            lambda: (
+                (a := reporter.outbox.get(alarm.alert_id)) is not None and a.incident_id is not None
+            )
+        )
+        got = reporter.outbox.get(alarm.alert_id)
+        assert got is not None
+        iid = got.incident_id
+        detail = await server.api.get(f"/api/incidents/{iid}", d["token"])
+        assert detail["point_source"] == "alert_fix" and detail["note"] == "老人噎住了"
+        assert detail["responders"][0]["member_id"] == doctor_m["member_id"]
+
+        async with server.api.client(d["token"]) as c:
+            await c.post(f"/api/incidents/{iid}/acknowledge")
+            await until(
+                lambda: reporter.outbox.get(alarm.alert_id).state is AlarmState.ACKNOWLEDGED
+            )  # type: ignore[union-attr]
+            await c.post(
+                f"/api/incidents/{iid}/dispatch", json={"member_ids": [doctor_m["member_id"]]}
+            )
+        await until(lambda: iid in doctor.view.assignments)
+        doctor.answer_assignment(iid, True)
+        await until(lambda: doctor.view.assignments[iid].recorded)
+        await until(lambda: reporter.outbox.get(alarm.alert_id).state is AlarmState.RESPONDING)  # type: ignore[union-attr]
+        assert reporter.outbox.get(alarm.alert_id).coming == ["doctor"]  # type: ignore[union-attr]
+        async with server.api.client(d["token"]) as c:
+            await c.post(f"/api/incidents/{iid}/resolve", json={"disposition": "true_alarm"})
+        await until(lambda: reporter.outbox.get(alarm.alert_id).state is AlarmState.RESOLVED)  # type: ignore[union-attr]
+        assert reporter.outbox.get(alarm.alert_id).disposition == "true_alarm"  # type: ignore[union-attr]
+        doctor.set_shift(False)
+        await until(lambda: not doctor.view.on_shift)
+
+
+async def test_client_reconnects_after_the_server_restarts(tmp_path: Path) -> None:
+    port = free_port()
+    settings = settings_for(tmp_path / "d.sqlite3")
+    outbox = Outbox(tmp_path / "o.sqlite3")
+    async with in_process(settings, port=port) as server:
+        member = await server.api.member("Li", "G02")
+        client = PatrolClient(server.base, member["token"], outbox, backoff=fast_backoff())
+        task = asyncio.create_task(client.run())
+        await until(lambda: client.view.link is Link.ONLINE)
+    await until(lambda: client.view.link is not Link.ONLINE)
+    first = await client.alarm()
+    async with in_process(settings, port=port):
+        await until(lambda: client.view.link is Link.ONLINE)
+        await until(lambda: not outbox.pending())
+    client.stop()
+    await asyncio.wait_for(task, 10)
+    got = outbox.get(first.alert_id)
+    assert got is not None and got.state is AlarmState.ACCEPTED

@@ -1,0 +1,67 @@
+"""The handheld's screen, driven key by key with Textual's pilot against a real server."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from textual.widgets import Static
+
+from patrol_client.client import Link, PatrolClient
+from patrol_client.outbox import Outbox
+from patrol_client.tui import HandheldApp
+from tests.support.servers import Running
+
+
+def text(app: HandheldApp, widget_id: str) -> str:
+    return str(app.query_one(f"#{widget_id}", Static).render())
+
+
+async def settle(pilot: object, check: object, timeout: float = 10.0) -> None:
+    async with asyncio.timeout(timeout):
+        while not check():  # type: ignore[operator]
+            await pilot.pause(0.05)  # type: ignore[attr-defined]
+
+
+async def test_alarm_key_shows_the_alarm_accepted(server: Running, tmp_path: Path) -> None:
+    m = await server.api.member("李伟", "G02")
+    client = PatrolClient(server.base, m["token"], Outbox(tmp_path / "o.sqlite3"))
+    app = HandheldApp(client, "zh")
+    async with app.run_test(size=(80, 40)) as pilot:
+        await settle(pilot, lambda: "在线" in text(app, "status"))
+        await pilot.press("s")
+        await settle(
+            pilot, lambda: "在岗" in text(app, "status") and "未上岗" not in text(app, "status")
+        )
+        await pilot.press("a")
+        await settle(pilot, lambda: "中心已收到" in text(app, "alarms"))
+        listing = await server.api.get("/api/incidents")
+        assert len(listing["incidents"]) == 1
+        assert f"#{listing['incidents'][0]['incident_id']}" in text(app, "alarms")
+        await pilot.press("q")
+
+
+async def test_english_screen_and_assignment_answered_with_one_key(
+    server: Running, tmp_path: Path
+) -> None:
+    reporter = await server.api.member("reporter", "G01")
+    me = await server.api.member("guard", "G01", ["security"])
+    d = await server.api.dispatcher()
+    client = PatrolClient(server.base, me["token"], Outbox(tmp_path / "o.sqlite3"))
+    app = HandheldApp(client, "en")
+    async with app.run_test(size=(80, 40)) as pilot:
+        await settle(pilot, lambda: "online" in text(app, "status"))
+        assert client.view.link is Link.ONLINE
+        assert not app.query_one("#assignment_box").display
+        r = server.handheld(reporter["token"])
+        await r.connect()
+        iid = (await r.alarm(category="theft"))["incident_id"]
+        async with server.api.client(d["token"]) as c:
+            await c.post(f"/api/incidents/{iid}/dispatch", json={"member_ids": [me["member_id"]]})
+        await settle(pilot, lambda: app.query_one("#assignment_box").display)
+        assert f"#{iid}" in text(app, "assignment") and "theft" in text(app, "assignment")
+        await pilot.press("y")
+        await settle(pilot, lambda: client.view.assignments[iid].recorded)
+        detail = await server.api.get(f"/api/incidents/{iid}")
+        assert detail["status"] == "responding"
+        await pilot.press("q")
