@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test lint bench clean
+.PHONY: run demo test lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,6 +16,11 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/dispatch-server serve --host $(HOST) --port $(PORT)
+
+# The server with 30 simulated patrols on a throwaway database: a living console at once.
+demo: $(STAMP)
+	rm -f data/demo.sqlite3 data/demo.sqlite3-wal data/demo.sqlite3-shm
+	DISPATCH_DATABASE_URL=sqlite:///data/demo.sqlite3 $(BIN)/dispatch-server serve --host $(HOST) --port $(PORT) --demo 30
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

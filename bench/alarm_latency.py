@@ -17,13 +17,17 @@ What is measured, against what, and why:
   - bursts of K handhelds alarming at once: alarms accepted per second, and
     how many commit batches carried them (from /api/health), which shows
     whether group commit groups;
-  - VmRSS of the server before and after the N connections.
+  - VmRSS of the server before and after the N connections;
+  - the server's CPU time per alarm (and the echo server's per round trip),
+    from /proc, which tells CPU cost from waiting (fsync, thread hand-offs).
   Latencies are printed with their ratio to the echo floor, because absolute
   numbers vary from machine to machine and ratios measured in one run do not
   (/work/shared/PERFORMANCE-FACTS.md).
 
-Both servers run pinned to CPU 0 and this client to CPU 1, so the server's
-core does nothing but serve. Only 127.0.0.1 is used; every wait is bounded;
+Both servers run pinned to CPU 0 and this client to CPU 1, so the client's
+work does not compete with the server's; the report says how much of CPU 0
+anything else (other processes, kernel work) used meanwhile, since figures
+from a shared machine are noisy. Only 127.0.0.1 is used; every wait is bounded;
 the child processes are stopped on the way out, errors included. Correctness is
 checked as a side effect: every alarm must be accepted once and opened once,
 console seqs must have no gap, and the server's log must stay free of errors.
@@ -38,6 +42,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import math
 import os
 import random
 import re
@@ -52,6 +57,7 @@ import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -73,11 +79,13 @@ BURST_TIMEOUT_S = 30.0
 PHASE_TIMEOUT_S = 300.0  # registering or connecting everyone
 SKILLS = ["first_aid", "medical", "security", "fire_safety", "mediation", "psychology"]
 # Pads the alert to the ~200 bytes of the floor's frame; a real handheld may send a note too.
-NOTE = "one-key alarm (bench)"
+NOTE = "one-key alarm from a patrol handheld (bench)"
 # Exec'd in the child: pin first, so every thread the server starts later inherits the mask.
 PIN_AND_EXEC = (
     "import os,sys; os.sched_setaffinity(0,{int(sys.argv[1])}); os.execv(sys.argv[2],sys.argv[2:])"
 )
+CONSOLE_LATE_NS = 20 * 10**6
+SHARED_WARNING = 0.10  # of the server's core used by anything else: the figures are suspect
 T = TypeVar("T")
 
 
@@ -94,8 +102,7 @@ class Summary:
 
 def percentile(ordered: list[int], q: float) -> int:
     """Nearest rank: the smallest sample with at least q of all samples at or below it."""
-    rank = max(1, -(-len(ordered) * q // 100))  # ceil without floats drifting
-    return ordered[int(rank) - 1]
+    return ordered[max(1, math.ceil(len(ordered) * q / 100)) - 1]
 
 
 def summarize(samples_ns: list[int]) -> Summary:
@@ -218,19 +225,31 @@ async def wait_for_log_line(
     raise TimeoutError(f"{log.name}: no line matching {pattern!r} in {STARTUP_TIMEOUT_S} s")
 
 
-def stop(proc: subprocess.Popen[bytes] | None) -> int | None:
+@dataclass
+class Stopped:
+    exit_code: int | None
+    seconds: float
+    killed: bool  # still running STOP_TIMEOUT_S after SIGTERM
+
+
+STOP_TIMEOUT_S = 15.0
+
+
+def stop(proc: subprocess.Popen[bytes]) -> Stopped:
     """SIGTERM, as a service manager stops it (uvicorn drains gracefully), then SIGKILL."""
-    if proc is None or proc.poll() is not None:
-        return None if proc is None else proc.returncode
+    started = time.monotonic()
+    if proc.poll() is not None:
+        return Stopped(proc.returncode, 0.0, False)
     proc.send_signal(signal.SIGTERM)
     try:
-        return proc.wait(15)
+        return Stopped(proc.wait(STOP_TIMEOUT_S), time.monotonic() - started, False)
     except subprocess.TimeoutExpired:
         proc.kill()
-        return proc.wait(5)
+        return Stopped(proc.wait(5), time.monotonic() - started, True)
 
 
 TICK_S = 1 / os.sysconf("SC_CLK_TCK")
+MIN_CPU_PHASE_S = 0.5  # 50 ticks or more: CPU shares to about 2%
 
 
 @dataclass
@@ -261,8 +280,11 @@ def cpu_mark(pid: int) -> CpuMark:
 
 
 def cpu_use(before: CpuMark, after: CpuMark, ops: int) -> CpuUse:
+    """NaN for a phase too short to tell: /proc counts CPU time in clock ticks (10 ms)."""
     process = after.process_s - before.process_s
-    wall = max(after.wall_s - before.wall_s, 1e-9)
+    wall = after.wall_s - before.wall_s
+    if wall < MIN_CPU_PHASE_S:
+        return CpuUse(math.nan, math.nan, math.nan)
     others = max(0.0, after.core_busy_s - before.core_busy_s - process)
     return CpuUse(process / max(ops, 1) * 1e6, process / wall, others / wall)
 
@@ -381,22 +403,17 @@ async def measure_floor(args: argparse.Namespace, tmp: Path, rng: random.Random)
         latency_cpu = cpu_use(mark, cpu_mark(proc.pid), args.echo_samples + args.warmup)
         before = rss_kib(proc.pid)
 
-        def opener() -> Callable[[], Awaitable[ClientConnection]]:
-            return lambda: connect(url, compression=None, max_size=MAX_FRAME, ping_interval=None)
-
+        opener = partial(connect, url, compression=None, max_size=MAX_FRAME, ping_interval=None)
         conns = await bounded(
             PHASE_TIMEOUT_S,
-            gather_limited(CONNECT_CONCURRENCY, (opener() for _ in range(args.handhelds))),
+            gather_limited(CONNECT_CONCURRENCY, (opener for _ in range(args.handhelds))),
         )
         await asyncio.sleep(0.5)
         after = rss_kib(proc.pid)
-        mark = cpu_mark(proc.pid)
         burst = await echo_burst(conns, args.burst, args.rounds, rng)
-        burst_cpu = cpu_use(mark, cpu_mark(proc.pid), sum(r.accepted for r in burst))
         return {
             "latency": latency,
             "latency_cpu": latency_cpu,
-            "burst_cpu": burst_cpu,
             "rss_before_kib": before,
             "rss_after_kib": after,
             "kib_per_connection": (after - before) / args.handhelds,
@@ -534,7 +551,7 @@ async def register(
         lon, lat = per_grid[grid_id][i // len(grid_ids)]
         return Handheld(got["member_id"], got["token"], grid_id, lon, lat)
 
-    handhelds = await gather_limited(16, (lambda i=i: member(i) for i in range(n)))
+    handhelds = await gather_limited(16, (partial(member, i) for i in range(n)))
     body = {"name": "bench dispatcher"}
     dispatcher = (await api.post("/api/dispatchers", json=body)).raise_for_status().json()
     return handhelds, dispatcher["token"]
@@ -569,7 +586,9 @@ async def open_handheld(
 
 async def sequential(
     handhelds: list[Handheld], t: Tracker, alarms: int, warmup: int, rng: random.Random
-) -> tuple[Summary, Summary]:
+) -> tuple[Summary, Summary, int]:
+    """Also counts alarms the console heard of much later than the handheld did: both
+    follow the same commit, so a gap there is the console's path alone."""
     accepted_ns: list[int] = []
     opened_ns: list[int] = []
     for i in range(warmup + alarms):
@@ -593,7 +612,8 @@ async def sequential(
         if i >= warmup:
             accepted_ns.append(accepted_at - t0)
             opened_ns.append(opened_at - t0)
-    return summarize(accepted_ns), summarize(opened_ns)
+    late = sum(1 for a, o in zip(accepted_ns, opened_ns, strict=True) if o - a > CONSOLE_LATE_NS)
+    return summarize(accepted_ns), summarize(opened_ns), late
 
 
 async def health(api: httpx.AsyncClient) -> dict[str, Any]:
@@ -685,7 +705,7 @@ async def measure_dispatch(
                 PHASE_TIMEOUT_S,
                 gather_limited(
                     CONNECT_CONCURRENCY,
-                    (lambda h=h: open_handheld(url, h, t, readers) for h in handhelds),
+                    (partial(open_handheld, url, h, t, readers) for h in handhelds),
                 ),
             )
             connected_s = time.perf_counter() - started
@@ -708,7 +728,9 @@ async def measure_dispatch(
                 raise RuntimeError("no handheld could connect")
 
             mark = cpu_mark(proc.pid)
-            accepted, opened = await sequential(live, t, args.alarms, args.warmup, rng)
+            accepted, opened, console_late = await sequential(
+                live, t, args.alarms, args.warmup, rng
+            )
             latency_cpu = cpu_use(mark, cpu_mark(proc.pid), args.alarms + args.warmup)
             mark = cpu_mark(proc.pid)
             rounds = [await burst(api, live, t, args.burst, rng) for _ in range(args.rounds)]
@@ -725,8 +747,10 @@ async def measure_dispatch(
         for task in readers:
             task.cancel()
         await asyncio.gather(*readers, return_exceptions=True)
-        exit_code = stop(proc)
+        stopped = stop(proc)
         problems.server_log = server_log_problems(log)[:50]
+        if stopped.killed:
+            problems.server_log.append(f"still running {STOP_TIMEOUT_S:.0f} s after SIGTERM")
     return {
         "registered_s": registered_s,
         "connected_s": connected_s,
@@ -737,6 +761,7 @@ async def measure_dispatch(
         "kib_per_connection": (rss_after - rss_before) / max(1, len(live)),
         "accepted": accepted,
         "opened": opened,
+        "console_late": console_late,
         "latency_cpu": latency_cpu,
         "burst_cpu": burst_cpu,
         "burst": rounds,
@@ -744,7 +769,7 @@ async def measure_dispatch(
         "health_at_end": at_end,
         "frames": dict(t.frames),
         "pinned": pinned,
-        "server_exit_code": exit_code,
+        "stopped": stopped,
         "problems": problems,
         "server_log_path": str(log),
     }
@@ -775,8 +800,10 @@ def burst_lines(label: str, rounds: list[BurstRound], floor: list[BurstRound] | 
 
 def cpu_line(label: str, use: CpuUse, floor: CpuUse | None) -> str:
     line = f"  server CPU per {label:<5} {fmt_us(use.per_op_us):>9}"
+    if math.isnan(use.per_op_us):
+        return line + f" (phase under {MIN_CPU_PHASE_S:.0f} s: too short to measure)"
     if floor is not None and floor.per_op_us > 0:
-        line += f" (x{use.per_op_us / floor.per_op_us:.1f} the echo's)"
+        line += f" (x{use.per_op_us / floor.per_op_us:.1f} the echo's round trip)"
     line += f"; its core busy {use.server_share:.0%} with it"
     return line + f", {use.others_share:.0%} with anything else"
 
@@ -798,14 +825,15 @@ def report(args: argparse.Namespace, floor: dict[str, Any], d: dict[str, Any]) -
         summary_line("floor: bare websockets echo round trip", fl),
         summary_line("alarm -> alert_accepted (handheld)", d["accepted"], fl),
         summary_line("alarm -> incident_opened (console)", d["opened"], fl),
+        f"  console over {CONSOLE_LATE_NS // 10**6} ms after the handheld:"
+        f" {d['console_late']} of {d['opened'].n} alarms",
         cpu_line("echo", floor["latency_cpu"], None),
         cpu_line("alarm", d["latency_cpu"], floor["latency_cpu"]),
         "",
         f"burst ({args.burst} handhelds alarm at once, {args.rounds} rounds)",
         *burst_lines("echo  ", floor["burst"], None),
         *burst_lines("alarms", d["burst"], floor["burst"]),
-        cpu_line("echo", floor["burst_cpu"], None),
-        cpu_line("alarm", d["burst_cpu"], floor["burst_cpu"]),
+        cpu_line("alarm", d["burst_cpu"], floor["latency_cpu"]),
         "",
         f"memory (VmRSS over {args.handhelds} idle connections)",
         f"  echo floor: {mib(floor['rss_before_kib'])} -> {mib(floor['rss_after_kib'])}"
@@ -819,9 +847,17 @@ def report(args: argparse.Namespace, floor: dict[str, Any], d: dict[str, Any]) -
         f" {d['connected']} handhelds connected in {d['connected_s']:.1f} s",
         f"  health at end: {json.dumps(d['health_at_end'])}",
         f"  frames heard: {json.dumps(d['frames'], sort_keys=True)}",
-        f"  server exit code: {d['server_exit_code']}",
+        f"  server stopped {d['stopped'].seconds:.1f} s after SIGTERM, exit status"
+        f" {d['stopped'].exit_code} (-15: uvicorn re-raises the signal once drained)",
         "",
     ]
+    shares = [floor["latency_cpu"].others_share, d["latency_cpu"].others_share]
+    shares.append(d["burst_cpu"].others_share)
+    if max((share for share in shares if not math.isnan(share)), default=0.0) > SHARED_WARNING:
+        lines.append(
+            f"WARNING: something else used over {SHARED_WARNING:.0%} of CPU {SERVER_CPU} during a"
+            " phase (see 'anything else' above): run again on a quiet machine"
+        )
     if not p.any():
         lines.append("problems: none (every alarm accepted once and opened once, no seq gap)")
         return lines
@@ -838,12 +874,14 @@ def report(args: argparse.Namespace, floor: dict[str, Any], d: dict[str, Any]) -
 
 
 def to_json(value: Any) -> Any:
-    if isinstance(value, Summary | BurstRound | Problems | CpuUse):
+    if isinstance(value, Summary | BurstRound | Problems | CpuUse | Stopped):
         return to_json(asdict(value))
     if isinstance(value, dict):
         return {k: to_json(v) for k, v in value.items()}
     if isinstance(value, list):
         return [to_json(v) for v in value]
+    if isinstance(value, float) and math.isnan(value):
+        return None  # JSON has no NaN
     return value
 
 

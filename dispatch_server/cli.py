@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import secrets
 import socket
 import sys
+import tempfile
 from pathlib import Path
 
 import uvicorn
@@ -17,6 +19,7 @@ from dispatch_server.app import create_app
 from dispatch_server.geo.grids import GridLoadError, load_grids
 from dispatch_server.geo.index import GridIndex
 from dispatch_server.settings import Settings
+from patrol_client.fleet import FleetOptions, register_members, run_fleet
 
 
 def uvicorn_config(app: FastAPI, settings: Settings) -> uvicorn.Config:
@@ -39,7 +42,9 @@ def uvicorn_config(app: FastAPI, settings: Settings) -> uvicorn.Config:
 def bind(host: str, port: int) -> socket.socket:
     """Bind ourselves so `--port 0` works and we can print the port the OS chose."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY on accepted sockets only when the listening
+    # socket says it is TCP; without it a small console frame can wait 40 ms for a delayed ACK.
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
     sock.listen(2048)
@@ -63,13 +68,44 @@ def serve(args: argparse.Namespace) -> int:
     sock = bind(args.host, args.port)
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
+    base = f"http://{shown}:{port}"
     server = uvicorn.Server(uvicorn_config(create_app(settings), settings))
     print(f"Database: {settings.database_url}", flush=True)
     print(f"Grids: {settings.grids}", flush=True)
-    print(f"Console: http://{shown}:{port}/", flush=True)
-    print(f"API docs: http://{shown}:{port}/docs", flush=True)
-    asyncio.run(server.serve(sockets=[sock]))
+    print(f"Console: {base}/", flush=True)
+    print(f"API docs: {base}/docs", flush=True)
+    asyncio.run(_serve(server, sock, base, settings, args.demo))
     return 0
+
+
+async def _serve(
+    server: uvicorn.Server, sock: socket.socket, base: str, settings: Settings, demo: int
+) -> None:
+    """The server, and with --demo a fleet of simulated patrols that lives as long as it does."""
+    serving = asyncio.create_task(server.serve(sockets=[sock]))
+    if not demo:
+        await serving
+        return
+    while not server.started and not serving.done():  # noqa: ASYNC110 (uvicorn offers no event)
+        await asyncio.sleep(0.05)
+    if serving.done():
+        await serving
+        return
+    assert settings.admin_token is not None
+    with tempfile.TemporaryDirectory(prefix="patrol-demo-") as outboxes:
+        tokens = await asyncio.to_thread(register_members, base, settings.admin_token, demo)
+        print(
+            f"Demo: {demo} simulated patrols on shift; sign in to the console with the admin token"
+        )
+        fleet = asyncio.create_task(
+            run_fleet(base, tokens, Path(outboxes), FleetOptions(alarm_every_s=20.0 * demo))
+        )
+        try:
+            await serving
+        finally:
+            fleet.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await fleet
 
 
 def check_grids(args: argparse.Namespace) -> int:
@@ -92,6 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000, help="0 picks a free port")
     p.add_argument("--grids", help="a GeoJSON file or folder (default: DISPATCH_GRIDS or grids/)")
+    p.add_argument(
+        "--demo", type=int, default=0, metavar="N", help="also run N simulated patrols (try 30)"
+    )
     p.set_defaults(func=serve)
     c = sub.add_parser("check-grids", help="validate a grid file or folder and list its grids")
     c.add_argument("path")
@@ -100,7 +139,10 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    result: int = args.func(args)
+    try:
+        result: int = args.func(args)
+    except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C once it has shut down cleanly
+        return 0
     return result
 
 
