@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from dispatch_server.live.hub import PatrolHub
 from dispatch_server.services.auth import Kind as PrincipalKind
 from dispatch_server.services.auth import Principal, is_admin, lookup
 from dispatch_server.settings import Settings
-from dispatch_server.store.engine import create_schema, make_engine
+from dispatch_server.store.engine import Checkpointer, create_schema, is_sqlite, make_engine
 from dispatch_server.store.log import LogWriter
 from dispatch_server.store.tables import GRID, MEMBER
 
@@ -137,10 +138,18 @@ async def running(settings: Settings, admin_token: str, clock: Clock) -> AsyncIt
     for member_id, name, grid_id, skills in members:
         ctx.add_member(member_id, name, grid_id, skills)
     await load_live(ctx)  # before the writer starts: nothing can commit in between
+    checkpointer = Checkpointer(reader) if is_sqlite(settings.database_url) else None
     ctx.writer.start()
+    if checkpointer:
+        checkpointer.start()
+    # What startup loaded lives as long as the process: keep it out of every full collection
+    # (the benchmark saw 36-239 ms gen-2 pauses as the heap grew).
+    gc.freeze()
     try:
         yield ctx
     finally:
         await ctx.writer.stop()
+        if checkpointer:
+            await asyncio.to_thread(checkpointer.stop)
         writer_engine.dispose()
         reader.dispose()

@@ -11,15 +11,12 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
-from sqlalchemy import insert, select, update
-
 from dispatch_server.domain.events import EventType, NewEvent, actor
 from dispatch_server.domain.incidents import Conflict, Status
 from dispatch_server.domain.responders import incident_point, rank
 from dispatch_server.protocol.frames import Alert, AlertAccepted
 from dispatch_server.services.context import Context
 from dispatch_server.store.log import Tx
-from dispatch_server.store.tables import INCIDENT
 
 
 def opening_data(ctx: Context, reporter_id: int, alert: Alert, now: float) -> dict[str, Any]:
@@ -60,30 +57,27 @@ def opening_data(ctx: Context, reporter_id: int, alert: Alert, now: float) -> di
 def open_incident(tx: Tx, reporter_id: int, data: dict[str, Any]) -> tuple[int, bool]:
     """The write: one incident row and its first event, or the existing incident for a retry."""
     alert_id = data["alert_id"]
-    existing = tx.conn.execute(
-        select(INCIDENT.c.id, INCIDENT.c.reporter_id).where(INCIDENT.c.alert_id == alert_id)
-    ).first()
+    existing = tx.cursor.execute(tx.sql.find_alert, {"alert_id": alert_id}).fetchone()
     if existing is not None:
-        if existing.reporter_id != reporter_id:
+        incident_id, owner = existing
+        if owner != reporter_id:
             raise Conflict(f"alert_id {alert_id} belongs to another member's alarm")
-        return existing.id, True
-    incident_id = tx.conn.execute(
-        insert(INCIDENT).returning(INCIDENT.c.id),
-        {
-            "alert_id": alert_id,
-            "reporter_id": reporter_id,
-            "grid_id": data["grid_id"],
-            "lon": data["lon"],
-            "lat": data["lat"],
-            "category": data["category"],
-            "status": Status.OPEN.value,
-            "opened_at": tx.now,
-        },
-    ).scalar_one()
+        return incident_id, True
+    row = {
+        "alert_id": alert_id,
+        "reporter_id": reporter_id,
+        "grid_id": data["grid_id"],
+        "lon": data["lon"],
+        "lat": data["lat"],
+        "category": data["category"],
+        "status": Status.OPEN.value,
+        "opened_at": tx.now,
+    }
+    incident_id = tx.cursor.execute(tx.sql.insert_incident, row).fetchone()[0]
     event = tx.append(
         NewEvent(EventType.INCIDENT_OPENED, actor("member", reporter_id), incident_id, data)
     )
-    tx.conn.execute(update(INCIDENT).where(INCIDENT.c.id == incident_id).values(last_seq=event.seq))
+    tx.cursor.execute(tx.sql.set_last_seq, {"seq": event.seq, "id": incident_id})
     return incident_id, False
 
 

@@ -24,10 +24,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, insert, select
+from sqlalchemy import Connection, Engine, select
 
 from dispatch_server.clock import Clock
 from dispatch_server.domain.events import Event, EventType, NewEvent
+from dispatch_server.store.sql import HotSql, to_json
 from dispatch_server.store.tables import EVENT
 
 log = logging.getLogger(__name__)
@@ -36,23 +37,24 @@ T = TypeVar("T")
 
 @dataclass
 class Tx:
-    """What a job sees: the open transaction, the time of the write, and the log to append to."""
+    """What a job sees: the open transaction (as a SQLAlchemy connection, and as the raw
+    cursor of that same connection for the hot path), the time of the write, and the log."""
 
     conn: Connection
+    cursor: Any
+    sql: HotSql
     now: float
     events: list[Event] = field(default_factory=list)
 
     def append(self, new: NewEvent) -> Event:
-        seq = self.conn.execute(
-            insert(EVENT).returning(EVENT.c.seq),
-            {
-                "incident_id": new.incident_id,
-                "type": new.type.value,
-                "at": self.now,
-                "actor": new.actor,
-                "data": new.data,
-            },
-        ).scalar_one()
+        params = {
+            "incident_id": new.incident_id,
+            "type": new.type.value,
+            "at": self.now,
+            "actor": new.actor,
+            "data": to_json(new.data),
+        }
+        seq = self.cursor.execute(self.sql.insert_event, params).fetchone()[0]
         event = Event(seq, new.type, self.now, new.actor, new.incident_id, new.data)
         self.events.append(event)
         return event
@@ -72,6 +74,7 @@ class LogWriter:
         batch_max: int = 256,
     ) -> None:
         self._engine = engine
+        self._sql = HotSql.for_paramstyle(engine.dialect.paramstyle)
         self._clock = clock
         self._on_commit = on_commit
         self._batch_max = batch_max
@@ -121,18 +124,21 @@ class LogWriter:
         events: list[Event] = []
         try:
             with self._engine.begin() as conn:
+                cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
                 for job, fut in batch:
                     if fut.cancelled():
                         continue  # its caller gave up before it ran: nothing to write
-                    tx = Tx(conn, self._clock())
-                    savepoint = conn.begin_nested()
+                    tx = Tx(conn, cursor, self._sql, self._clock())
+                    # A raw savepoint: SQLAlchemy's begin_nested() compiles one afresh each time.
+                    cursor.execute("SAVEPOINT job")
                     try:
                         result = job(tx)
                     except Exception as exc:  # the job's own failure: undo just it
-                        savepoint.rollback()
+                        cursor.execute("ROLLBACK TO SAVEPOINT job")
+                        cursor.execute("RELEASE SAVEPOINT job")
                         outcomes.append((fut, None, exc))
                         continue
-                    savepoint.commit()
+                    cursor.execute("RELEASE SAVEPOINT job")
                     outcomes.append((fut, result, None))
                     events.extend(tx.events)
         except Exception as failure:  # the commit itself failed: nothing in the batch happened
