@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import FastAPI, WebSocket
 from fastapi.responses import FileResponse
 
-from dispatch_server.api import admin, grids, incidents, members
+from dispatch_server.api import admin, grids, incidents, members, roll_calls
 from dispatch_server.clock import Clock, system_clock
 from dispatch_server.deps import CtxDep
 from dispatch_server.live.console import console_socket
@@ -43,7 +43,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         description="Live traffic goes over /ws/patrol and /ws/console: see docs/protocol.md.",
         lifespan=lifespan,
     )
-    for module in (admin, grids, incidents, members):
+    for module in (admin, grids, incidents, members, roll_calls):
         app.include_router(module.router)
 
     @app.websocket("/ws/patrol")

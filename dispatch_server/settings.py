@@ -50,6 +50,11 @@ class Settings(BaseSettings):
         default=150.0, description="A fitting skill counts as being this much closer."
     )
 
+    # Duty operations.
+    roll_call_timeout_s: float = Field(
+        default=60.0, description="A grid with no answer by then is marked silent."
+    )
+
     # Grids.
     grid_overlap_tolerance_m2: float = 10.0
 

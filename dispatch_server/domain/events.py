@@ -16,6 +16,9 @@ class EventType(StrEnum):
     INCIDENT_RESOLVED = "incident_resolved"
     SHIFT_STARTED = "shift_started"
     SHIFT_ENDED = "shift_ended"
+    ROLL_CALL_STARTED = "roll_call_started"
+    ROLL_CALL_ANSWERED = "roll_call_answered"
+    ROLL_CALL_CLOSED = "roll_call_closed"
 
 
 @dataclass(frozen=True)
@@ -26,6 +29,7 @@ class NewEvent:
     actor: str
     incident_id: int | None = None
     data: dict[str, Any] = field(default_factory=dict)
+    roll_call_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,7 @@ class Event:
     actor: str
     incident_id: int | None
     data: dict[str, Any]
+    roll_call_id: int | None = None
 
 
 def actor(kind: str, ident: int | str) -> str:

@@ -24,13 +24,14 @@ from dispatch_server.protocol.frames import (
     AssignmentReply,
     Hello,
     Position,
+    RollCallReply,
     ShiftEnd,
     ShiftStart,
     ShiftState,
     Welcome,
 )
 from dispatch_server.protocol.parse import FrameError, parse_frame
-from dispatch_server.services import incidents, people
+from dispatch_server.services import incidents, people, roll_calls
 from dispatch_server.services.auth import Kind
 from dispatch_server.services.context import Context
 from dispatch_server.services.intake import raise_alarm
@@ -103,6 +104,8 @@ class PatrolSession:
                 self.tasks.create_task(self._shift(isinstance(frame, ShiftStart)))
             case AssignmentReply():
                 self.tasks.create_task(self._reply(frame))
+            case RollCallReply():
+                self.tasks.create_task(self._roll_call(frame))
             case Hello():
                 self._error(FrameError(ErrorCode.INVALID_FRAME, "already said hello", "hello"))
 
@@ -159,6 +162,19 @@ class PatrolSession:
         frame = {"type": "assignment_recorded", "incident_id": r.incident_id, "accept": r.accept}
         self.link.send(frame)
 
+    async def _roll_call(self, r: RollCallReply) -> None:
+        ref = "roll_call_reply"
+        try:
+            await roll_calls.answer(self.ctx, r.roll_call_id, self.member_id, r.status, r.note)
+        except roll_calls.NotFound as exc:
+            self._error(FrameError(ErrorCode.NOT_FOUND, str(exc), ref))
+            return
+        except Conflict as exc:
+            self._error(FrameError(ErrorCode.NOT_CALLED, str(exc), ref))
+            return
+        frame = {"type": "roll_call_recorded", "roll_call_id": r.roll_call_id, "status": r.status}
+        self.link.send(frame)
+
 
 async def patrol_socket(ws: WebSocket, ctx: Context) -> None:
     greeted = await handshake(ws, ctx, PATROL_FRAMES, {Kind.MEMBER})
@@ -193,6 +209,9 @@ async def patrol_socket(ws: WebSocket, ctx: Context) -> None:
                     link.send(assignment_frame(inc, member_id))
             for inc in await ctx.read(_reported, member_id, ctx.clock() - RECENT_S):
                 link.send(alert_update_frame(inc, roster.name))
+            for rc in list(ctx.roll_calls.values()):
+                if member_id in rc.expected and member_id not in rc.answers:
+                    link.send(roll_calls.frame(rc))
             await PatrolSession(ctx, member_id, link, tasks).read_until_closed(ws)
             pump.cancel()
     finally:

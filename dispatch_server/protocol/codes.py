@@ -23,6 +23,7 @@ class ErrorCode(StrEnum):
     BINARY_FRAME = "binary_frame"
     NOT_ON_SHIFT = "not_on_shift"
     NOT_ASSIGNED = "not_assigned"
+    NOT_CALLED = "not_called"
     CONFLICT = "conflict"
     NOT_FOUND = "not_found"
     UNAVAILABLE = "unavailable"

@@ -72,6 +72,18 @@ class Alert(Frame):
         return self
 
 
+class RollCallAnswer(StrEnum):
+    ALL_NORMAL = "all_normal"
+    NEED_HELP = "need_help"
+
+
+class RollCallReply(Frame):
+    type: Literal["roll_call_reply"]
+    roll_call_id: Annotated[int, Field(ge=1)]
+    status: RollCallAnswer
+    note: Note | None = None
+
+
 class ShiftStart(Frame):
     type: Literal["shift_start"]
 
@@ -87,7 +99,7 @@ class AssignmentReply(Frame):
 
 
 PatrolFrame = Annotated[
-    Hello | Position | Alert | ShiftStart | ShiftEnd | AssignmentReply,
+    Hello | Position | Alert | ShiftStart | ShiftEnd | AssignmentReply | RollCallReply,
     Field(discriminator="type"),
 ]
 ConsoleFrame = Annotated[Hello, Field(discriminator="type")]

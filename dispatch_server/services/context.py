@@ -17,6 +17,7 @@ from dispatch_server.bus.memory import MemoryBus
 from dispatch_server.clock import Clock
 from dispatch_server.domain.incidents import Incident
 from dispatch_server.domain.responders import RankPolicy
+from dispatch_server.domain.roll_calls import RollCall
 from dispatch_server.domain.roster import Roster
 from dispatch_server.domain.skills import Skill, mask
 from dispatch_server.geo.grids import load_grids
@@ -47,6 +48,10 @@ class Context:
     policy: RankPolicy
     # Open incidents, folded from the log and kept in step by the observer.
     active: dict[int, Incident] = field(default_factory=dict)
+    # Open roll calls, kept in step the same way.
+    roll_calls: dict[int, RollCall] = field(default_factory=dict)
+    # Set when a deadline is added, so the deadline task recomputes its sleep.
+    deadlines_changed: asyncio.Event = field(default_factory=asyncio.Event)
     # Times a console fell behind and was brought up to date from the log.
     console_resyncs: int = 0
 
@@ -115,6 +120,7 @@ def _prepare_database(engine: Engine, grids: GridIndex) -> list[tuple[int, str, 
 async def running(settings: Settings, admin_token: str, clock: Clock) -> AsyncIterator[Context]:
     """Build the context, run its background work, and tear it down in order."""
     from dispatch_server.services.observer import committed, load_live
+    from dispatch_server.services.roll_calls import run_deadlines
 
     grids = GridIndex(load_grids(settings.grids), settings.grid_overlap_tolerance_m2)
     writer_engine = make_engine(settings.database_url, writer=True)
@@ -145,9 +151,13 @@ async def running(settings: Settings, admin_token: str, clock: Clock) -> AsyncIt
     # What startup loaded lives as long as the process: keep it out of every full collection
     # (the benchmark saw 36-239 ms gen-2 pauses as the heap grew).
     gc.freeze()
+    deadlines = asyncio.create_task(run_deadlines(ctx), name="deadlines")
     try:
         yield ctx
     finally:
+        deadlines.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await deadlines
         await ctx.writer.stop()
         if checkpointer:
             await asyncio.to_thread(checkpointer.stop)

@@ -11,10 +11,12 @@ from sqlalchemy import Connection, select
 
 from dispatch_server.domain.events import Event, EventType
 from dispatch_server.domain.incidents import ACTIVE, Incident, busy_members, fold, fold_all
+from dispatch_server.domain.roll_calls import RollCall
+from dispatch_server.services import roll_calls
 from dispatch_server.services.context import Context
 from dispatch_server.services.views import alert_update_frame, assignment_frame
 from dispatch_server.store.log import incident_events
-from dispatch_server.store.tables import INCIDENT, MEMBER
+from dispatch_server.store.tables import INCIDENT, MEMBER, ROLL_CALL
 
 # The changes a reporter's handheld is told about (the alarm's state on its screen).
 REPORTER_SEES = frozenset(
@@ -27,18 +29,26 @@ REPORTER_SEES = frozenset(
 )
 
 
-def _live_state(conn: Connection) -> tuple[list[Incident], set[int]]:
+def _live_state(conn: Connection) -> tuple[list[Incident], set[int], list[RollCall]]:
     ids = conn.execute(
         select(INCIDENT.c.id).where(INCIDENT.c.status.in_([s.value for s in ACTIVE]))
     ).scalars()
     on_shift = set(conn.execute(select(MEMBER.c.id).where(MEMBER.c.on_shift)).scalars())
-    return [fold_all(incident_events(conn, i)) for i in ids], on_shift
+    open_calls = conn.execute(
+        select(ROLL_CALL.c.id).where(ROLL_CALL.c.closed_at.is_(None))
+    ).scalars()
+    return (
+        [fold_all(incident_events(conn, i)) for i in ids],
+        on_shift,
+        [roll_calls.load(conn, r) for r in open_calls],
+    )
 
 
 async def load_live(ctx: Context) -> None:
-    """Open incidents, busy members and shifts as the log has them now."""
-    incidents, on_shift = await ctx.read(_live_state)
+    """Open incidents, busy members, shifts and open roll calls as the log has them now."""
+    incidents, on_shift, calls = await ctx.read(_live_state)
     ctx.active = {inc.incident_id: inc for inc in incidents}
+    ctx.roll_calls = {rc.roll_call_id: rc for rc in calls}
     busy = set().union(*(busy_members(i) for i in incidents))
     for member_id in ctx.roster.ids:
         ctx.roster.set_busy(member_id, member_id in busy)
@@ -46,6 +56,9 @@ async def load_live(ctx: Context) -> None:
 
 
 def apply(ctx: Context, event: Event) -> None:
+    if event.roll_call_id is not None:
+        roll_calls.apply(ctx, event)
+        return
     if event.type in (EventType.SHIFT_STARTED, EventType.SHIFT_ENDED):
         member_id = event.data["member_id"]
         if member_id in ctx.roster:

@@ -49,13 +49,16 @@ class Tx:
     def append(self, new: NewEvent) -> Event:
         params = {
             "incident_id": new.incident_id,
+            "roll_call_id": new.roll_call_id,
             "type": new.type.value,
             "at": self.now,
             "actor": new.actor,
             "data": to_json(new.data),
         }
         seq = self.cursor.execute(self.sql.insert_event, params).fetchone()[0]
-        event = Event(seq, new.type, self.now, new.actor, new.incident_id, new.data)
+        event = Event(
+            seq, new.type, self.now, new.actor, new.incident_id, new.data, new.roll_call_id
+        )
         self.events.append(event)
         return event
 
@@ -172,7 +175,9 @@ class LogWriter:
 
 
 def row_to_event(row: Any) -> Event:
-    return Event(row.seq, EventType(row.type), row.at, row.actor, row.incident_id, row.data)
+    return Event(
+        row.seq, EventType(row.type), row.at, row.actor, row.incident_id, row.data, row.roll_call_id
+    )
 
 
 def events_after(conn: Connection, since: int, limit: int) -> list[Event]:
@@ -185,6 +190,13 @@ def events_after(conn: Connection, since: int, limit: int) -> list[Event]:
 def incident_events(conn: Connection, incident_id: int) -> list[Event]:
     rows = conn.execute(
         select(EVENT).where(EVENT.c.incident_id == incident_id).order_by(EVENT.c.seq)
+    ).all()
+    return [row_to_event(r) for r in rows]
+
+
+def roll_call_events(conn: Connection, roll_call_id: int) -> list[Event]:
+    rows = conn.execute(
+        select(EVENT).where(EVENT.c.roll_call_id == roll_call_id).order_by(EVENT.c.seq)
     ).all()
     return [row_to_event(r) for r in rows]
 

@@ -51,8 +51,8 @@ class HotSql:
                    :status, :opened_at, 0) RETURNING id"""
             ),
             insert_event=q(
-                """INSERT INTO event (incident_id, type, at, actor, data)
-                   VALUES (:incident_id, :type, :at, :actor, :data) RETURNING seq"""
+                """INSERT INTO event (incident_id, roll_call_id, type, at, actor, data)
+                   VALUES (:incident_id, :roll_call_id, :type, :at, :actor, :data) RETURNING seq"""
             ),
             set_last_seq=q("UPDATE incident SET last_seq = :seq WHERE id = :id"),
         )

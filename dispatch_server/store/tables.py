@@ -90,6 +90,19 @@ class AssignmentRow(SQLModel, table=True):
     replied_at: float | None = None
 
 
+class RollCallRow(SQLModel, table=True):
+    """Projection of a roll call's events, for listing."""
+
+    __tablename__ = "roll_call"
+    id: int | None = Field(default=None, primary_key=True)
+    grid_ids: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    started_at: float = Field(index=True)
+    deadline: float
+    closed_at: float | None = None
+    tally: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    last_seq: int = 0
+
+
 class EventRow(SQLModel, table=True):
     """One row per change. `seq` is the global order every console relies on."""
 
@@ -101,6 +114,7 @@ class EventRow(SQLModel, table=True):
     )
     seq: int | None = Field(default=None, primary_key=True)
     incident_id: int | None = Field(default=None, foreign_key="incident.id")
+    roll_call_id: int | None = Field(default=None, foreign_key="roll_call.id", index=True)
     type: str
     at: float
     actor: str
@@ -120,3 +134,4 @@ TOKEN = table(TokenRow)
 INCIDENT = table(IncidentRow)
 ASSIGNMENT = table(AssignmentRow)
 EVENT = table(EventRow)
+ROLL_CALL = table(RollCallRow)

@@ -23,7 +23,7 @@ async def settle(pilot: object, check: object, timeout: float = 10.0) -> None:
             await pilot.pause(0.05)  # type: ignore[attr-defined]
 
 
-async def test_alarm_key_shows_the_alarm_accepted(server: Running, tmp_path: Path) -> None:
+async def test_alarm_accepted_and_roll_call_answered(server: Running, tmp_path: Path) -> None:
     m = await server.api.member("李伟", "G02")
     client = PatrolClient(server.base, m["token"], Outbox(tmp_path / "o.sqlite3"))
     app = HandheldApp(client, "zh")
@@ -38,6 +38,19 @@ async def test_alarm_key_shows_the_alarm_accepted(server: Running, tmp_path: Pat
         listing = await server.api.get("/api/incidents")
         assert len(listing["incidents"]) == 1
         assert f"#{listing['incidents'][0]['incident_id']}" in text(app, "alarms")
+        # A roll call: one key answers it.
+        d = await server.api.dispatcher()
+        async with server.api.client(d["token"]) as api:
+            rid = (await api.post("/api/roll-calls", json={"grid_ids": ["G02"]})).json()[
+                "roll_call_id"
+            ]
+        await settle(pilot, lambda: app.query_one("#roll_call_box").display)
+        assert f"#{rid}" in text(app, "roll_call")
+        await pilot.press("1")
+        await settle(pilot, lambda: client.view.roll_calls[rid].recorded)
+        assert not app.query_one("#roll_call_box").display
+        rc = await server.api.get(f"/api/roll-calls/{rid}")
+        assert rc["tally"]["G02"]["all_normal"] == [m["member_id"]]
         await pilot.press("q")
 
 

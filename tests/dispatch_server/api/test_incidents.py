@@ -164,6 +164,8 @@ async def test_tokens_are_checked_on_every_route(server: Running) -> None:
         ("GET", f"/api/incidents/{iid}"),
         ("POST", f"/api/incidents/{iid}/acknowledge"),
         ("POST", "/api/dispatchers"),
+        ("GET", "/api/roll-calls"),
+        ("POST", "/api/roll-calls"),
     ]
     for method, path in routes:
         async with httpx.AsyncClient(base_url=server.base) as c:

@@ -192,3 +192,27 @@ async def test_assignment_reply_to_unknown_incident(server: Running) -> None:
     await h.send({"type": "assignment_reply", "incident_id": 999, "accept": True})
     error: dict[str, Any] = await h.expect("error")
     assert error["code"] == "not_found" and "999" in error["message"]
+
+
+async def test_roll_call_replies_that_cannot_be_taken(server: Running) -> None:
+    g1, g2 = await _member(server, "G01"), await _member(server, "G02")
+    await g1.start_shift()
+    await g2.start_shift()
+    async with server.api.client(server.api.admin_token) as api:
+        r = await api.post("/api/roll-calls", json={"grid_ids": ["G99"]})
+        assert r.status_code == 422 and "G99" in r.text
+        rid = (await api.post("/api/roll-calls", json={"grid_ids": ["G01"]})).json()["roll_call_id"]
+        assert (await api.get("/api/roll-calls/999")).status_code == 404
+    assert (await g1.expect("roll_call"))["roll_call_id"] == rid
+    await g2.send({"type": "roll_call_reply", "roll_call_id": rid, "status": "all_normal"})
+    assert (await g2.expect("error"))["code"] == "not_called"
+    await g2.send({"type": "roll_call_reply", "roll_call_id": 999, "status": "all_normal"})
+    assert (await g2.expect("error"))["code"] == "not_found"
+    await g1.send({"type": "roll_call_reply", "roll_call_id": rid, "status": "fine"})
+    assert (await g1.expect("error"))["code"] == "invalid_frame"
+    # A handheld that reconnects before answering is asked again.
+    await g1.close()
+    again = await server.handheld(g1.token).connect()
+    assert (await again.expect("roll_call"))["roll_call_id"] == rid
+    await again.send({"type": "roll_call_reply", "roll_call_id": rid, "status": "all_normal"})
+    await again.expect("roll_call_recorded", roll_call_id=rid)

@@ -1,0 +1,180 @@
+"""Roll calls: start (REST), answers (handhelds), close at the deadline (the deadline task).
+
+A `need_help` answer also opens an incident at the member's position, in the
+same transaction, with an alert_id made from the roll call and the member, so a
+repeated answer can never open a second one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from functools import partial
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+
+from dispatch_server.clock import iso
+from dispatch_server.domain import roll_calls as domain
+from dispatch_server.domain.events import Event
+from dispatch_server.domain.roll_calls import RollCall
+from dispatch_server.protocol.frames import Alert, Category
+from dispatch_server.protocol.frames import RollCallAnswer as RollCallStatus
+from dispatch_server.services.context import Context
+from dispatch_server.services.intake import open_incident, opening_data
+from dispatch_server.services.views import event_view
+from dispatch_server.store.log import Tx, roll_call_events
+from dispatch_server.store.tables import ROLL_CALL
+
+NEED_HELP_IDS = uuid.UUID("6f1d3c52-2d43-4b8e-9b1e-7a0d5b2c9e11")
+
+
+class NotFound(LookupError):
+    pass
+
+
+def load(conn: Connection, roll_call_id: int) -> RollCall:
+    events = roll_call_events(conn, roll_call_id)
+    if not events:
+        raise NotFound(f"no roll call {roll_call_id}")
+    return domain.fold_all(events)
+
+
+def _project(tx: Tx, rc: RollCall) -> None:
+    tx.conn.execute(
+        update(ROLL_CALL)
+        .where(ROLL_CALL.c.id == rc.roll_call_id)
+        .values(closed_at=rc.closed_at, tally=domain.tally(rc), last_seq=rc.last_seq)
+    )
+
+
+def _start(
+    tx: Tx, grid_ids: list[str], on_shift: dict[int, str], timeout_s: float, by: str
+) -> RollCall:
+    roll_call_id = tx.conn.execute(
+        insert(ROLL_CALL).returning(ROLL_CALL.c.id),
+        {"grid_ids": grid_ids, "started_at": tx.now, "deadline": tx.now + timeout_s, "tally": {}},
+    ).scalar_one()
+    event = tx.append(domain.started(roll_call_id, grid_ids, on_shift, tx.now, timeout_s, by))
+    rc = domain.fold(None, event)
+    _project(tx, rc)
+    return rc
+
+
+async def start(ctx: Context, grid_ids: list[str] | None, timeout_s: float, by: str) -> RollCall:
+    """Call the grids (all of them when none are named); every member on shift there is asked."""
+    grids = grid_ids or list(ctx.grids.grids)
+    roster = ctx.roster
+    on_shift = {m: roster.grids[i] for i, m in enumerate(roster.ids) if roster.on_shift[i]}
+    rc = await ctx.writer.run(lambda tx: _start(tx, grids, on_shift, timeout_s, by))
+    ctx.deadlines_changed.set()
+    return rc
+
+
+def _answer(
+    tx: Tx,
+    roll_call_id: int,
+    member_id: int,
+    status: RollCallStatus,
+    note: str | None,
+    incident: dict[str, Any] | None,
+) -> RollCall:
+    rc = load(tx.conn, roll_call_id)
+    new = domain.answer(rc, member_id, status, note, tx.now)
+    if new is None:
+        return rc
+    if incident is not None:
+        open_incident(tx, member_id, incident)
+    after = domain.fold(rc, tx.append(new))
+    _project(tx, after)
+    return after
+
+
+async def answer(
+    ctx: Context, roll_call_id: int, member_id: int, status: RollCallStatus, note: str | None
+) -> RollCall:
+    incident = None
+    if status is RollCallStatus.NEED_HELP:
+        alert = Alert(
+            type="alert",
+            alert_id=uuid.uuid5(NEED_HELP_IDS, f"{roll_call_id}:{member_id}"),
+            category=Category.OTHER,
+            note=f"need help (roll call {roll_call_id})" + (f": {note}" if note else ""),
+        )
+        incident = opening_data(ctx, member_id, alert, ctx.clock())
+    return await ctx.writer.run(
+        lambda tx: _answer(tx, roll_call_id, member_id, status, note, incident)
+    )
+
+
+def _close(tx: Tx, roll_call_id: int) -> RollCall:
+    rc = load(tx.conn, roll_call_id)
+    after = domain.fold(rc, tx.append(domain.close(rc)))
+    _project(tx, after)
+    return after
+
+
+async def run_deadlines(ctx: Context) -> None:
+    """One task sleeps until the earliest deadline, closes what is due, and sleeps again.
+    Starting a roll call wakes it, since the new deadline may be the earliest."""
+    while True:
+        for roll_call_id in domain.due(ctx.roll_calls.values(), ctx.clock()):
+            await ctx.writer.run(partial(_close, roll_call_id=roll_call_id))
+        ctx.deadlines_changed.clear()
+        upcoming = domain.next_deadline(ctx.roll_calls.values())
+        wait = None if upcoming is None else max(0.0, upcoming - ctx.clock())
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(wait):
+                await ctx.deadlines_changed.wait()
+
+
+# --- views ----------------------------------------------------------------------------
+
+
+def view(rc: RollCall) -> dict[str, Any]:
+    return {
+        "roll_call_id": rc.roll_call_id,
+        "grid_ids": list(rc.grid_ids),
+        "started_at": iso(rc.started_at),
+        "started_by": rc.started_by,
+        "deadline": iso(rc.deadline),
+        "open": rc.open,
+        "closed_at": iso(rc.closed_at) if rc.closed_at else None,
+        "silent_grids": list(rc.silent_grids),
+        "tally": domain.tally(rc),
+        "last_seq": rc.last_seq,
+    }
+
+
+def detail(conn: Connection, roll_call_id: int) -> dict[str, Any]:
+    events = roll_call_events(conn, roll_call_id)
+    if not events:
+        raise NotFound(f"no roll call {roll_call_id}")
+    return {**view(domain.fold_all(events)), "timeline": [event_view(e) for e in events]}
+
+
+def listing(conn: Connection, limit: int) -> list[dict[str, Any]]:
+    ids = conn.execute(
+        select(ROLL_CALL.c.id).order_by(ROLL_CALL.c.id.desc()).limit(limit)
+    ).scalars()
+    return [view(load(conn, i)) for i in ids]
+
+
+def frame(rc: RollCall) -> dict[str, Any]:
+    """What a handheld is asked."""
+    return {"type": "roll_call", "roll_call_id": rc.roll_call_id, "deadline": iso(rc.deadline)}
+
+
+def apply(ctx: Context, event: Event) -> None:
+    """Live state for open roll calls; called by the observer for roll call events."""
+    assert event.roll_call_id is not None
+    before = ctx.roll_calls.get(event.roll_call_id)
+    after = domain.fold(before, event)
+    if after.open:
+        ctx.roll_calls[after.roll_call_id] = after
+    else:
+        ctx.roll_calls.pop(after.roll_call_id, None)
+    if before is None:  # just started: ask every member it expects
+        for member_id in after.expected:
+            ctx.hub.deliver(member_id, frame(after))
