@@ -9,12 +9,13 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, WebSocket
-from fastapi.responses import FileResponse
+from fastapi import FastAPI, Request, WebSocket
+from fastapi.responses import FileResponse, JSONResponse
 
 from dispatch_server.api import admin, grids, incidents, members, roll_calls
 from dispatch_server.clock import Clock, system_clock
 from dispatch_server.deps import CtxDep
+from dispatch_server.domain.errors import Conflict, NotFound
 from dispatch_server.live.console import console_socket
 from dispatch_server.live.patrol import patrol_socket
 from dispatch_server.services.context import running
@@ -45,6 +46,15 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     )
     for module in (admin, grids, incidents, members, roll_calls):
         app.include_router(module.router)
+
+    @app.exception_handler(NotFound)
+    async def not_found(_: Request, exc: NotFound) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+
+    @app.exception_handler(Conflict)
+    async def conflict(_: Request, exc: Conflict) -> JSONResponse:
+        """DESIGN.md: an illegal transition is a clear 409, not a crash."""
+        return JSONResponse({"detail": str(exc)}, status_code=409)
 
     @app.websocket("/ws/patrol")
     async def ws_patrol(websocket: WebSocket) -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from dispatch_server.deps import CtxDep, Dispatcher
-from dispatch_server.domain.incidents import Conflict, Disposition, Incident, Status
+from dispatch_server.domain.incidents import Disposition, Status
 from dispatch_server.protocol.frames import Category
 from dispatch_server.services import incidents
 from dispatch_server.services.views import incident_view
@@ -61,43 +61,35 @@ async def list_incidents(
 
 @router.get("/{incident_id}")
 async def get_incident(incident_id: int, ctx: CtxDep, _: Dispatcher) -> dict[str, Any]:
-    try:
-        return await ctx.read(incidents.detail, incident_id)
-    except incidents.NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    return await ctx.read(incidents.detail, incident_id)
 
 
-async def _run(coro: Any) -> dict[str, Any]:
-    try:
-        inc: Incident = await coro
-    except incidents.NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
-    except Conflict as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
-    return incident_view(inc)
+# Each command answers with the incident as it now is. NotFound and Conflict become 404 and
+# 409 in app.py.
 
 
 @router.post("/{incident_id}/acknowledge")
 async def acknowledge(incident_id: int, ctx: CtxDep, who: Dispatcher) -> dict[str, Any]:
-    return await _run(incidents.acknowledge(ctx, incident_id, who.actor))
+    return incident_view(await incidents.acknowledge(ctx, incident_id, who.actor))
 
 
 @router.post("/{incident_id}/dispatch")
 async def dispatch(
     incident_id: int, body: DispatchBody, ctx: CtxDep, who: Dispatcher
 ) -> dict[str, Any]:
-    return await _run(incidents.dispatch(ctx, incident_id, body.member_ids, who.actor))
+    return incident_view(await incidents.dispatch(ctx, incident_id, body.member_ids, who.actor))
 
 
 @router.post("/{incident_id}/notes")
 async def add_note(
     incident_id: int, body: NoteBody, ctx: CtxDep, who: Dispatcher
 ) -> dict[str, Any]:
-    return await _run(incidents.add_note(ctx, incident_id, body.text, who.actor))
+    return incident_view(await incidents.add_note(ctx, incident_id, body.text, who.actor))
 
 
 @router.post("/{incident_id}/resolve")
 async def resolve(
     incident_id: int, body: ResolveBody, ctx: CtxDep, who: Dispatcher
 ) -> dict[str, Any]:
-    return await _run(incidents.resolve(ctx, incident_id, body.disposition, body.note, who.actor))
+    inc = await incidents.resolve(ctx, incident_id, body.disposition, body.note, who.actor)
+    return incident_view(inc)

@@ -39,7 +39,4 @@ async def listing(
 
 @router.get("/{roll_call_id}")
 async def detail(roll_call_id: int, ctx: CtxDep, _: Dispatcher) -> dict[str, Any]:
-    try:
-        return await ctx.read(roll_calls.detail, roll_call_id)
-    except roll_calls.NotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from None
+    return await ctx.read(roll_calls.detail, roll_call_id)

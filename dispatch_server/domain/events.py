@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, TypeVar
+
+S = TypeVar("S")
 
 
 class EventType(StrEnum):
@@ -48,3 +51,13 @@ class Event:
 def actor(kind: str, ident: int | str) -> str:
     """Who caused an event, as one readable string: 'member:7', 'dispatcher:2', 'admin:-'."""
     return f"{kind}:{ident}"
+
+
+def fold_all(fold: Callable[[S | None, Event], S], events: Iterable[Event]) -> S:
+    """The state a subject's events, folded in seq order, add up to."""
+    state: S | None = None
+    for event in events:
+        state = fold(state, event)
+    if state is None:
+        raise ValueError("no events")
+    return state

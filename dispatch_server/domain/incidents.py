@@ -11,7 +11,9 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from dispatch_server.domain.errors import Conflict
 from dispatch_server.domain.events import Event, EventType, NewEvent
+from dispatch_server.domain.events import fold_all as events_fold_all
 
 
 class Status(StrEnum):
@@ -55,10 +57,6 @@ ALLOWED: dict[Command, frozenset[Status]] = {
     Command.NOTE: ACTIVE | {Status.RESOLVED},
     Command.RESOLVE: ACTIVE,
 }
-
-
-class Conflict(Exception):
-    """A command that the incident's current state does not allow."""
 
 
 @dataclass(frozen=True)
@@ -174,12 +172,7 @@ def _settle(inc: Incident) -> Incident:
 
 
 def fold_all(events: list[Event]) -> Incident:
-    state: Incident | None = None
-    for event in events:
-        state = fold(state, event)
-    if state is None:
-        raise ValueError("no events")
-    return state
+    return events_fold_all(fold, events)
 
 
 # --- commands: state + input -> events, or Conflict -----------------------------------

@@ -12,8 +12,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from dispatch_server.domain.errors import Conflict
 from dispatch_server.domain.events import Event, EventType, NewEvent
-from dispatch_server.domain.incidents import Conflict
+from dispatch_server.domain.events import fold_all as events_fold_all
 from dispatch_server.protocol.frames import RollCallAnswer as RollCallStatus
 
 
@@ -86,12 +87,7 @@ def fold(rc: RollCall | None, event: Event) -> RollCall:
 
 
 def fold_all(events: Iterable[Event]) -> RollCall:
-    rc: RollCall | None = None
-    for event in events:
-        rc = fold(rc, event)
-    if rc is None:
-        raise ValueError("no events")
-    return rc
+    return events_fold_all(fold, events)
 
 
 def tally(rc: RollCall) -> dict[str, dict[str, Any]]:

@@ -14,7 +14,8 @@ from sqlalchemy import Connection, select
 from starlette.websockets import WebSocket
 
 from dispatch_server.clock import iso
-from dispatch_server.domain.incidents import ACTIVE, Conflict, Incident, Reply
+from dispatch_server.domain.errors import Conflict, NotFound
+from dispatch_server.domain.incidents import ACTIVE, Incident, Reply
 from dispatch_server.domain.roster import Fix
 from dispatch_server.live.link import Link, error_frame, handshake, receive_text
 from dispatch_server.protocol.codes import ErrorCode
@@ -150,7 +151,7 @@ class PatrolSession:
     async def _reply(self, r: AssignmentReply) -> None:
         try:
             await incidents.reply(self.ctx, r.incident_id, self.member_id, r.accept)
-        except incidents.NotFound as exc:
+        except NotFound as exc:
             self._error(
                 FrameError(ErrorCode.NOT_FOUND, str(exc), "assignment_reply", None, r.incident_id)
             )
@@ -166,7 +167,7 @@ class PatrolSession:
         ref = "roll_call_reply"
         try:
             await roll_calls.answer(self.ctx, r.roll_call_id, self.member_id, r.status, r.note)
-        except roll_calls.NotFound as exc:
+        except NotFound as exc:
             self._error(FrameError(ErrorCode.NOT_FOUND, str(exc), ref))
             return
         except Conflict as exc:

@@ -14,16 +14,13 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from dispatch_server.domain import incidents as domain
+from dispatch_server.domain.errors import NotFound
 from dispatch_server.domain.events import Event, EventType, NewEvent
 from dispatch_server.domain.incidents import Disposition, Incident
 from dispatch_server.services.context import Context
 from dispatch_server.services.views import event_view, incident_view
 from dispatch_server.store.log import Tx, incident_events, last_seq
 from dispatch_server.store.tables import ASSIGNMENT, INCIDENT
-
-
-class NotFound(LookupError):
-    pass
 
 
 def _project(conn: Connection, inc: Incident, event: Event) -> None:

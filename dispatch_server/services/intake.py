@@ -11,8 +11,9 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
+from dispatch_server.domain.errors import Conflict
 from dispatch_server.domain.events import EventType, NewEvent, actor
-from dispatch_server.domain.incidents import Conflict, Status
+from dispatch_server.domain.incidents import Status
 from dispatch_server.domain.responders import incident_point, rank
 from dispatch_server.protocol.frames import Alert, AlertAccepted
 from dispatch_server.services.context import Context

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from dispatch_server.clock import iso
 from dispatch_server.domain import roll_calls as domain
+from dispatch_server.domain.errors import NotFound
 from dispatch_server.domain.events import Event
 from dispatch_server.domain.roll_calls import RollCall
 from dispatch_server.protocol.frames import Alert, Category
@@ -28,10 +29,6 @@ from dispatch_server.store.log import Tx, roll_call_events
 from dispatch_server.store.tables import ROLL_CALL
 
 NEED_HELP_IDS = uuid.UUID("6f1d3c52-2d43-4b8e-9b1e-7a0d5b2c9e11")
-
-
-class NotFound(LookupError):
-    pass
 
 
 def load(conn: Connection, roll_call_id: int) -> RollCall:

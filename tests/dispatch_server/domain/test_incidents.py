@@ -7,8 +7,9 @@ from typing import Any
 import pytest
 
 from dispatch_server.domain import incidents as inc
+from dispatch_server.domain.errors import Conflict
 from dispatch_server.domain.events import Event, EventType, NewEvent
-from dispatch_server.domain.incidents import Conflict, Disposition, Reply, Status
+from dispatch_server.domain.incidents import Disposition, Reply, Status
 
 OPEN_DATA: dict[str, Any] = {
     "alert_id": "a",

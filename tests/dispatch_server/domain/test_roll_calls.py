@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from dispatch_server.domain import roll_calls as rcs
+from dispatch_server.domain.errors import Conflict
 from dispatch_server.domain.events import Event, NewEvent
-from dispatch_server.domain.incidents import Conflict
 from dispatch_server.protocol.frames import RollCallAnswer as S
 
 ON_SHIFT = {1: "G01", 2: "G01", 3: "G02", 4: "G03", 5: "G09"}
