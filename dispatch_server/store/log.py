@@ -4,9 +4,9 @@ Every write in the server goes through `LogWriter.run(job)`: a job is a plain
 function run inside the writer's transaction. The writer thread takes every job
 waiting, runs each in its own savepoint (a failing job leaves nothing behind and
 does not spoil its neighbours), commits them all with one fsync, and only then,
-back on the event loop, hands the batch's events to `on_commit` (live state and
-the bus, in seq order) and completes the jobs' futures, in that order: whoever
-hears "done" finds live state already up to date.
+back on the event loop, completes the jobs' futures and hands the batch's
+events to `on_commit` (live state and the bus, in seq order) in the same
+callback: whoever hears "done" finds live state already up to date.
 
 Why one writer thread rather than async drivers: a group costs one thread hop in
 and one out however many statements it runs, where an async SQLite driver pays
@@ -108,25 +108,28 @@ class LogWriter:
         return await fut
 
     def _main(self) -> None:
-        stopping = False
-        while not stopping:
-            batch = [self._jobs.get()]
-            while len(batch) < self._batch_max:
-                try:
-                    batch.append(self._jobs.get_nowait())
-                except queue.Empty:
-                    break
-            if _STOP in batch:
-                stopping = True
-                batch = [item for item in batch if item is not _STOP]
-            if batch:
-                self._commit(batch)
+        # One connection for the writer's life: a pool checkout per batch costs more than
+        # the statements of a sequential alarm.
+        with self._engine.connect() as conn:
+            stopping = False
+            while not stopping:
+                batch = [self._jobs.get()]
+                while len(batch) < self._batch_max:
+                    try:
+                        batch.append(self._jobs.get_nowait())
+                    except queue.Empty:
+                        break
+                if _STOP in batch:
+                    stopping = True
+                    batch = [item for item in batch if item is not _STOP]
+                if batch:
+                    self._commit(conn, batch)
 
-    def _commit(self, batch: list[tuple[Job[Any], asyncio.Future[Any]]]) -> None:
+    def _commit(self, conn: Connection, batch: list[tuple[Job[Any], asyncio.Future[Any]]]) -> None:
         outcomes: list[Outcome] = []
         events: list[Event] = []
         try:
-            with self._engine.begin() as conn:
+            with conn.begin():
                 cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
                 for job, fut in batch:
                     if fut.cancelled():
@@ -159,12 +162,9 @@ class LogWriter:
         outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]],
         events: list[Event],
     ) -> None:
-        """On the loop: first live state and the bus, then the callers."""
-        if events:
-            try:
-                self._on_commit(events)
-            except Exception:
-                log.exception("on_commit failed for seq %d..%d", events[0].seq, events[-1].seq)
+        """On the loop. Resolving a future only schedules its caller, so live state (updated
+        by on_commit, synchronously, right after) is current before any caller runs; and the
+        callers, scheduled first, answer their handhelds before the consoles are fed."""
         for fut, result, error in outcomes:
             if fut.cancelled():
                 continue
@@ -172,6 +172,11 @@ class LogWriter:
                 fut.set_result(result)
             else:
                 fut.set_exception(error)
+        if events:
+            try:
+                self._on_commit(events)
+            except Exception:
+                log.exception("on_commit failed for seq %d..%d", events[0].seq, events[-1].seq)
 
 
 def row_to_event(row: Any) -> Event:
