@@ -89,11 +89,17 @@ class ServerProcess:
     """`dispatch-server serve` in a child process, so a test can kill it like a power cut."""
 
     def __init__(
-        self, db: Path, log: Path, env: dict[str, str] | None = None, port: int = 0
+        self,
+        db: Path,
+        log: Path,
+        env: dict[str, str] | None = None,
+        port: int = 0,
+        args: list[str] | None = None,
     ) -> None:
         self.db = db
         self.log = log
         self.env = env or {}
+        self.args = args or []
         self.proc: subprocess.Popen[bytes] | None = None
         self.port = port  # 0: a new free port on each start
 
@@ -105,7 +111,7 @@ class ServerProcess:
             **self.env,
         }
         cmd = [sys.executable, "-m", "dispatch_server.cli", "serve", "--host", "127.0.0.1"]
-        cmd += ["--port", str(self.port)]  # after the first start: the same port again
+        cmd += ["--port", str(self.port), *self.args]  # after the first start: the same port
         with self.log.open("ab") as out:
             mark = out.tell()
             self.proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
