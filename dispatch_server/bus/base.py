@@ -41,9 +41,6 @@ class Subscription:
             return None
         return self._items.popleft()
 
-    def pending(self) -> int:
-        return len(self._items)
-
     def reset(self) -> None:
         """Forget what is queued and start again: called once the consumer has caught up."""
         self._items.clear()

@@ -57,7 +57,7 @@ def _reported(conn: Connection, member_id: int, resolved_after: float) -> list[I
         )
         .order_by(INCIDENT.c.id)
     )
-    return [incidents.load(conn, i) for i in conn.execute(q).scalars()]
+    return [incidents.load(conn, i) for i in list(conn.execute(q).scalars())]
 
 
 def _pending_assignments(conn: Connection, member_id: int) -> list[int]:

@@ -30,13 +30,15 @@ REPORTER_SEES = frozenset(
 
 
 def _live_state(conn: Connection) -> tuple[list[Incident], set[int], list[RollCall]]:
-    ids = conn.execute(
-        select(INCIDENT.c.id).where(INCIDENT.c.status.in_([s.value for s in ACTIVE]))
-    ).scalars()
+    ids = list(
+        conn.execute(
+            select(INCIDENT.c.id).where(INCIDENT.c.status.in_([s.value for s in ACTIVE]))
+        ).scalars()
+    )
     on_shift = set(conn.execute(select(MEMBER.c.id).where(MEMBER.c.on_shift)).scalars())
-    open_calls = conn.execute(
-        select(ROLL_CALL.c.id).where(ROLL_CALL.c.closed_at.is_(None))
-    ).scalars()
+    open_calls = list(
+        conn.execute(select(ROLL_CALL.c.id).where(ROLL_CALL.c.closed_at.is_(None))).scalars()
+    )
     return (
         [fold_all(incident_events(conn, i)) for i in ids],
         on_shift,

@@ -152,10 +152,8 @@ def detail(conn: Connection, roll_call_id: int) -> dict[str, Any]:
 
 
 def listing(conn: Connection, limit: int) -> list[dict[str, Any]]:
-    ids = conn.execute(
-        select(ROLL_CALL.c.id).order_by(ROLL_CALL.c.id.desc()).limit(limit)
-    ).scalars()
-    return [view(load(conn, i)) for i in ids]
+    q = select(ROLL_CALL.c.id).order_by(ROLL_CALL.c.id.desc()).limit(limit)
+    return [view(load(conn, i)) for i in list(conn.execute(q).scalars())]
 
 
 def frame(rc: RollCall) -> dict[str, Any]:
