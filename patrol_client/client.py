@@ -226,11 +226,16 @@ class PatrolClient:
                 await ws.send(json.dumps(frame))
 
     async def _report_positions(self, ws: ClientConnection) -> None:
+        """While on shift, a position every `position_every_s`, or a heartbeat when there is
+        no fix: the centre marks a member offline after three missed beats."""
         while True:
-            if self.view.on_shift and self.position is not None and (fix := self.position.fix()):
-                frame: dict[str, Any] = {"type": "position", "lon": fix.lon, "lat": fix.lat}
-                if fix.accuracy_m is not None:
-                    frame["accuracy_m"] = fix.accuracy_m
+            if self.view.on_shift:
+                fix = self.position.fix() if self.position is not None else None
+                frame: dict[str, Any] = {"type": "heartbeat"}
+                if fix is not None:
+                    frame = {"type": "position", "lon": fix.lon, "lat": fix.lat}
+                    if fix.accuracy_m is not None:
+                        frame["accuracy_m"] = fix.accuracy_m
                 await ws.send(json.dumps(frame))
             await asyncio.sleep(self.position_every_s)
 

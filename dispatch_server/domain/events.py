@@ -22,6 +22,8 @@ class EventType(StrEnum):
     ROLL_CALL_STARTED = "roll_call_started"
     ROLL_CALL_ANSWERED = "roll_call_answered"
     ROLL_CALL_CLOSED = "roll_call_closed"
+    MEMBER_OFFLINE = "member_offline"
+    MEMBER_ONLINE = "member_online"
 
 
 @dataclass(frozen=True)

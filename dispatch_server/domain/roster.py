@@ -37,11 +37,12 @@ class Roster:
         "fix_y": (np.nan, np.float64),
         "fix_acc": (np.nan, np.float64),
         "fix_at": (-np.inf, np.float64),
-        "down_since": (-np.inf, np.float64),
+        "last_seen": (-np.inf, np.float64),
         "skills": (0, np.int64),
         "on_shift": (False, np.bool_),
         "connected": (False, np.bool_),
         "busy": (False, np.bool_),
+        "marked_offline": (False, np.bool_),
     }
     home_x: F64
     home_y: F64
@@ -49,11 +50,12 @@ class Roster:
     fix_y: F64
     fix_acc: F64
     fix_at: F64
-    down_since: F64
+    last_seen: F64
     skills: npt.NDArray[np.int64]
     on_shift: npt.NDArray[np.bool_]
     connected: npt.NDArray[np.bool_]
     busy: npt.NDArray[np.bool_]
+    marked_offline: npt.NDArray[np.bool_]  # what the log says (member_offline/online events)
 
     def __init__(self, capacity: int = 64) -> None:
         self.ids: list[int] = []
@@ -102,15 +104,19 @@ class Roster:
     def set_busy(self, member_id: int, busy: bool) -> None:
         self.busy[self.row[member_id]] = busy
 
-    def link_up(self, member_id: int) -> None:
+    def link_up(self, member_id: int, now: float) -> None:
+        """A frame (or a new connection) from the member: the link is alive now."""
         i = self.row[member_id]
         self.connected[i] = True
-        self.down_since[i] = -np.inf
+        self.last_seen[i] = now
 
     def link_down(self, member_id: int, now: float) -> None:
         i = self.row[member_id]
         self.connected[i] = False
-        self.down_since[i] = now
+        self.last_seen[i] = now
+
+    def set_marked_offline(self, member_id: int, offline: bool) -> None:
+        self.marked_offline[self.row[member_id]] = offline
 
     def set_fix(self, member_id: int, fix: Fix) -> None:
         i = self.row[member_id]
@@ -130,8 +136,7 @@ class Roster:
         )
 
     def offline(self, now: float, offline_after_s: float) -> npt.NDArray[np.bool_]:
-        """On shift with the link down longer than the grace time; a brief drop is not offline."""
+        """On shift and silent longer than the grace time: nothing heard, whether the socket
+        closed or hangs half-open. A brief drop is not offline."""
         n = len(self.ids)
-        return (
-            self.on_shift[:n] & ~self.connected[:n] & (now - self.down_since[:n] > offline_after_s)
-        )
+        return self.on_shift[:n] & (now - self.last_seen[:n] > offline_after_s)

@@ -23,6 +23,7 @@ from dispatch_server.protocol.frames import (
     PATROL_FRAMES,
     Alert,
     AssignmentReply,
+    Heartbeat,
     Hello,
     Position,
     RollCallReply,
@@ -83,8 +84,11 @@ class PatrolSession:
         self.tasks = tasks
 
     async def read_until_closed(self, ws: WebSocket) -> None:
+        roster = self.ctx.roster
         while (payload := await receive_text(ws)) is not None:
-            self.ctx.roster.link_up(self.member_id)
+            roster.link_up(self.member_id, self.ctx.clock())
+            if roster.marked_offline[roster.row[self.member_id]]:
+                self.ctx.deadlines_changed.set()  # back: the supervision check says so now
             if isinstance(payload, bytes):
                 self._error(FrameError(ErrorCode.BINARY_FRAME, "frames are JSON text, not binary"))
                 continue
@@ -107,6 +111,8 @@ class PatrolSession:
                 self.tasks.create_task(self._reply(frame))
             case RollCallReply():
                 self.tasks.create_task(self._roll_call(frame))
+            case Heartbeat():
+                pass  # being heard is all it is for (see read_until_closed)
             case Hello():
                 self._error(FrameError(ErrorCode.INVALID_FRAME, "already said hello", "hello"))
 
@@ -201,7 +207,7 @@ async def patrol_socket(ws: WebSocket, ctx: Context) -> None:
         ).model_dump(exclude_none=True)
     )
     ctx.hub.attach(member_id, link)
-    roster.link_up(member_id)
+    roster.link_up(member_id, ctx.clock())
     try:
         async with asyncio.TaskGroup() as tasks:
             pump = tasks.create_task(link.pump())

@@ -84,6 +84,12 @@ class RollCallReply(Frame):
     note: Note | None = None
 
 
+class Heartbeat(Frame):
+    """ "I am here", every 15 s while on shift when no position goes out (any frame counts)."""
+
+    type: Literal["heartbeat"]
+
+
 class ShiftStart(Frame):
     type: Literal["shift_start"]
 
@@ -99,7 +105,7 @@ class AssignmentReply(Frame):
 
 
 PatrolFrame = Annotated[
-    Hello | Position | Alert | ShiftStart | ShiftEnd | AssignmentReply | RollCallReply,
+    Hello | Position | Alert | Heartbeat | ShiftStart | ShiftEnd | AssignmentReply | RollCallReply,
     Field(discriminator="type"),
 ]
 ConsoleFrame = Annotated[Hello, Field(discriminator="type")]

@@ -119,8 +119,8 @@ def _prepare_database(engine: Engine, grids: GridIndex) -> list[tuple[int, str, 
 @contextlib.asynccontextmanager
 async def running(settings: Settings, admin_token: str, clock: Clock) -> AsyncIterator[Context]:
     """Build the context, run its background work, and tear it down in order."""
+    from dispatch_server.services.deadlines import run_deadlines
     from dispatch_server.services.observer import committed, load_live
-    from dispatch_server.services.roll_calls import run_deadlines
 
     grids = GridIndex(load_grids(settings.grids), settings.grid_overlap_tolerance_m2)
     writer_engine = make_engine(settings.database_url, writer=True)

@@ -29,32 +29,38 @@ REPORTER_SEES = frozenset(
 )
 
 
-def _live_state(conn: Connection) -> tuple[list[Incident], set[int], list[RollCall]]:
+def _live_state(conn: Connection) -> tuple[list[Incident], set[int], set[int], list[RollCall]]:
     ids = list(
         conn.execute(
             select(INCIDENT.c.id).where(INCIDENT.c.status.in_([s.value for s in ACTIVE]))
         ).scalars()
     )
     on_shift = set(conn.execute(select(MEMBER.c.id).where(MEMBER.c.on_shift)).scalars())
+    offline = set(conn.execute(select(MEMBER.c.id).where(MEMBER.c.offline)).scalars())
     open_calls = list(
         conn.execute(select(ROLL_CALL.c.id).where(ROLL_CALL.c.closed_at.is_(None))).scalars()
     )
     return (
         [fold_all(incident_events(conn, i)) for i in ids],
         on_shift,
+        offline,
         [roll_calls.load(conn, r) for r in open_calls],
     )
 
 
 async def load_live(ctx: Context) -> None:
     """Open incidents, busy members, shifts and open roll calls as the log has them now."""
-    incidents, on_shift, calls = await ctx.read(_live_state)
+    incidents, on_shift, offline, calls = await ctx.read(_live_state)
+    now = ctx.clock()
     ctx.active = {inc.incident_id: inc for inc in incidents}
     ctx.roll_calls = {rc.roll_call_id: rc for rc in calls}
     busy = set().union(*(busy_members(i) for i in incidents))
     for member_id in ctx.roster.ids:
         ctx.roster.set_busy(member_id, member_id in busy)
         ctx.roster.set_shift(member_id, member_id in on_shift)
+        ctx.roster.set_marked_offline(member_id, member_id in offline)
+        # After a restart everyone gets the full grace time to reconnect.
+        ctx.roster.link_down(member_id, now)
 
 
 def apply(ctx: Context, event: Event) -> None:
@@ -65,6 +71,12 @@ def apply(ctx: Context, event: Event) -> None:
         member_id = event.data["member_id"]
         if member_id in ctx.roster:
             ctx.roster.set_shift(member_id, event.type is EventType.SHIFT_STARTED)
+            ctx.deadlines_changed.set()  # supervision watches a new member, or one fewer
+        return
+    if event.type in (EventType.MEMBER_OFFLINE, EventType.MEMBER_ONLINE):
+        member_id = event.data["member_id"]
+        if member_id in ctx.roster:
+            ctx.roster.set_marked_offline(member_id, event.type is EventType.MEMBER_OFFLINE)
         return
     if event.incident_id is None:
         return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -92,7 +93,6 @@ def live_members(ctx: Context) -> list[dict[str, Any]]:
     """Who is on shift, connected, busy and where, as this instance sees it now."""
     now = ctx.clock()
     roster = ctx.roster
-    offline = roster.offline(now, ctx.policy.offline_after_s)
     out = []
     for i, member_id in enumerate(roster.ids):
         fix = roster.fix(member_id)
@@ -104,7 +104,11 @@ def live_members(ctx: Context) -> list[dict[str, Any]]:
                 "grid_id": roster.grids[i],
                 "on_shift": bool(roster.on_shift[i]),
                 "connected": bool(roster.connected[i]),
-                "offline": bool(offline[i]),
+                "offline": bool(roster.marked_offline[i]),
+                # Seconds since anything was heard from the handheld; None: never, this run.
+                "silent_s": round(now - seen, 1)
+                if math.isfinite(seen := float(roster.last_seen[i]))
+                else None,
                 "busy": bool(roster.busy[i]),
                 "fix": None
                 if fix is None or lonlat is None

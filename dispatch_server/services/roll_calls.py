@@ -7,8 +7,6 @@ repeated answer can never open a second one.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import uuid
 from functools import partial
 from typing import Any
@@ -112,18 +110,14 @@ def _close(tx: Tx, roll_call_id: int) -> RollCall:
     return after
 
 
-async def run_deadlines(ctx: Context) -> None:
-    """One task sleeps until the earliest deadline, closes what is due, and sleeps again.
-    Starting a roll call wakes it, since the new deadline may be the earliest."""
-    while True:
-        for roll_call_id in domain.due(ctx.roll_calls.values(), ctx.clock()):
-            await ctx.writer.run(partial(_close, roll_call_id=roll_call_id))
-        ctx.deadlines_changed.clear()
-        upcoming = domain.next_deadline(ctx.roll_calls.values())
-        wait = None if upcoming is None else max(0.0, upcoming - ctx.clock())
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(wait):
-                await ctx.deadlines_changed.wait()
+async def close_due(ctx: Context, now: float) -> None:
+    """Close every roll call whose deadline has passed (called by services/deadlines.py)."""
+    for roll_call_id in domain.due(ctx.roll_calls.values(), now):
+        await ctx.writer.run(partial(_close, roll_call_id=roll_call_id))
+
+
+def next_check(ctx: Context) -> float | None:
+    return domain.next_deadline(ctx.roll_calls.values())
 
 
 # --- views ----------------------------------------------------------------------------

@@ -31,6 +31,8 @@ class MemberRow(SQLModel, table=True):
     grid_id: str = Field(foreign_key="grid.id", index=True)
     skills: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     on_shift: bool = False
+    # As the last member_offline/member_online event says (supervision).
+    offline: bool = False
     created_at: float
 
 

@@ -27,7 +27,7 @@ def roster_of(
     for member_id, xy in members:
         r.add(member_id, f"m{member_id}", "G01", 0, home)
         r.set_shift(member_id, True)
-        r.link_up(member_id)
+        r.link_up(member_id, NOW - 1)
         if xy is not None:
             r.set_fix(member_id, Fix(xy[0], xy[1], 5.0, NOW - 10))
     return r
@@ -129,7 +129,7 @@ def test_matches_brute_force_geodesic_ranking(
         roster.add(i, f"m{i}", "G01", mask({Skill.MEDICAL}) if m.medical else 0, (0.0, 0.0))
         roster.set_shift(i, m.on_shift)
         roster.set_busy(i, m.busy)
-        roster.link_up(i)
+        roster.link_up(i, NOW)
         roster.set_fix(i, Fix(*PROJ.to_xy(m.lon, m.lat), None, NOW))
     reporter = 1
     got = rank(roster, Point(*PROJ.to_xy(*at), "alert_fix"), reporter, category, NOW, POLICY)
