@@ -101,7 +101,6 @@ class PatrolClient:
         self._want_shift: bool | None = None  # None: keep what the server has
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
-        self._ws: ClientConnection | None = None
 
     # --- what the user does -------------------------------------------------------
 
@@ -156,7 +155,6 @@ class PatrolClient:
                 except (OSError, ConnectionClosed, TimeoutError) as exc:
                     self.view.last_error = f"{type(exc).__name__}: {exc}"
                 finally:
-                    self._ws = None
                     await ws.close()
             self.backoff.link_lasted(time.monotonic() - started)
             self._set_link(Link.OFFLINE)
@@ -165,7 +163,6 @@ class PatrolClient:
         self._set_link(Link.STOPPED)
 
     async def _session(self, ws: ClientConnection, welcome: dict[str, Any]) -> None:
-        self._ws = ws
         self.view.welcome = welcome
         self.view.on_shift = bool(welcome.get("on_shift"))
         if self.position is not None and hasattr(self.position, "on_welcome"):
@@ -195,7 +192,7 @@ class PatrolClient:
             await self._sync_shift(ws)
             now = time.monotonic()
             for alarm in await asyncio.to_thread(self.outbox.pending):
-                if now - sent_at.get(alarm.alert_id, -RESEND_AFTER_S) >= RESEND_AFTER_S:
+                if now - sent_at.get(alarm.alert_id, float("-inf")) >= RESEND_AFTER_S:
                     await ws.send(json.dumps(alarm.frame()))
                     sent_at[alarm.alert_id] = now
                     await asyncio.to_thread(self.outbox.mark_sent, alarm.alert_id)
