@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+from datetime import datetime
 from typing import Any, ClassVar
 
 from textual.app import App, ComposeResult
@@ -18,20 +19,21 @@ from patrol_client.outbox import Alarm, AlarmState
 
 TEXT: dict[str, dict[str, str]] = {
     "zh": {
-        "alarm": "一键报警  [A]",
-        "shift_on": "上岗  [S]",
-        "shift_off": "下岗  [S]",
+        "alarm": "一键报警  (A)",
+        "shift_on": "上岗  (S)",
+        "shift_off": "下岗  (S)",
         "on_shift": "在岗",
         "off_shift": "未上岗",
         "my_alarms": "我的报警",
         "none": "（无）",
         "assignment": "调度任务",
-        "accept": "接受  [Y]",
-        "decline": "拒绝  [N]",
+        "accept": "接受  (Y)",
+        "decline": "拒绝  (N)",
         "roll_call": "点名",
-        "all_normal": "一切正常  [1]",
-        "need_help": "需要帮助  [2]",
+        "all_normal": "一切正常  (1)",
+        "need_help": "需要帮助  (2)",
         "answered": "已回复",
+        "answer_by": "请在此时间前回复",
         "coming": "正在赶来",
         Link.CONNECTING: "连接中…",
         Link.ONLINE: "● 在线",
@@ -47,20 +49,21 @@ TEXT: dict[str, dict[str, str]] = {
         AlarmState.REJECTED: "被拒绝",
     },
     "en": {
-        "alarm": "ALARM  [A]",
-        "shift_on": "Start shift  [S]",
-        "shift_off": "End shift  [S]",
+        "alarm": "ALARM  (A)",
+        "shift_on": "Start shift  (S)",
+        "shift_off": "End shift  (S)",
         "on_shift": "on shift",
         "off_shift": "off shift",
         "my_alarms": "My alarms",
         "none": "(none)",
         "assignment": "Assignment",
-        "accept": "Accept  [Y]",
-        "decline": "Decline  [N]",
+        "accept": "Accept  (Y)",
+        "decline": "Decline  (N)",
         "roll_call": "Roll call",
-        "all_normal": "All normal  [1]",
-        "need_help": "Need help  [2]",
+        "all_normal": "All normal  (1)",
+        "need_help": "Need help  (2)",
         "answered": "answered",
+        "answer_by": "answer by",
         "coming": "coming",
         Link.CONNECTING: "connecting…",
         Link.ONLINE: "● online",
@@ -94,6 +97,13 @@ def describe(alarm: Alarm, t: dict[str, str]) -> str:
     return line
 
 
+def _local_time(iso_utc: str | None) -> str:
+    if not iso_utc:
+        return ""
+    when = datetime.fromisoformat(iso_utc.replace("Z", "+00:00"))
+    return when.astimezone().strftime("%H:%M:%S")
+
+
 class HandheldApp(App[int]):
     CSS = """
     Screen { align: center top; }
@@ -106,13 +116,14 @@ class HandheldApp(App[int]):
     #alarms, #assignment, #roll_call { padding: 0 1; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("a", "alarm", "ALARM", priority=True),
-        Binding("s", "shift", "shift"),
-        Binding("y", "assignment(True)", "accept"),
-        Binding("n", "assignment(False)", "decline"),
-        Binding("1", "roll_call('all_normal')", "all normal"),
-        Binding("2", "roll_call('need_help')", "need help"),
-        Binding("q", "quit", "quit"),
+        # The footer is shared by both languages, so it says both.
+        Binding("a", "alarm", "报警 ALARM", priority=True),
+        Binding("s", "shift", "上岗/下岗 shift"),
+        Binding("y", "assignment(True)", "接受 accept"),
+        Binding("n", "assignment(False)", "拒绝 decline"),
+        Binding("1", "roll_call('all_normal')", "正常 normal"),
+        Binding("2", "roll_call('need_help')", "求助 help"),
+        Binding("q", "quit", "退出 quit"),
     ]
 
     def __init__(self, client: PatrolClient, lang: str = "zh") -> None:
@@ -193,9 +204,9 @@ class HandheldApp(App[int]):
         r = self._open_roll_call()
         self.query_one("#roll_call_box").display = r is not None
         if r is not None:
-            self.query_one("#roll_call", Static).update(
-                f"#{r.roll_call_id} {r.frame.get('message', '')}"
-            )
+            by = _local_time(r.frame.get("deadline"))
+            text = f"#{r.roll_call_id} · {self.t['answer_by']} {by}"
+            self.query_one("#roll_call", Static).update(text)
 
     async def action_alarm(self) -> None:
         await self.client.alarm()
