@@ -55,6 +55,10 @@ class Settings(BaseSettings):
         default=60.0, description="A grid with no answer by then is marked silent."
     )
 
+    check_in_overdue_after_s: float = Field(
+        default=120.0, description="Lone-worker mode: warning this long before overdue."
+    )
+
     # Grids.
     grid_overlap_tolerance_m2: float = 10.0
 

@@ -74,6 +74,9 @@ class View:
     on_shift: bool = False
     assignments: dict[int, Assignment] = field(default_factory=dict)
     roll_calls: dict[int, RollCall] = field(default_factory=dict)
+    # Lone-worker mode: "warning" or "overdue" while the centre waits for a check-in.
+    check_in_due: str | None = None
+    check_in_wanted: bool = False
     stopped_because: str | None = None
     last_error: str | None = None
 
@@ -125,6 +128,11 @@ class PatrolClient:
         if (r := self.view.roll_calls.get(roll_call_id)) is not None:
             r.answer, r.recorded = status, False
             self._poke()
+
+    def check_in(self) -> None:
+        """Lone-worker mode: "I am fine". Sent now, or on the next link."""
+        self.view.check_in_wanted = True
+        self._poke()
 
     def stop(self) -> None:
         self._stop.set()
@@ -205,6 +213,8 @@ class PatrolClient:
             await ws.send(json.dumps({"type": "shift_start" if self._want_shift else "shift_end"}))
 
     async def _send_answers(self, ws: ClientConnection) -> None:
+        if self.view.check_in_wanted:
+            await ws.send(json.dumps({"type": "check_in"}))
         for a in self.view.assignments.values():
             if a.answer is not None and not a.recorded:
                 frame = {
@@ -279,6 +289,11 @@ class PatrolClient:
         elif kind == "assignment_recorded":
             if (a := self.view.assignments.get(frame["incident_id"])) is not None:
                 a.recorded = a.answer == frame["accept"]
+        elif kind == "check_in_due":
+            self.view.check_in_due = frame["state"]
+        elif kind == "check_in_recorded":
+            self.view.check_in_wanted = False
+            self.view.check_in_due = None
         elif kind == "roll_call":
             rid = frame["roll_call_id"]
             self.view.roll_calls.setdefault(rid, RollCall(rid, frame))

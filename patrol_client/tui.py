@@ -33,6 +33,9 @@ TEXT: dict[str, dict[str, str]] = {
         "all_normal": "一切正常  (1)",
         "need_help": "需要帮助  (2)",
         "answered": "已回复",
+        "check_in": "报平安  (C)",
+        "check_in_warning": "请报平安！",
+        "check_in_overdue": "未按时报平安，中心已收到提醒",
         "answer_by": "请在此时间前回复",
         "coming": "正在赶来",
         Link.CONNECTING: "连接中…",
@@ -63,6 +66,9 @@ TEXT: dict[str, dict[str, str]] = {
         "all_normal": "All normal  (1)",
         "need_help": "Need help  (2)",
         "answered": "answered",
+        "check_in": "Check in  (C)",
+        "check_in_warning": "Please check in!",
+        "check_in_overdue": "Check-in overdue: the centre has been alerted",
         "answer_by": "answer by",
         "coming": "coming",
         Link.CONNECTING: "connecting…",
@@ -110,7 +116,7 @@ class HandheldApp(App[int]):
     #status { height: 3; content-align: center middle; text-style: bold; }
     #alarm { width: 100%; height: 7; background: darkred; color: white; text-style: bold; }
     #alarm:focus { background: red; }
-    #shift { width: 100%; height: 3; }
+    #shift, #check_in { width: 100%; height: 3; }
     .title { text-style: bold; margin-top: 1; }
     .answers Button { width: 1fr; height: 3; }
     #alarms, #assignment, #roll_call { padding: 0 1; }
@@ -119,6 +125,7 @@ class HandheldApp(App[int]):
         # The footer is shared by both languages, so it says both.
         Binding("a", "alarm", "报警 ALARM", priority=True),
         Binding("s", "shift", "上岗/下岗 shift"),
+        Binding("c", "check_in", "报平安 check in"),
         Binding("y", "assignment(True)", "接受 accept"),
         Binding("n", "assignment(False)", "拒绝 decline"),
         Binding("1", "roll_call('all_normal')", "正常 normal"),
@@ -135,6 +142,9 @@ class HandheldApp(App[int]):
         yield Static(id="status")
         yield Button(self.t["alarm"], id="alarm", variant="error")
         yield Button(self.t["shift_on"], id="shift")
+        with Vertical(id="check_in_box"):
+            yield Static(id="check_in_due", classes="title")
+            yield Button(self.t["check_in"], id="check_in", variant="warning")
         yield Static(self.t["my_alarms"], classes="title")
         yield Static(id="alarms")
         with Vertical(id="assignment_box"):
@@ -182,6 +192,10 @@ class HandheldApp(App[int]):
         )
         self._show_assignment()
         self._show_roll_call()
+        due = view.check_in_due
+        self.query_one("#check_in_box").display = due is not None
+        if due is not None:
+            self.query_one("#check_in_due", Static).update(self.t[f"check_in_{due}"])
 
     def _open_assignment(self) -> Any:
         waiting = [a for a in self.client.view.assignments.values() if a.answer is None]
@@ -212,6 +226,9 @@ class HandheldApp(App[int]):
         await self.client.alarm()
         self.refresh_view()
 
+    def action_check_in(self) -> None:
+        self.client.check_in()
+
     def action_shift(self) -> None:
         self.client.set_shift(not self.client.view.on_shift)
 
@@ -231,6 +248,8 @@ class HandheldApp(App[int]):
                 await self.action_alarm()
             case "shift":
                 self.action_shift()
+            case "check_in":
+                self.action_check_in()
             case "accept" | "decline":
                 self.action_assignment(event.button.id == "accept")
             case "all_normal" | "need_help":

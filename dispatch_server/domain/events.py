@@ -24,6 +24,9 @@ class EventType(StrEnum):
     ROLL_CALL_CLOSED = "roll_call_closed"
     MEMBER_OFFLINE = "member_offline"
     MEMBER_ONLINE = "member_online"
+    MEMBER_CHECKED_IN = "member_checked_in"
+    CHECK_IN_WARNING = "check_in_warning"
+    CHECK_IN_OVERDUE = "check_in_overdue"
 
 
 @dataclass(frozen=True)

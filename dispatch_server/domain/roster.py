@@ -43,6 +43,11 @@ class Roster:
         "connected": (False, np.bool_),
         "busy": (False, np.bool_),
         "marked_offline": (False, np.bool_),
+        # Lone-worker check-ins: the member's rule (NaN: none), last check-in, state.
+        "check_in_period": (np.nan, np.float64),
+        "check_in_overdue_after": (np.nan, np.float64),
+        "last_check_in": (-np.inf, np.float64),
+        "check_in_state": (0, np.int64),
     }
     home_x: F64
     home_y: F64
@@ -56,6 +61,10 @@ class Roster:
     connected: npt.NDArray[np.bool_]
     busy: npt.NDArray[np.bool_]
     marked_offline: npt.NDArray[np.bool_]  # what the log says (member_offline/online events)
+    check_in_period: F64
+    check_in_overdue_after: F64
+    last_check_in: F64
+    check_in_state: npt.NDArray[np.int64]
 
     def __init__(self, capacity: int = 64) -> None:
         self.ids: list[int] = []

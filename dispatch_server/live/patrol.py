@@ -23,6 +23,7 @@ from dispatch_server.protocol.frames import (
     PATROL_FRAMES,
     Alert,
     AssignmentReply,
+    CheckInFrame,
     Heartbeat,
     Hello,
     Position,
@@ -33,7 +34,7 @@ from dispatch_server.protocol.frames import (
     Welcome,
 )
 from dispatch_server.protocol.parse import FrameError, parse_frame
-from dispatch_server.services import incidents, people, roll_calls
+from dispatch_server.services import check_ins, incidents, people, roll_calls
 from dispatch_server.services.auth import Kind
 from dispatch_server.services.context import Context
 from dispatch_server.services.intake import raise_alarm
@@ -113,6 +114,8 @@ class PatrolSession:
                 self.tasks.create_task(self._roll_call(frame))
             case Heartbeat():
                 pass  # being heard is all it is for (see read_until_closed)
+            case CheckInFrame():
+                self.tasks.create_task(self._check_in())
             case Hello():
                 self._error(FrameError(ErrorCode.INVALID_FRAME, "already said hello", "hello"))
 
@@ -168,6 +171,15 @@ class PatrolSession:
             return
         frame = {"type": "assignment_recorded", "incident_id": r.incident_id, "accept": r.accept}
         self.link.send(frame)
+
+    async def _check_in(self) -> None:
+        try:
+            await check_ins.check_in(self.ctx, self.member_id)
+        except Exception:
+            log.exception("check-in of member %s failed", self.member_id)
+            self._error(FrameError(ErrorCode.UNAVAILABLE, "not recorded; retry", "check_in"))
+            return
+        self.link.send({"type": "check_in_recorded", "at": iso(self.ctx.clock())})
 
     async def _roll_call(self, r: RollCallReply) -> None:
         ref = "roll_call_reply"

@@ -90,6 +90,12 @@ class Heartbeat(Frame):
     type: Literal["heartbeat"]
 
 
+class CheckInFrame(Frame):
+    """Lone-worker mode: "I am fine" (answered by `check_in_recorded`)."""
+
+    type: Literal["check_in"]
+
+
 class ShiftStart(Frame):
     type: Literal["shift_start"]
 
@@ -105,7 +111,15 @@ class AssignmentReply(Frame):
 
 
 PatrolFrame = Annotated[
-    Hello | Position | Alert | Heartbeat | ShiftStart | ShiftEnd | AssignmentReply | RollCallReply,
+    Hello
+    | Position
+    | Alert
+    | Heartbeat
+    | CheckInFrame
+    | ShiftStart
+    | ShiftEnd
+    | AssignmentReply
+    | RollCallReply,
     Field(discriminator="type"),
 ]
 ConsoleFrame = Annotated[Hello, Field(discriminator="type")]

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Engine, select
 from dispatch_server.bus.base import Bus
 from dispatch_server.bus.memory import MemoryBus
 from dispatch_server.clock import Clock
+from dispatch_server.domain.check_ins import Rule
 from dispatch_server.domain.incidents import Incident
 from dispatch_server.domain.responders import RankPolicy
 from dispatch_server.domain.roll_calls import RollCall
@@ -52,6 +53,10 @@ class Context:
     roll_calls: dict[int, RollCall] = field(default_factory=dict)
     # Set when a deadline is added, so the deadline task recomputes its sleep.
     deadlines_changed: asyncio.Event = field(default_factory=asyncio.Event)
+    # Lone-worker check-in rules: (by member, by grid).
+    check_in_rules: tuple[dict[int, Rule], dict[str, Rule]] = field(
+        default_factory=lambda: ({}, {})
+    )
     # Times a console fell behind and was brought up to date from the log.
     console_resyncs: int = 0
 
@@ -72,6 +77,12 @@ class Context:
     def add_member(self, member_id: int, name: str, grid_id: str, skills: list[str]) -> None:
         home = self.grids.representative_xy(grid_id)
         self.roster.add(member_id, name, grid_id, mask([Skill(s) for s in skills]), home)
+        by_member, by_grid = self.check_in_rules
+        rule = by_member.get(member_id) or by_grid.get(grid_id)
+        if rule is not None:
+            i = self.roster.row[member_id]
+            self.roster.check_in_period[i] = rule.period_s
+            self.roster.check_in_overdue_after[i] = rule.overdue_after_s
 
 
 def policy_from(settings: Settings) -> RankPolicy:

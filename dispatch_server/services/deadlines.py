@@ -1,4 +1,5 @@
-"""The one task that keeps every deadline: roll calls closing, patrols going silent.
+"""The one task that keeps every deadline: roll calls closing, patrols going silent,
+lone workers missing their check-in.
 
 Deadlines are data (DESIGN.md, STYLE.md): pure functions say what is due at
 `now` and when the next thing falls due; this task sleeps until then, acts,
@@ -11,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 
-from dispatch_server.services import roll_calls, supervision
+from dispatch_server.services import check_ins, roll_calls, supervision
 from dispatch_server.services.context import Context
 
 
@@ -20,9 +21,13 @@ async def run_deadlines(ctx: Context) -> None:
         ctx.deadlines_changed.clear()
         await roll_calls.close_due(ctx, ctx.clock())
         await supervision.apply_due(ctx, ctx.clock())
-        upcoming = [
-            t for t in (roll_calls.next_check(ctx), supervision.next_check(ctx)) if t is not None
-        ]
+        await check_ins.apply_due(ctx, ctx.clock())
+        checks = (
+            roll_calls.next_check(ctx),
+            supervision.next_check(ctx),
+            check_ins.next_check(ctx),
+        )
+        upcoming = [t for t in checks if t is not None]
         wait = max(0.0, min(upcoming) - ctx.clock()) if upcoming else None
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(wait):

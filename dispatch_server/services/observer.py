@@ -7,12 +7,14 @@ batch's callers resume, so nothing reads live state older than its own write.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Connection, select
 
 from dispatch_server.domain.events import Event, EventType
 from dispatch_server.domain.incidents import ACTIVE, Incident, busy_members, fold, fold_all
 from dispatch_server.domain.roll_calls import RollCall
-from dispatch_server.services import roll_calls
+from dispatch_server.services import check_ins, roll_calls
 from dispatch_server.services.context import Context
 from dispatch_server.services.views import alert_update_frame, assignment_frame
 from dispatch_server.store.log import incident_events
@@ -29,7 +31,14 @@ REPORTER_SEES = frozenset(
 )
 
 
-def _live_state(conn: Connection) -> tuple[list[Incident], set[int], set[int], list[RollCall]]:
+CHECK_IN_EVENTS = frozenset(
+    {EventType.MEMBER_CHECKED_IN, EventType.CHECK_IN_WARNING, EventType.CHECK_IN_OVERDUE}
+)
+
+
+def _live_state(
+    conn: Connection,
+) -> tuple[list[Incident], set[int], set[int], list[Any], list[RollCall]]:
     ids = list(
         conn.execute(
             select(INCIDENT.c.id).where(INCIDENT.c.status.in_([s.value for s in ACTIVE]))
@@ -37,6 +46,9 @@ def _live_state(conn: Connection) -> tuple[list[Incident], set[int], set[int], l
     )
     on_shift = set(conn.execute(select(MEMBER.c.id).where(MEMBER.c.on_shift)).scalars())
     offline = set(conn.execute(select(MEMBER.c.id).where(MEMBER.c.offline)).scalars())
+    checks = conn.execute(
+        select(MEMBER.c.id, MEMBER.c.last_check_in, MEMBER.c.check_in_state)
+    ).all()
     open_calls = list(
         conn.execute(select(ROLL_CALL.c.id).where(ROLL_CALL.c.closed_at.is_(None))).scalars()
     )
@@ -44,14 +56,22 @@ def _live_state(conn: Connection) -> tuple[list[Incident], set[int], set[int], l
         [fold_all(incident_events(conn, i)) for i in ids],
         on_shift,
         offline,
+        list(checks),
         [roll_calls.load(conn, r) for r in open_calls],
     )
 
 
 async def load_live(ctx: Context) -> None:
     """Open incidents, busy members, shifts and open roll calls as the log has them now."""
-    incidents, on_shift, offline, calls = await ctx.read(_live_state)
+    incidents, on_shift, offline, checks, calls = await ctx.read(_live_state)
     now = ctx.clock()
+    ctx.check_in_rules = await ctx.read(check_ins.load_rules)
+    check_ins.apply_rules(ctx)
+    for row in checks:
+        if row.id in ctx.roster:
+            i = ctx.roster.row[row.id]
+            ctx.roster.last_check_in[i] = row.last_check_in if row.last_check_in else now
+            ctx.roster.check_in_state[i] = row.check_in_state
     ctx.active = {inc.incident_id: inc for inc in incidents}
     ctx.roll_calls = {rc.roll_call_id: rc for rc in calls}
     busy = set().union(*(busy_members(i) for i in incidents))
@@ -72,6 +92,11 @@ def apply(ctx: Context, event: Event) -> None:
         if member_id in ctx.roster:
             ctx.roster.set_shift(member_id, event.type is EventType.SHIFT_STARTED)
             ctx.deadlines_changed.set()  # supervision watches a new member, or one fewer
+        if event.type is EventType.SHIFT_STARTED:
+            check_ins.apply(ctx, event)  # a shift starts checked in
+        return
+    if event.type in CHECK_IN_EVENTS:
+        check_ins.apply(ctx, event)
         return
     if event.type in (EventType.MEMBER_OFFLINE, EventType.MEMBER_ONLINE):
         member_id = event.data["member_id"]

@@ -80,7 +80,10 @@ def _set_shift(tx: Tx, member_id: int, on: bool) -> bool:
         kind = EventType.SHIFT_STARTED if on else EventType.SHIFT_ENDED
         data = {"member_id": member_id, "grid_id": was.grid_id}
         tx.append(NewEvent(kind, actor("member", member_id), None, data))
-        tx.conn.execute(update(MEMBER).where(MEMBER.c.id == member_id).values(on_shift=on))
+        changes: dict[str, Any] = {"on_shift": on}
+        if on:  # a shift starts checked in (lone-worker mode)
+            changes.update(last_check_in=tx.now, check_in_state=0)
+        tx.conn.execute(update(MEMBER).where(MEMBER.c.id == member_id).values(**changes))
     return on
 
 

@@ -35,6 +35,8 @@ async def apply_due(ctx: Context, now: float) -> None:
     ]:
         silent = now - float(roster.last_seen[roster.row[member_id]])
         await ctx.writer.run(partial(_mark, member_id=member_id, offline=offline, silent_s=silent))
+        # Normally the event already did this; if the log had it before, this stops a re-check.
+        roster.set_marked_offline(member_id, offline)
 
 
 def next_check(ctx: Context) -> float | None:

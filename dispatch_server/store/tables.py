@@ -33,6 +33,9 @@ class MemberRow(SQLModel, table=True):
     on_shift: bool = False
     # As the last member_offline/member_online event says (supervision).
     offline: bool = False
+    # Lone-worker check-ins, as the last check-in event says.
+    last_check_in: float | None = None
+    check_in_state: int = 0
     created_at: float
 
 
@@ -92,6 +95,17 @@ class AssignmentRow(SQLModel, table=True):
     replied_at: float | None = None
 
 
+class CheckInRuleRow(SQLModel, table=True):
+    """Lone-worker mode for one grid or one member (a member's rule wins)."""
+
+    __tablename__ = "check_in_rule"
+    id: int | None = Field(default=None, primary_key=True)
+    grid_id: str | None = Field(default=None, foreign_key="grid.id", unique=True)
+    member_id: int | None = Field(default=None, foreign_key="member.id", unique=True)
+    period_s: float
+    overdue_after_s: float
+
+
 class RollCallRow(SQLModel, table=True):
     """Projection of a roll call's events, for listing."""
 
@@ -137,3 +151,4 @@ INCIDENT = table(IncidentRow)
 ASSIGNMENT = table(AssignmentRow)
 EVENT = table(EventRow)
 ROLL_CALL = table(RollCallRow)
+CHECK_IN_RULE = table(CheckInRuleRow)

@@ -172,3 +172,20 @@ async def test_client_reconnects_after_the_server_restarts(tmp_path: Path) -> No
     await asyncio.wait_for(task, 10)
     got = outbox.get(first.alert_id)
     assert got is not None and got.state is AlarmState.ACCEPTED
+
+
+async def test_lone_worker_prompt_and_check_in(server: Running, tmp_path: Path) -> None:
+    m = await server.api.member("lone", "G08")
+    async with server.api.client(server.api.admin_token) as api:
+        rule = {"member_id": m["member_id"], "period_s": 0.5, "overdue_after_s": 30}
+        assert (await api.put("/api/check-in-rules", json=rule)).status_code == 200
+    client = PatrolClient(
+        server.base, m["token"], Outbox(tmp_path / "o.sqlite3"), backoff=fast_backoff()
+    )
+    async with running(client):
+        client.set_shift(True)
+        await until(lambda: client.view.check_in_due == "warning")
+        client.check_in()
+        await until(lambda: client.view.check_in_due is None and not client.view.check_in_wanted)
+        await until(lambda: client.view.check_in_due == "warning")  # the next period ran out too
+    assert (await server.api.get("/api/incidents"))["incidents"] == []  # never overdue
