@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request, WebSocket
 from fastapi.responses import FileResponse, JSONResponse
 
-from dispatch_server.api import admin, check_ins, grids, incidents, members, roll_calls
+from dispatch_server.api import admin, check_ins, grids, incidents, members, roll_calls, shifts
 from dispatch_server.clock import Clock, system_clock
 from dispatch_server.deps import CtxDep
 from dispatch_server.domain.errors import Conflict, NotFound
@@ -44,7 +44,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         description="Live traffic goes over /ws/patrol and /ws/console: see docs/protocol.md.",
         lifespan=lifespan,
     )
-    for module in (admin, check_ins, grids, incidents, members, roll_calls):
+    for module in (admin, check_ins, grids, incidents, members, roll_calls, shifts):
         app.include_router(module.router)
 
     @app.exception_handler(NotFound)

@@ -95,6 +95,15 @@ class AssignmentRow(SQLModel, table=True):
     replied_at: float | None = None
 
 
+class RosterSlotRow(SQLModel, table=True):
+    """The plan: who patrols which grid on the morning or evening shift."""
+
+    __tablename__ = "roster_slot"
+    grid_id: str = Field(foreign_key="grid.id", primary_key=True)
+    shift: str = Field(primary_key=True)  # morning | evening
+    member_id: int = Field(foreign_key="member.id", primary_key=True)
+
+
 class CheckInRuleRow(SQLModel, table=True):
     """Lone-worker mode for one grid or one member (a member's rule wins)."""
 
@@ -152,3 +161,4 @@ ASSIGNMENT = table(AssignmentRow)
 EVENT = table(EventRow)
 ROLL_CALL = table(RollCallRow)
 CHECK_IN_RULE = table(CheckInRuleRow)
+ROSTER_SLOT = table(RosterSlotRow)

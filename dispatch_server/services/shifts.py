@@ -1,0 +1,66 @@
+"""The shift roster: the morning and evening patrol planned for each grid, beside what
+each planned member is doing now (on shift, online, busy on an incident, offline)."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select
+
+from dispatch_server.services.context import Context
+from dispatch_server.store.log import Tx
+from dispatch_server.store.tables import ROSTER_SLOT
+
+
+class Shift(StrEnum):
+    MORNING = "morning"
+    EVENING = "evening"
+
+
+def _replace(tx: Tx, grid_id: str, shift: Shift, member_ids: list[int]) -> None:
+    slot = (ROSTER_SLOT.c.grid_id == grid_id) & (ROSTER_SLOT.c.shift == shift.value)
+    tx.conn.execute(delete(ROSTER_SLOT).where(slot))
+    for member_id in dict.fromkeys(member_ids):
+        tx.conn.execute(
+            insert(ROSTER_SLOT), {"grid_id": grid_id, "shift": shift.value, "member_id": member_id}
+        )
+
+
+async def plan(ctx: Context, grid_id: str, shift: Shift, member_ids: list[int]) -> None:
+    await ctx.writer.run(lambda tx: _replace(tx, grid_id, shift, member_ids))
+
+
+def _slots(conn: Connection) -> list[Any]:
+    return list(conn.execute(select(ROSTER_SLOT).order_by(ROSTER_SLOT.c.member_id)).all())
+
+
+def status(ctx: Context, member_id: int) -> dict[str, Any]:
+    roster = ctx.roster
+    i = roster.row[member_id]
+    return {
+        "member_id": member_id,
+        "name": roster.names[i],
+        "on_shift": bool(roster.on_shift[i]),
+        "connected": bool(roster.connected[i]),
+        "offline": bool(roster.marked_offline[i]),
+        "busy": bool(roster.busy[i]),
+    }
+
+
+async def view(ctx: Context) -> list[dict[str, Any]]:
+    """Every grid and shift, planned members first with their live status."""
+    planned: dict[tuple[str, str], list[int]] = {}
+    for row in await ctx.read(_slots):
+        planned.setdefault((row.grid_id, row.shift), []).append(row.member_id)
+    return [
+        {
+            "grid_id": grid_id,
+            "shift": shift.value,
+            "members": [
+                status(ctx, m) for m in planned.get((grid_id, shift.value), []) if m in ctx.roster
+            ],
+        }
+        for grid_id in ctx.grids.grid_ids
+        for shift in Shift
+    ]
