@@ -59,6 +59,12 @@ class Settings(BaseSettings):
         default=120.0, description="Lone-worker mode: warning this long before overdue."
     )
 
+    webhook_retry_s: float = Field(default=2.0, description="First retry delay; doubles each time.")
+    webhook_attempts: int = Field(
+        default=6, description="Tries before a delivery is dead-lettered."
+    )
+    webhook_timeout_s: float = 5.0
+
     # Grids.
     grid_overlap_tolerance_m2: float = 10.0
 

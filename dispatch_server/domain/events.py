@@ -27,6 +27,12 @@ class EventType(StrEnum):
     MEMBER_CHECKED_IN = "member_checked_in"
     CHECK_IN_WARNING = "check_in_warning"
     CHECK_IN_OVERDUE = "check_in_overdue"
+    INCIDENT_ESCALATED = "incident_escalated"
+    DELIVERY_SUCCEEDED = "delivery_succeeded"
+    DELIVERY_FAILED = "delivery_failed"
+    DELIVERY_DEAD_LETTERED = "delivery_dead_lettered"
+    PARTNER_ACKNOWLEDGED = "partner_acknowledged"
+    PARTNER_UPDATE = "partner_update"
 
 
 @dataclass(frozen=True)

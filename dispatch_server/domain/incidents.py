@@ -89,6 +89,11 @@ class Incident:
     resolved_at: float | None = None
     resolved_by: str | None = None
     disposition: Disposition | None = None
+    # Escalation: no duty console was connected when it opened; rules that fired; partners.
+    unattended: bool = False
+    escalated_rules: frozenset[int] = frozenset()
+    escalated_to: frozenset[int] = frozenset()
+    partner_acks: frozenset[int] = frozenset()
     last_seq: int = 0
 
 
@@ -109,6 +114,7 @@ def opened(event: Event) -> Incident:
         opened_at=event.at,
         note=d.get("note"),
         responders=tuple(d["responders"]),
+        unattended=d.get("unattended", False),
         last_seq=event.seq,
     )
 
@@ -150,6 +156,17 @@ def fold(incident: Incident | None, event: Event) -> Incident:
             )
             return _settle(replace(inc, assignments=assignments))
         case EventType.NOTE_ADDED:
+            note = {"seq": event.seq, "at": event.at, "by": event.actor, "text": d["text"]}
+            return replace(inc, notes=(*inc.notes, note))
+        case EventType.INCIDENT_ESCALATED:
+            return replace(
+                inc,
+                escalated_rules=inc.escalated_rules | {d["rule_id"]},
+                escalated_to=inc.escalated_to | set(d["partner_ids"]),
+            )
+        case EventType.PARTNER_ACKNOWLEDGED:
+            return replace(inc, partner_acks=inc.partner_acks | {d["partner_id"]})
+        case EventType.PARTNER_UPDATE:
             note = {"seq": event.seq, "at": event.at, "by": event.actor, "text": d["text"]}
             return replace(inc, notes=(*inc.notes, note))
         case EventType.INCIDENT_RESOLVED:
@@ -237,6 +254,22 @@ def resolve(inc: Incident, disposition: Disposition, note: str | None, by: str) 
     if note:
         data["note"] = note
     return NewEvent(EventType.INCIDENT_RESOLVED, by, inc.incident_id, data)
+
+
+def partner_acknowledge(inc: Incident, partner_id: int, by: str) -> NewEvent | None:
+    """A partner says it has the incident. Again: no new event."""
+    if partner_id not in inc.escalated_to:
+        raise Conflict(f"incident {inc.incident_id} was not escalated to partner {partner_id}")
+    if partner_id in inc.partner_acks:
+        return None
+    return NewEvent(EventType.PARTNER_ACKNOWLEDGED, by, inc.incident_id, {"partner_id": partner_id})
+
+
+def partner_update(inc: Incident, partner_id: int, text: str, by: str) -> NewEvent:
+    if partner_id not in inc.escalated_to:
+        raise Conflict(f"incident {inc.incident_id} was not escalated to partner {partner_id}")
+    data = {"partner_id": partner_id, "text": text}
+    return NewEvent(EventType.PARTNER_UPDATE, by, inc.incident_id, data)
 
 
 def busy_members(inc: Incident) -> set[int]:

@@ -83,6 +83,7 @@ async def console_socket(ws: WebSocket, ctx: Context) -> None:
         return
     principal, hello = greeted
     sub = ctx.bus.subscribe(ctx.settings.console_queue)
+    ctx.consoles += 1
     try:
         head = await ctx.read(last_seq)
         welcome = Welcome(
@@ -105,4 +106,5 @@ async def console_socket(ws: WebSocket, ctx: Context) -> None:
     except* (WebSocketDisconnect, RuntimeError, OSError):
         pass  # the console went away mid-send; it resumes with `since`
     finally:
+        ctx.consoles -= 1
         ctx.bus.unsubscribe(sub)

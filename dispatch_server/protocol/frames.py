@@ -148,6 +148,8 @@ class AlertAccepted(BaseModel):
     alert_id: str
     incident_id: int
     duplicate: bool
+    # No duty volunteer was at a console: the alarm went straight to security partners.
+    unattended: bool = False
 
 
 class ShiftState(BaseModel):

@@ -8,14 +8,16 @@ import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
+import httpx
 from sqlalchemy import Connection, Engine, select
 
 from dispatch_server.bus.base import Bus
 from dispatch_server.bus.memory import MemoryBus
 from dispatch_server.clock import Clock
 from dispatch_server.domain.check_ins import Rule
+from dispatch_server.domain.escalation import Rule as EscalationRule
 from dispatch_server.domain.incidents import Incident
 from dispatch_server.domain.responders import RankPolicy
 from dispatch_server.domain.roll_calls import RollCall
@@ -57,6 +59,13 @@ class Context:
     check_in_rules: tuple[dict[int, Rule], dict[str, Rule]] = field(
         default_factory=lambda: ({}, {})
     )
+    # Escalation: rules, partners, the client for webhooks, and a wake-up for deliveries.
+    escalation_rules: list[EscalationRule] = field(default_factory=list)
+    partners: dict[int, Any] = field(default_factory=dict)
+    http: httpx.AsyncClient = field(default_factory=httpx.AsyncClient)
+    deliveries_changed: asyncio.Event = field(default_factory=asyncio.Event)
+    # Duty consoles connected to this instance now: none means the centre is unattended.
+    consoles: int = 0
     # Times a console fell behind and was brought up to date from the log.
     console_resyncs: int = 0
 
@@ -111,9 +120,12 @@ def _sync_grids(conn: Connection, grids: GridIndex) -> None:
 
 
 def _prepare_database(engine: Engine, grids: GridIndex) -> list[tuple[int, str, str, list[str]]]:
+    from dispatch_server.services.escalation import seed_rules
+
     create_schema(engine)
     with engine.begin() as conn:
         _sync_grids(conn, grids)
+        seed_rules(conn)
         rows = conn.execute(
             select(MEMBER.c.id, MEMBER.c.name, MEMBER.c.grid_id, MEMBER.c.skills).order_by(
                 MEMBER.c.id
@@ -131,6 +143,7 @@ def _prepare_database(engine: Engine, grids: GridIndex) -> list[tuple[int, str, 
 async def running(settings: Settings, admin_token: str, clock: Clock) -> AsyncIterator[Context]:
     """Build the context, run its background work, and tear it down in order."""
     from dispatch_server.services.deadlines import run_deadlines
+    from dispatch_server.services.escalation import load_partners, load_rules, run_deliveries
     from dispatch_server.services.observer import committed, load_live
 
     grids = GridIndex(load_grids(settings.grids), settings.grid_overlap_tolerance_m2)
@@ -151,7 +164,10 @@ async def running(settings: Settings, admin_token: str, clock: Clock) -> AsyncIt
         roster=Roster(max(64, len(members))),
         hub=PatrolHub(),
         policy=policy_from(settings),
+        http=httpx.AsyncClient(timeout=settings.webhook_timeout_s),
     )
+    ctx.escalation_rules = await ctx.read(load_rules)
+    ctx.partners = await ctx.read(load_partners)
     for member_id, name, grid_id, skills in members:
         ctx.add_member(member_id, name, grid_id, skills)
     await load_live(ctx)  # before the writer starts: nothing can commit in between
@@ -162,13 +178,17 @@ async def running(settings: Settings, admin_token: str, clock: Clock) -> AsyncIt
     # What startup loaded lives as long as the process: keep it out of every full collection
     # (the benchmark saw 36-239 ms gen-2 pauses as the heap grew).
     gc.freeze()
-    deadlines = asyncio.create_task(run_deadlines(ctx), name="deadlines")
+    background = [
+        asyncio.create_task(run_deadlines(ctx), name="deadlines"),
+        asyncio.create_task(run_deliveries(ctx), name="deliveries"),
+    ]
     try:
         yield ctx
     finally:
-        deadlines.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await deadlines
+        for task in background:
+            task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)
+        await ctx.http.aclose()
         await ctx.writer.stop()
         if checkpointer:
             await asyncio.to_thread(checkpointer.stop)

@@ -52,6 +52,9 @@ def opening_data(ctx: Context, reporter_id: int, alert: Alert, now: float) -> di
         "reporter_grid_id": home_grid,
         "note": alert.note,
         "responders": [r.to_wire() for r in responders],
+        # DESIGN.md/issue 4: with no duty console connected the alarm goes straight to
+        # escalation, and the handheld is told.
+        "unattended": ctx.consoles == 0,
     }
 
 
@@ -87,4 +90,9 @@ async def raise_alarm(ctx: Context, reporter_id: int, alert: Alert) -> AlertAcce
     incident_id, duplicate = await ctx.writer.run(
         partial(open_incident, reporter_id=reporter_id, data=data)
     )
-    return AlertAccepted(alert_id=data["alert_id"], incident_id=incident_id, duplicate=duplicate)
+    return AlertAccepted(
+        alert_id=data["alert_id"],
+        incident_id=incident_id,
+        duplicate=duplicate,
+        unattended=data["unattended"] and not duplicate,
+    )

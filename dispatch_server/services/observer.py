@@ -109,6 +109,7 @@ def apply(ctx: Context, event: Event) -> None:
     if before is None and event.type is not EventType.INCIDENT_OPENED:
         return  # resolved long ago: a late note changes nothing live
     after = fold(before, event)
+    ctx.deadlines_changed.set()  # its escalation clock may have moved
     if after.status in ACTIVE:
         ctx.active[after.incident_id] = after
     else:

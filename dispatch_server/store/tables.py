@@ -54,6 +54,7 @@ class PartnerRow(SQLModel, table=True):
     webhook_url: str | None = None
     # Kept in clear: the server must sign with it, so it cannot be hashed like a token.
     webhook_secret: str | None = None
+    kind: str = "security"  # security | police (escalation rules pick partners by kind)
     created_at: float
 
 
@@ -102,6 +103,41 @@ class RosterSlotRow(SQLModel, table=True):
     grid_id: str = Field(foreign_key="grid.id", primary_key=True)
     shift: str = Field(primary_key=True)  # morning | evening
     member_id: int = Field(foreign_key="member.id", primary_key=True)
+
+
+class EscalationRuleRow(SQLModel, table=True):
+    """When an incident goes to which kind of partner (domain/escalation.py)."""
+
+    __tablename__ = "escalation_rule"
+    id: int | None = Field(default=None, primary_key=True)
+    trigger: str  # immediate | no_ack | no_responder | unattended
+    to: str  # security | police
+    after_s: float = 0.0
+    category: str | None = None
+    grid_id: str | None = None
+
+
+class IncidentPartnerRow(SQLModel, table=True):
+    """Which partners an incident was escalated to: all a partner may ever see."""
+
+    __tablename__ = "incident_partner"
+    incident_id: int = Field(foreign_key="incident.id", primary_key=True)
+    partner_id: int = Field(foreign_key="partner.id", primary_key=True, index=True)
+
+
+class DeliveryRow(SQLModel, table=True):
+    """A webhook delivery still owed, or its outcome. Written with the escalation event,
+    so a restart loses none; the delivery task retries it until delivered or dead."""
+
+    __tablename__ = "delivery"
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    partner_id: int = Field(foreign_key="partner.id")
+    event_seq: int
+    state: str = Field(index=True)  # pending | delivered | dead
+    attempts: int = 0
+    next_attempt_at: float = Field(index=True)
+    last_error: str | None = None
 
 
 class CheckInRuleRow(SQLModel, table=True):
@@ -162,3 +198,6 @@ EVENT = table(EventRow)
 ROLL_CALL = table(RollCallRow)
 CHECK_IN_RULE = table(CheckInRuleRow)
 ROSTER_SLOT = table(RosterSlotRow)
+ESCALATION_RULE = table(EscalationRuleRow)
+DELIVERY = table(DeliveryRow)
+INCIDENT_PARTNER = table(IncidentPartnerRow)

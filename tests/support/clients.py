@@ -26,7 +26,9 @@ class Handheld:
     inbox: list[dict[str, Any]] = field(default_factory=list)
 
     async def connect(self) -> Handheld:
-        self.ws = await websockets.connect(self.url, open_timeout=TIMEOUT, max_size=2**20)
+        self.ws = await websockets.connect(
+            self.url, open_timeout=TIMEOUT, close_timeout=1, max_size=2**20
+        )
         await self.send({"type": "hello", "token": self.token})
         self.welcome = await self.expect("welcome")
         return self
@@ -77,7 +79,9 @@ class Console:
     welcome: dict[str, Any] = field(default_factory=dict)
 
     async def connect(self, since: int | None = None) -> Console:
-        self.ws = await websockets.connect(self.url, open_timeout=TIMEOUT, max_size=2**22)
+        self.ws = await websockets.connect(
+            self.url, open_timeout=TIMEOUT, close_timeout=1, max_size=2**22
+        )
         hello: dict[str, Any] = {"type": "hello", "token": self.token}
         if since is not None:
             hello["since"] = since

@@ -12,8 +12,9 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import uvicorn
@@ -34,6 +35,8 @@ class Running:
     host: str
     port: int
     settings: Settings
+    # What a test holds open for the server's life (a duty console, say).
+    keep: list[Any] = field(default_factory=list)
 
     @property
     def base(self) -> str:
@@ -44,10 +47,18 @@ class Running:
         return Api(self.base, ADMIN)
 
     def handheld(self, token: str) -> Handheld:
-        return Handheld(f"ws://{self.host}:{self.port}/ws/patrol", token)
+        client = Handheld(f"ws://{self.host}:{self.port}/ws/patrol", token)
+        self.keep.append(client)
+        return client
 
     def console(self, token: str) -> Console:
-        return Console(f"ws://{self.host}:{self.port}/ws/console", token)
+        client = Console(f"ws://{self.host}:{self.port}/ws/console", token)
+        self.keep.append(client)
+        return client
+
+    async def close_clients(self) -> None:
+        """Close every client handed out, so none is left for the garbage collector."""
+        await asyncio.gather(*(c.close() for c in self.keep), return_exceptions=True)
 
 
 def settings_for(db: Path, **overrides: object) -> Settings:
@@ -64,13 +75,17 @@ async def in_process(
     port = sock.getsockname()[1]
     server = uvicorn.Server(uvicorn_config(create_app(settings, clock), settings))
     task = asyncio.create_task(server.serve(sockets=[sock]))
+    running: Running | None = None
     try:
         while not server.started:
             if task.done():
                 task.result()
             await asyncio.sleep(0.01)
-        yield Running("127.0.0.1", port, settings)
+        running = Running("127.0.0.1", port, settings)
+        yield running
     finally:
+        if running is not None:
+            await running.close_clients()
         server.should_exit = True
         await asyncio.wait_for(task, 15)
         sock.close()

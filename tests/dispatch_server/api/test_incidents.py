@@ -10,7 +10,10 @@ from tests.support.servers import Running
 
 
 async def _scene(server: Running) -> tuple[Handheld, Handheld, Handheld, str, int]:
-    """A reporter and two responders on shift in G01, a dispatcher, and one open incident."""
+    """A reporter and two responders on shift in G01, a dispatcher at a console (so the
+    centre is attended), and one open incident."""
+    d = await server.api.dispatcher("Wang")
+    await server.console(d["token"]).connect()  # kept open by the fixture till the end
     hh = []
     for name in ("reporter", "doctor", "guard"):
         skills = ["medical"] if name == "doctor" else []
@@ -18,7 +21,6 @@ async def _scene(server: Running) -> tuple[Handheld, Handheld, Handheld, str, in
         h = await server.handheld(m["token"]).connect()
         await h.start_shift()
         hh.append(h)
-    d = await server.api.dispatcher("Wang")
     accepted = await hh[0].alarm(category="medical")
     return hh[0], hh[1], hh[2], d["token"], accepted["incident_id"]
 
