@@ -12,11 +12,21 @@ from typing import Any
 from fastapi import FastAPI, Request, WebSocket
 from fastapi.responses import FileResponse, JSONResponse
 
-from dispatch_server.api import admin, check_ins, grids, incidents, members, roll_calls, shifts
+from dispatch_server.api import (
+    admin,
+    check_ins,
+    grids,
+    incidents,
+    members,
+    partners,
+    roll_calls,
+    shifts,
+)
 from dispatch_server.clock import Clock, system_clock
 from dispatch_server.deps import CtxDep
 from dispatch_server.domain.errors import Conflict, NotFound
 from dispatch_server.live.console import console_socket
+from dispatch_server.live.partner import partner_socket
 from dispatch_server.live.patrol import patrol_socket
 from dispatch_server.services.context import running
 from dispatch_server.settings import Settings
@@ -44,7 +54,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         description="Live traffic goes over /ws/patrol and /ws/console: see docs/protocol.md.",
         lifespan=lifespan,
     )
-    for module in (admin, check_ins, grids, incidents, members, roll_calls, shifts):
+    for module in (admin, check_ins, grids, incidents, members, partners, roll_calls, shifts):
         app.include_router(module.router)
 
     @app.exception_handler(NotFound)
@@ -63,6 +73,10 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     @app.websocket("/ws/console")
     async def ws_console(websocket: WebSocket) -> None:
         await console_socket(websocket, websocket.app.state.ctx)
+
+    @app.websocket("/ws/partner")
+    async def ws_partner(websocket: WebSocket) -> None:
+        await partner_socket(websocket, websocket.app.state.ctx)
 
     @app.get("/api/health", tags=["health"])
     async def health(ctx: CtxDep) -> dict[str, Any]:

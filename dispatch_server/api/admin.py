@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field, HttpUrl
 
-from dispatch_server.deps import Admin, CtxDep
+from dispatch_server.deps import Admin, CtxDep, Dispatcher
+from dispatch_server.domain.escalation import PartnerKind, Rule, Trigger
 from dispatch_server.domain.skills import Skill
-from dispatch_server.services import people
+from dispatch_server.protocol.frames import Category
+from dispatch_server.services import escalation, people
 
 router = APIRouter(prefix="/api", tags=["admin"])
 Name = Annotated[str, Field(min_length=1, max_length=100)]
@@ -38,7 +40,16 @@ class DispatcherCreated(BaseModel):
 class NewPartner(BaseModel):
     name: Name
     grids: list[str] = Field(min_length=1)
+    kind: PartnerKind = PartnerKind.SECURITY
     webhook_url: HttpUrl | None = None
+
+
+class EscalationRuleBody(BaseModel):
+    trigger: Trigger
+    to: PartnerKind
+    after_s: float = Field(default=0.0, ge=0, le=86400)
+    category: Category | None = None
+    grid_id: str | None = None
 
 
 class PartnerCreated(BaseModel):
@@ -74,5 +85,25 @@ async def create_dispatcher(body: NewDispatcher, ctx: CtxDep, _: Admin) -> Dispa
 async def create_partner(body: NewPartner, ctx: CtxDep, _: Admin) -> PartnerCreated:
     _known_grids(ctx, body.grids)
     url = str(body.webhook_url) if body.webhook_url else None
-    partner_id, token, secret = await people.create_partner(ctx, body.name, body.grids, url)
+    partner_id, token, secret = await people.create_partner(
+        ctx, body.name, body.grids, body.kind, url
+    )
     return PartnerCreated(partner_id=partner_id, token=token, webhook_secret=secret)
+
+
+@router.get("/escalation-rules")
+async def escalation_rules(ctx: CtxDep, _: Dispatcher) -> list[dict[str, Any]]:
+    return [escalation.rule_view(r) for r in ctx.escalation_rules]
+
+
+@router.put("/escalation-rules")
+async def replace_escalation_rules(
+    body: list[EscalationRuleBody], ctx: CtxDep, _: Admin
+) -> list[dict[str, Any]]:
+    """The whole list at once: each rule fires at most once per incident."""
+    _known_grids(ctx, [r.grid_id for r in body if r.grid_id is not None])
+    rules = [
+        Rule(0, r.trigger, r.to, r.after_s, r.category.value if r.category else None, r.grid_id)
+        for r in body
+    ]
+    return [escalation.rule_view(r) for r in await escalation.replace_rules(ctx, rules)]

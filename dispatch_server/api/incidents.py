@@ -9,12 +9,23 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from dispatch_server.deps import CtxDep, Dispatcher
-from dispatch_server.domain.incidents import Disposition, Status
+from dispatch_server.domain.incidents import Disposition, Incident, Status
 from dispatch_server.protocol.frames import Category
-from dispatch_server.services import incidents
+from dispatch_server.services import escalation, incidents
 from dispatch_server.services.views import incident_view
 
 router = APIRouter(prefix="/api/incidents", tags=["incidents"])
+
+
+def escalation_state(ctx: CtxDep, inc: Incident) -> dict[str, Any]:
+    """The incident's escalation clock and who it went to, for the console."""
+    return {
+        **escalation.clock(ctx, inc),
+        "escalated_to": sorted(inc.escalated_to),
+        "partner_acks": sorted(inc.partner_acks),
+        "unattended": inc.unattended,
+    }
+
 
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
 
@@ -61,7 +72,8 @@ async def list_incidents(
 
 @router.get("/{incident_id}")
 async def get_incident(incident_id: int, ctx: CtxDep, _: Dispatcher) -> dict[str, Any]:
-    return await ctx.read(incidents.detail, incident_id)
+    inc, view = await ctx.read(incidents.detail, incident_id)
+    return {**view, **escalation_state(ctx, inc)}
 
 
 # Each command answers with the incident as it now is. NotFound and Conflict become 404 and

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
@@ -20,8 +22,8 @@ from dispatch_server.clock import iso
 from dispatch_server.domain.events import Event
 from dispatch_server.live.link import close, dumps, handshake, receive_text
 from dispatch_server.protocol.codes import CloseCode, ErrorCode
-from dispatch_server.protocol.frames import CONSOLE_FRAMES, ErrorFrame, Welcome
-from dispatch_server.services.auth import Kind
+from dispatch_server.protocol.frames import CONSOLE_FRAMES, ErrorFrame, Hello, Welcome
+from dispatch_server.services.auth import Kind, Principal
 from dispatch_server.services.context import Context
 from dispatch_server.services.views import event_view
 from dispatch_server.store.log import events_after, last_seq
@@ -29,17 +31,32 @@ from dispatch_server.store.log import events_after, last_seq
 PAGE = 500
 
 
+Shape = Callable[[Event], Awaitable[dict[str, Any] | None]]
+
+
+async def whole(event: Event) -> dict[str, Any] | None:
+    """A console sees every event as it is."""
+    return event_view(event)
+
+
 class ConsoleFeed:
-    def __init__(self, ctx: Context, ws: WebSocket, sub: Subscription, cursor: int) -> None:
+    """The log, from a cursor on, live after that. `shape` decides what this peer sees of
+    each event (None: nothing); the cursor moves past every event either way."""
+
+    def __init__(
+        self, ctx: Context, ws: WebSocket, sub: Subscription, cursor: int, shape: Shape = whole
+    ) -> None:
         self.ctx = ctx
         self.ws = ws
         self.sub = sub
-        self.cursor = cursor  # the last seq this console has been sent
+        self.cursor = cursor  # the last seq this peer has been sent (or shown nothing of)
+        self.shape = shape
 
     async def send(self, event: Event) -> None:
-        text = dumps(event_view(event))
-        async with asyncio.timeout(self.ctx.settings.send_timeout_s):
-            await self.ws.send_text(text)
+        frame = await self.shape(event)
+        if frame is not None:
+            async with asyncio.timeout(self.ctx.settings.send_timeout_s):
+                await self.ws.send_text(dumps(frame))
         self.cursor = event.seq
 
     async def catch_up(self) -> None:
@@ -67,7 +84,7 @@ class ConsoleFeed:
 
 
 async def _ignore_input(ws: WebSocket) -> None:
-    """The console only listens after hello; anything it says gets an error, then we go on."""
+    """The feed only listens after hello; anything said gets an error, then we go on."""
     while (await receive_text(ws)) is not None:
         frame = ErrorFrame(
             code=ErrorCode.UNKNOWN_TYPE.value,
@@ -81,9 +98,18 @@ async def console_socket(ws: WebSocket, ctx: Context) -> None:
     greeted = await handshake(ws, ctx, CONSOLE_FRAMES, {Kind.DISPATCHER, Kind.ADMIN})
     if greeted is None:
         return
-    principal, hello = greeted
-    sub = ctx.bus.subscribe(ctx.settings.console_queue)
     ctx.consoles += 1
+    try:
+        await serve_feed(ws, ctx, *greeted, whole)
+    finally:
+        ctx.consoles -= 1
+
+
+async def serve_feed(
+    ws: WebSocket, ctx: Context, principal: Principal, hello: Hello, shape: Shape
+) -> None:
+    """welcome, then the feed from `since`, until the peer goes (consoles and partners)."""
+    sub = ctx.bus.subscribe(ctx.settings.console_queue)
     try:
         head = await ctx.read(last_seq)
         welcome = Welcome(
@@ -96,7 +122,7 @@ async def console_socket(ws: WebSocket, ctx: Context) -> None:
         if since > head:
             # A seq from another database (or the future): replay all rather than miss any.
             since = 0
-        feed = ConsoleFeed(ctx, ws, sub, since)
+        feed = ConsoleFeed(ctx, ws, sub, since, shape)
         async with asyncio.TaskGroup() as tasks:
             feeding = tasks.create_task(feed.run())
             await _ignore_input(ws)
@@ -106,5 +132,4 @@ async def console_socket(ws: WebSocket, ctx: Context) -> None:
     except* (WebSocketDisconnect, RuntimeError, OSError):
         pass  # the console went away mid-send; it resumes with `since`
     finally:
-        ctx.consoles -= 1
         ctx.bus.unsubscribe(sub)

@@ -106,12 +106,14 @@ async def resolve(
 # --- reads ---------------------------------------------------------------------------
 
 
-def detail(conn: Connection, incident_id: int) -> dict[str, Any]:
-    """State, place, grid, reporter, ranked responders and the full timeline."""
+def detail(conn: Connection, incident_id: int) -> tuple[Incident, dict[str, Any]]:
+    """The incident, and its view: state, place, grid, reporter, ranked responders and the
+    full timeline."""
     events = incident_events(conn, incident_id)
     if not events:
         raise NotFound(f"no incident {incident_id}")
-    return {**incident_view(domain.fold_all(events)), "timeline": [event_view(e) for e in events]}
+    inc = domain.fold_all(events)
+    return inc, {**incident_view(inc), "timeline": [event_view(e) for e in events]}
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import insert, select, update
 
 from dispatch_server.clock import iso
+from dispatch_server.domain.escalation import PartnerKind
 from dispatch_server.domain.events import EventType, NewEvent, actor
 from dispatch_server.services.auth import Kind, issue, new_token
 from dispatch_server.services.context import Context
@@ -49,7 +50,7 @@ async def create_dispatcher(ctx: Context, name: str) -> tuple[int, str]:
 
 
 def _create_partner(
-    tx: Tx, name: str, grids: list[str], webhook_url: str | None
+    tx: Tx, name: str, grids: list[str], kind: str, webhook_url: str | None
 ) -> tuple[int, str, str | None]:
     secret = new_token() if webhook_url else None
     partner_id = tx.conn.execute(
@@ -59,6 +60,7 @@ def _create_partner(
             "grids": grids,
             "webhook_url": webhook_url,
             "webhook_secret": secret,
+            "kind": kind,
             "created_at": tx.now,
         },
     ).scalar_one()
@@ -66,9 +68,18 @@ def _create_partner(
 
 
 async def create_partner(
-    ctx: Context, name: str, grids: list[str], webhook_url: str | None
+    ctx: Context, name: str, grids: list[str], kind: PartnerKind, webhook_url: str | None
 ) -> tuple[int, str, str | None]:
-    return await ctx.writer.run(lambda tx: _create_partner(tx, name, grids, webhook_url))
+    from dispatch_server.services.escalation import Partner
+
+    result = await ctx.writer.run(
+        lambda tx: _create_partner(tx, name, grids, kind.value, webhook_url)
+    )
+    partner_id, _, secret = result
+    ctx.partners[partner_id] = Partner(
+        partner_id, name, kind, frozenset(grids), webhook_url, secret
+    )
+    return result
 
 
 def _set_shift(tx: Tx, member_id: int, on: bool) -> bool:

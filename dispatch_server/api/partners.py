@@ -1,0 +1,85 @@
+"""The partner's side: its escalated incidents, acknowledging them, posting updates.
+A partner sees only what was escalated to it: anything else is 403, whatever exists."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import Annotated, Any, TypeVar
+
+from fastapi import APIRouter, Depends, HTTPException, status
+from pydantic import BaseModel, Field
+from sqlalchemy import Connection
+
+from dispatch_server.deps import CtxDep, get_principal
+from dispatch_server.domain.incidents import Incident
+from dispatch_server.services import escalation
+from dispatch_server.services.auth import Kind, Principal
+from dispatch_server.services.incidents import load
+from dispatch_server.store.log import Tx, incident_events
+
+router = APIRouter(prefix="/api/partner", tags=["partner"])
+T = TypeVar("T")
+
+
+async def _partner(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+    if principal.kind is not Kind.PARTNER:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "a partner token is needed")
+    return principal
+
+
+PartnerDep = Annotated[Principal, Depends(_partner)]
+
+
+class UpdateBody(BaseModel):
+    text: Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+def _mine(conn: Connection, partner_id: int) -> list[dict[str, Any]]:
+    ids = sorted(escalation.visible_incidents(conn, partner_id), reverse=True)
+    return [escalation.partner_view(load(conn, i)) for i in ids]
+
+
+def _one(conn: Connection, partner_id: int, incident_id: int) -> dict[str, Any]:
+    inc = escalation.check_visible(conn, partner_id, incident_id)
+    timeline = [
+        escalation.partner_frame(e)
+        for e in incident_events(conn, incident_id)
+        if e.type in escalation.PARTNER_EVENTS
+    ]
+    return {**escalation.partner_view(inc), "timeline": timeline}
+
+
+async def _guarded(call: Awaitable[T]) -> T:
+    """Not escalated to this partner: 403, whether or not the incident exists."""
+    try:
+        return await call
+    except PermissionError as exc:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from None
+
+
+@router.get("/incidents")
+async def my_incidents(ctx: CtxDep, who: PartnerDep) -> list[dict[str, Any]]:
+    return await ctx.read(_mine, who.id)
+
+
+@router.get("/incidents/{incident_id}")
+async def my_incident(incident_id: int, ctx: CtxDep, who: PartnerDep) -> dict[str, Any]:
+    return await _guarded(ctx.read(_one, who.id, incident_id))
+
+
+@router.post("/incidents/{incident_id}/acknowledge")
+async def acknowledge(incident_id: int, ctx: CtxDep, who: PartnerDep) -> dict[str, Any]:
+    def job(tx: Tx) -> Incident:
+        return escalation.partner_acknowledge(tx, who.id, incident_id)
+
+    return escalation.partner_view(await _guarded(ctx.writer.run(job)))
+
+
+@router.post("/incidents/{incident_id}/updates")
+async def post_update(
+    incident_id: int, body: UpdateBody, ctx: CtxDep, who: PartnerDep
+) -> dict[str, Any]:
+    def job(tx: Tx) -> Incident:
+        return escalation.partner_update(tx, who.id, incident_id, body.text)
+
+    return escalation.partner_view(await _guarded(ctx.writer.run(job)))
