@@ -261,7 +261,11 @@ class PatrolClient:
     async def handle(self, frame: dict[str, Any]) -> None:
         kind = frame.get("type")
         if kind == "alert_accepted":
-            await asyncio.to_thread(self.outbox.accepted, frame["alert_id"], frame["incident_id"])
+            # "unattended": no duty volunteer at a console; security partners were called.
+            detail = "unattended" if frame.get("unattended") else None
+            await asyncio.to_thread(
+                self.outbox.accepted, frame["alert_id"], frame["incident_id"], detail
+            )
         elif kind == "alert_update":
             state = ALARM_STATES.get(frame["status"], AlarmState.ACCEPTED)
             coming = [c.get("name") or str(c["member_id"]) for c in frame.get("coming", [])]

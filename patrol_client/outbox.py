@@ -130,8 +130,8 @@ class Outbox:
     def mark_sent(self, alert_id: str) -> None:
         self._set(alert_id, {"state": AlarmState.SENT.value}, only_pending=True)
 
-    def accepted(self, alert_id: str, incident_id: int) -> None:
-        changes = {"state": AlarmState.ACCEPTED.value, "incident_id": incident_id}
+    def accepted(self, alert_id: str, incident_id: int, detail: str | None = None) -> None:
+        changes = {"state": AlarmState.ACCEPTED.value, "incident_id": incident_id, "detail": detail}
         self._set(alert_id, changes, only_pending=True)
 
     def rejected(self, alert_id: str, reason: str) -> None:

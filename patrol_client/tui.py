@@ -33,6 +33,7 @@ TEXT: dict[str, dict[str, str]] = {
         "all_normal": "一切正常  (1)",
         "need_help": "需要帮助  (2)",
         "answered": "已回复",
+        "unattended": "值班台无人，已通知安保",
         "check_in": "报平安  (C)",
         "check_in_warning": "请报平安！",
         "check_in_overdue": "未按时报平安，中心已收到提醒",
@@ -66,6 +67,7 @@ TEXT: dict[str, dict[str, str]] = {
         "all_normal": "All normal  (1)",
         "need_help": "Need help  (2)",
         "answered": "answered",
+        "unattended": "no one at the duty console: security has been called",
         "check_in": "Check in  (C)",
         "check_in_warning": "Please check in!",
         "check_in_overdue": "Check-in overdue: the centre has been alerted",
@@ -99,7 +101,7 @@ def describe(alarm: Alarm, t: dict[str, str]) -> str:
     if alarm.disposition:
         line += f" ({alarm.disposition})"
     if alarm.detail:
-        line += f": {alarm.detail}"
+        line += f": {t.get(alarm.detail, alarm.detail)}"
     return line
 
 

@@ -189,3 +189,21 @@ async def test_lone_worker_prompt_and_check_in(server: Running, tmp_path: Path) 
         await until(lambda: client.view.check_in_due is None and not client.view.check_in_wanted)
         await until(lambda: client.view.check_in_due == "warning")  # the next period ran out too
     assert (await server.api.get("/api/incidents"))["incidents"] == []  # never overdue
+
+
+async def test_the_handheld_is_told_when_the_centre_is_unattended(
+    server: Running, tmp_path: Path
+) -> None:
+    m = await server.api.member("Li", "G02")
+    client = PatrolClient(
+        server.base, m["token"], Outbox(tmp_path / "o.sqlite3"), backoff=fast_backoff()
+    )
+    async with running(client):
+        alarm = await client.alarm("theft")
+        await until(
+            lambda: (
+                (a := client.outbox.get(alarm.alert_id)) is not None and a.incident_id is not None
+            )
+        )
+    got = client.outbox.get(alarm.alert_id)
+    assert got is not None and got.detail == "unattended"

@@ -51,3 +51,11 @@ def test_rejected_is_not_retried(tmp_path: Path) -> None:
 def test_an_alarm_without_fix_sends_no_coordinates(tmp_path: Path) -> None:
     frame = Outbox(tmp_path / "o.sqlite3").add().frame()
     assert "lon" not in frame and "lat" not in frame and frame["category"] == "unknown"
+
+
+def test_accepted_can_carry_what_the_centre_said(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "o.sqlite3")
+    a = box.add()
+    box.accepted(a.alert_id, 3, "unattended")
+    got = box.get(a.alert_id)
+    assert got is not None and got.detail == "unattended" and got.incident_id == 3

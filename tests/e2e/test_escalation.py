@@ -1,0 +1,225 @@
+"""Escalation end to end: signed webhooks that survive a restart, partners kept apart,
+alarms that find no duty volunteer."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import websockets
+from websockets.exceptions import ConnectionClosed
+
+from tests.support.servers import ADMIN, Running, ServerProcess
+from tests.support.webhook import Receiver
+
+ALL_GRIDS = [f"G{i:02d}" for i in range(1, 11)]
+
+
+@pytest.mark.slow
+async def test_signed_webhook_fails_twice_then_arrives_across_a_restart(tmp_path: Path) -> None:
+    receiver = await Receiver(answers=[500, 500]).start()
+    proc = ServerProcess(
+        tmp_path / "d.sqlite3", tmp_path / "server.log", env={"DISPATCH_WEBHOOK_RETRY_S": "1.0"}
+    )
+    server = proc.start()
+    try:
+        partner = await server.api.post(
+            "/api/partners",
+            {
+                "name": "锦江酒店保安",
+                "grids": ALL_GRIDS,
+                "kind": "security",
+                "webhook_url": receiver.url,
+            },
+        )
+        d = await server.api.dispatcher()
+        await server.console(d["token"]).connect()  # attended: only the fire rule applies
+        h = await server.handheld((await server.api.member("Li", "G03"))["token"]).connect()
+        incident_id = (await h.alarm(category="fire"))["incident_id"]
+        await receiver.wait_for(1)  # the first try, answered 500 ...
+
+        async def logged(kind: str) -> bool:
+            timeline = (await server.api.get(f"/api/incidents/{incident_id}"))["timeline"]
+            return any(e["type"] == kind for e in timeline)
+
+        async with asyncio.timeout(10):
+            while not await logged("delivery_failed"):  # ... and recorded, retry scheduled
+                await asyncio.sleep(0.05)
+        proc.kill()  # a retry is owed now: it must survive this
+        await server.close_clients()
+        server = proc.start()
+        await receiver.wait_for(3)
+        await asyncio.sleep(0.5)
+        detail = await server.api.get(f"/api/incidents/{incident_id}")
+    finally:
+        proc.stop()
+        await receiver.stop()
+
+    assert [r.status for r in receiver.got] == [500, 500, 200]
+    for r in receiver.got:
+        assert r.signed_by(partner["webhook_secret"]), "the signature verifies"
+        assert abs(int(r.headers["x-dispatch-timestamp"]) - time.time()) < 60  # replay window
+        body = r.json
+        assert (
+            body["incident"]["incident_id"] == incident_id
+            and body["incident"]["category"] == "fire"
+        )
+        assert body["event"]["type"] == "incident_escalated"
+        assert "responders" not in body["incident"], "a partner sees no one's whereabouts"
+    kinds = [
+        e["type"] for e in detail["timeline"] if e["type"].startswith(("incident_esc", "delivery"))
+    ]
+    assert kinds == [
+        "incident_escalated",
+        "delivery_failed",
+        "delivery_failed",
+        "delivery_succeeded",
+    ]
+    assert detail["escalated_to"] == [partner["partner_id"]]
+    assert not receiver.got[0].signed_by("not the secret")
+
+
+async def _closed_with(url: str, token: str) -> int | None:
+    async with websockets.connect(url) as ws:
+        await ws.send(json.dumps({"type": "hello", "token": token}))
+        with pytest.raises(ConnectionClosed):
+            await asyncio.wait_for(ws.recv(), 10)
+        return ws.close_code
+
+
+async def test_partners_see_only_what_was_escalated_to_them(server: Running) -> None:
+    hotel = await server.api.post("/api/partners", {"name": "hotel", "grids": ["G03"]})
+    estate = await server.api.post("/api/partners", {"name": "estate", "grids": ["G04"]})
+    d = await server.api.dispatcher()
+    await server.console(d["token"]).connect()
+    feeds = {}
+    for name, p in (("hotel", hotel), ("estate", estate)):
+        feed = server.console(p["token"])
+        feed.url = feed.url.replace("/ws/console", "/ws/partner")
+        feeds[name] = await feed.connect(since=0)
+    h = await server.handheld((await server.api.member("Li", "G03"))["token"]).connect()
+    fire = (await h.alarm(category="fire"))[
+        "incident_id"
+    ]  # no fix: the reporter's G03, the hotel's
+
+    escalated = await feeds["hotel"].events_until(
+        lambda got: any(e["type"] == "incident_escalated" for e in got)
+    )
+    frame = next(e for e in escalated if e["type"] == "incident_escalated")
+    assert frame["incident_id"] == fire and frame["incident"]["grid_id"] == "G03"
+    assert "responders" not in frame["incident"] and "actor" not in frame
+    assert all(e["incident_id"] == fire for e in escalated), "nothing else reaches a partner"
+    with pytest.raises(TimeoutError):
+        await feeds["estate"].event(timeout=0.5)
+
+    async with httpx.AsyncClient(base_url=server.base) as c:
+
+        def as_(p: dict[str, Any]) -> dict[str, str]:
+            return {"Authorization": f"Bearer {p['token']}"}
+
+        assert [
+            i["incident_id"]
+            for i in (await c.get("/api/partner/incidents", headers=as_(hotel))).json()
+        ] == [fire]
+        assert (await c.get("/api/partner/incidents", headers=as_(estate))).json() == []
+        mine = (await c.get(f"/api/partner/incidents/{fire}", headers=as_(hotel))).json()
+        assert "responders" not in mine and "assignments" not in mine
+        assert (
+            await c.post(f"/api/partner/incidents/{fire}/acknowledge", headers=as_(hotel))
+        ).status_code == 200
+        r = await c.post(
+            f"/api/partner/incidents/{fire}/updates",
+            headers=as_(hotel),
+            json={"text": "保安已到场"},
+        )
+        assert r.status_code == 200
+        # The other partner, on every partner route: 403, for this incident and for none.
+        for incident_id in (fire, 9999):
+            assert (
+                await c.get(f"/api/partner/incidents/{incident_id}", headers=as_(estate))
+            ).status_code == 403
+            assert (
+                await c.post(
+                    f"/api/partner/incidents/{incident_id}/acknowledge", headers=as_(estate)
+                )
+            ).status_code == 403
+            r = await c.post(
+                f"/api/partner/incidents/{incident_id}/updates",
+                headers=as_(estate),
+                json={"text": "x"},
+            )
+            assert r.status_code == 403
+        # A partner token anywhere else: 403.
+        for method, path in [
+            ("GET", "/api/members"),
+            ("GET", "/api/incidents"),
+            ("GET", f"/api/incidents/{fire}"),
+            ("POST", f"/api/incidents/{fire}/acknowledge"),
+            ("POST", f"/api/incidents/{fire}/resolve"),
+            ("GET", "/api/grids"),
+            ("GET", "/api/roll-calls"),
+            ("POST", "/api/roll-calls"),
+            ("GET", "/api/roster"),
+            ("GET", "/api/escalation-rules"),
+            ("PUT", "/api/escalation-rules"),
+            ("GET", "/api/check-in-rules"),
+            ("POST", "/api/partners"),
+        ]:
+            r = await c.request(method, path, headers=as_(hotel), json={})
+            assert r.status_code == 403, (method, path, r.status_code)
+        # Dispatchers and members cannot use the partner routes.
+        assert (await c.get("/api/partner/incidents", headers=as_(d))).status_code == 403
+    base = f"ws://{server.host}:{server.port}"
+    assert await _closed_with(f"{base}/ws/console", hotel["token"]) == 4403
+    assert await _closed_with(f"{base}/ws/patrol", hotel["token"]) == 4403
+    assert await _closed_with(f"{base}/ws/partner", d["token"]) == 4403
+    detail = await server.api.get(f"/api/incidents/{fire}")
+    assert detail["partner_acks"] == [hotel["partner_id"]]
+    assert any(
+        e["type"] == "partner_update" and e["text"] == "保安已到场" for e in detail["timeline"]
+    )
+
+
+async def test_an_alarm_with_no_duty_console_goes_straight_to_security(server: Running) -> None:
+    security = await server.api.post("/api/partners", {"name": "estate", "grids": ALL_GRIDS})
+    police = await server.api.post(
+        "/api/partners", {"name": "police", "grids": ALL_GRIDS, "kind": "police"}
+    )
+    h = await server.handheld((await server.api.member("Li", "G05"))["token"]).connect()
+    accepted = await h.alarm(category="theft")
+    assert accepted["unattended"] is True  # the handheld is told
+    async with asyncio.timeout(5):
+        while not (detail := await server.api.get(f"/api/incidents/{accepted['incident_id']}"))[
+            "escalated_to"
+        ]:
+            await asyncio.sleep(0.05)
+    assert detail["escalated_to"] == [security["partner_id"]]  # not the police, not yet
+    assert detail["unattended"] is True and detail["next_escalation_at"] is not None
+    assert police["partner_id"] not in detail["escalated_to"]
+
+
+async def test_escalation_rules_are_editable_and_no_ack_fires_once(server: Running) -> None:
+    partner = await server.api.post("/api/partners", {"name": "estate", "grids": ALL_GRIDS})
+    rules = [{"trigger": "no_ack", "to": "security", "after_s": 0.5}]
+    async with server.api.client(ADMIN) as api:
+        assert (await api.put("/api/escalation-rules", json=rules)).status_code == 200
+        assert (
+            await api.put("/api/escalation-rules", json=[{"trigger": "soon", "to": "x"}])
+        ).status_code == 422
+    d = await server.api.dispatcher()
+    await server.console(d["token"]).connect()
+    h = await server.handheld((await server.api.member("Li", "G05"))["token"]).connect()
+    ignored = (await h.alarm())["incident_id"]
+    seen = (await h.alarm())["incident_id"]
+    async with server.api.client(d["token"]) as api:
+        await api.post(f"/api/incidents/{seen}/acknowledge")
+    await asyncio.sleep(1.5)
+    got = await server.api.get(f"/api/incidents/{ignored}")
+    assert [e["type"] for e in got["timeline"]].count("incident_escalated") == 1
+    assert got["escalated_to"] == [partner["partner_id"]]
+    assert (await server.api.get(f"/api/incidents/{seen}"))["escalated_to"] == []
