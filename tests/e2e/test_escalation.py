@@ -223,3 +223,30 @@ async def test_escalation_rules_are_editable_and_no_ack_fires_once(server: Runni
     assert [e["type"] for e in got["timeline"]].count("incident_escalated") == 1
     assert got["escalated_to"] == [partner["partner_id"]]
     assert (await server.api.get(f"/api/incidents/{seen}"))["escalated_to"] == []
+
+
+async def test_a_receiver_that_never_answers_well_is_dead_lettered(tmp_path: Path) -> None:
+    from tests.support.servers import in_process, settings_for
+
+    receiver = await Receiver(answers=[500] * 10).start()
+    settings = settings_for(tmp_path / "d.sqlite3", webhook_retry_s=0.1, webhook_attempts=3)
+    try:
+        async with in_process(settings) as server:
+            await server.api.post(
+                "/api/partners", {"name": "p", "grids": ALL_GRIDS, "webhook_url": receiver.url}
+            )
+            h = await server.handheld((await server.api.member("Li", "G01"))["token"]).connect()
+            incident_id = (await h.alarm(category="violence"))["incident_id"]
+            await receiver.wait_for(3)
+            async with asyncio.timeout(10):
+                while True:
+                    timeline = (await server.api.get(f"/api/incidents/{incident_id}"))["timeline"]
+                    kinds = [e["type"] for e in timeline if e["type"].startswith("delivery")]
+                    if "delivery_dead_lettered" in kinds:
+                        break
+                    await asyncio.sleep(0.05)
+            await asyncio.sleep(0.5)  # and nothing more is tried
+    finally:
+        await receiver.stop()
+    assert kinds == ["delivery_failed", "delivery_failed", "delivery_dead_lettered"]
+    assert len(receiver.got) == 3
