@@ -53,14 +53,19 @@ class Context:
     active: dict[int, Incident] = field(default_factory=dict)
     # Open roll calls, kept in step the same way.
     roll_calls: dict[int, RollCall] = field(default_factory=dict)
-    # Set when a deadline is added, so the deadline task recomputes its sleep.
+    # Set when a deadline is added, so the deadline task recomputes its sleep; and the
+    # time that task will wake by itself (a later deadline need not wake it).
     deadlines_changed: asyncio.Event = field(default_factory=asyncio.Event)
+    deadline_wake: float = 0.0
     # Lone-worker check-in rules: (by member, by grid).
     check_in_rules: tuple[dict[int, Rule], dict[str, Rule]] = field(
         default_factory=lambda: ({}, {})
     )
     # Escalation: rules, partners, the client for webhooks, and a wake-up for deliveries.
     escalation_rules: list[EscalationRule] = field(default_factory=list)
+    # Each open incident's next escalation step (absent: none), kept by the observer for the
+    # incident an event touched, so the deadline check compares floats, not rules.
+    escalation_next: dict[int, float] = field(default_factory=dict)
     partners: dict[int, Any] = field(default_factory=dict)
     http: httpx.AsyncClient = field(default_factory=httpx.AsyncClient)
     deliveries_changed: asyncio.Event = field(default_factory=asyncio.Event)

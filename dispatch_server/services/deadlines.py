@@ -30,7 +30,8 @@ async def run_deadlines(ctx: Context) -> None:
             escalation.next_check(ctx),
         )
         upcoming = [t for t in checks if t is not None]
-        wait = max(0.0, min(upcoming) - ctx.clock()) if upcoming else None
+        ctx.deadline_wake = min(upcoming) if upcoming else float("inf")
+        wait = max(0.0, ctx.deadline_wake - ctx.clock()) if upcoming else None
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(wait):
                 await ctx.deadlines_changed.wait()

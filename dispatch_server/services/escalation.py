@@ -95,7 +95,7 @@ def _replace_rules(tx: Tx, rules: list[Rule]) -> None:
 async def replace_rules(ctx: Context, rules: list[Rule]) -> list[Rule]:
     await ctx.writer.run(lambda tx: _replace_rules(tx, rules))
     ctx.escalation_rules = await ctx.read(load_rules)
-    ctx.deadlines_changed.set()
+    track_all(ctx)
     return ctx.escalation_rules
 
 
@@ -147,8 +147,30 @@ def _escalate(
         )
 
 
+def track(ctx: Context, inc: Incident) -> None:
+    """Remember when this incident's next step falls due (called whenever it changes)."""
+    at = domain.next_step(inc, ctx.escalation_rules) if inc.incident_id in ctx.active else None
+    if at is None:
+        ctx.escalation_next.pop(inc.incident_id, None)
+        return
+    ctx.escalation_next[inc.incident_id] = at
+    if at < ctx.deadline_wake:
+        ctx.deadlines_changed.set()
+
+
+def track_all(ctx: Context) -> None:
+    ctx.escalation_next.clear()
+    for inc in ctx.active.values():
+        track(ctx, inc)
+    ctx.deadlines_changed.set()
+
+
 async def apply_due(ctx: Context, now: float) -> None:
-    for inc in list(ctx.active.values()):
+    due_ids = [i for i, at in ctx.escalation_next.items() if at <= now]
+    for incident_id in due_ids:
+        inc = ctx.active.get(incident_id)
+        if inc is None:
+            continue
         for rule in domain.due(inc, ctx.escalation_rules, now):
             partner_ids = partners_for(ctx, rule, inc)
             webhooks = [p for p in partner_ids if ctx.partners[p].webhook_url]
@@ -165,8 +187,7 @@ async def apply_due(ctx: Context, now: float) -> None:
 
 
 def next_check(ctx: Context) -> float | None:
-    steps = (domain.next_step(inc, ctx.escalation_rules) for inc in ctx.active.values())
-    return min((s for s in steps if s is not None), default=None)
+    return min(ctx.escalation_next.values(), default=None)
 
 
 def clock(ctx: Context, inc: Incident) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, select
 from dispatch_server.domain.events import Event, EventType
 from dispatch_server.domain.incidents import ACTIVE, Incident, busy_members, fold, fold_all
 from dispatch_server.domain.roll_calls import RollCall
-from dispatch_server.services import check_ins, roll_calls
+from dispatch_server.services import check_ins, escalation, roll_calls
 from dispatch_server.services.context import Context
 from dispatch_server.services.views import alert_update_frame, assignment_frame
 from dispatch_server.store.log import incident_events
@@ -73,6 +73,7 @@ async def load_live(ctx: Context) -> None:
             ctx.roster.last_check_in[i] = row.last_check_in if row.last_check_in else now
             ctx.roster.check_in_state[i] = row.check_in_state
     ctx.active = {inc.incident_id: inc for inc in incidents}
+    escalation.track_all(ctx)
     ctx.roll_calls = {rc.roll_call_id: rc for rc in calls}
     busy = set().union(*(busy_members(i) for i in incidents))
     for member_id in ctx.roster.ids:
@@ -109,11 +110,11 @@ def apply(ctx: Context, event: Event) -> None:
     if before is None and event.type is not EventType.INCIDENT_OPENED:
         return  # resolved long ago: a late note changes nothing live
     after = fold(before, event)
-    ctx.deadlines_changed.set()  # its escalation clock may have moved
     if after.status in ACTIVE:
         ctx.active[after.incident_id] = after
     else:
         ctx.active.pop(after.incident_id, None)
+    escalation.track(ctx, after)  # its escalation clock may have moved
     changed = (busy_members(before) if before else set()) ^ busy_members(after)
     for member_id in changed:
         if member_id in ctx.roster:
