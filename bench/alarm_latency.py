@@ -679,8 +679,11 @@ async def measure_dispatch(
         port = int((await wait_for_log_line(proc, log, r"Console: http://[^:]+:(\d+)/")).group(1))
         base = f"http://{HOST}:{port}"
         headers = {"Authorization": f"Bearer {admin}"}
+        # Idle connections expire before uvicorn's 5 s keep-alive closes them: reusing one the
+        # server is closing fails with "Server disconnected without sending a response".
+        limits = httpx.Limits(keepalive_expiry=1.0)
         async with httpx.AsyncClient(
-            base_url=base, headers=headers, timeout=REPLY_TIMEOUT_S
+            base_url=base, headers=headers, timeout=REPLY_TIMEOUT_S, limits=limits
         ) as api:
             deadline = time.monotonic() + STARTUP_TIMEOUT_S
             while True:
