@@ -155,7 +155,8 @@ def fold(incident: Incident | None, event: Event) -> Incident:
                 assignments[member_id], reply=reply, replied_at=event.at
             )
             return _settle(replace(inc, assignments=assignments))
-        case EventType.NOTE_ADDED:
+        case EventType.NOTE_ADDED | EventType.PARTNER_UPDATE:
+            # A partner's update is a note on the incident too, signed by the partner.
             note = {"seq": event.seq, "at": event.at, "by": event.actor, "text": d["text"]}
             return replace(inc, notes=(*inc.notes, note))
         case EventType.INCIDENT_ESCALATED:
@@ -166,9 +167,6 @@ def fold(incident: Incident | None, event: Event) -> Incident:
             )
         case EventType.PARTNER_ACKNOWLEDGED:
             return replace(inc, partner_acks=inc.partner_acks | {d["partner_id"]})
-        case EventType.PARTNER_UPDATE:
-            note = {"seq": event.seq, "at": event.at, "by": event.actor, "text": d["text"]}
-            return replace(inc, notes=(*inc.notes, note))
         case EventType.INCIDENT_RESOLVED:
             return replace(
                 inc,
