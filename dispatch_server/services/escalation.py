@@ -32,7 +32,7 @@ from dispatch_server.domain.incidents import Incident
 from dispatch_server.services.context import Context
 from dispatch_server.services.incidents import load
 from dispatch_server.services.views import event_view
-from dispatch_server.store.log import Tx
+from dispatch_server.store.log import Tx, incident_events
 from dispatch_server.store.tables import DELIVERY, ESCALATION_RULE, INCIDENT_PARTNER, PARTNER
 
 log = logging.getLogger(__name__)
@@ -222,8 +222,6 @@ def _due_deliveries(conn: Connection, now: float) -> tuple[list[Any], float | No
 
 def _payload(conn: Connection, delivery: Any) -> dict[str, Any]:
     inc = load(conn, delivery.incident_id)
-    from dispatch_server.store.log import incident_events
-
     event = next(e for e in incident_events(conn, inc.incident_id) if e.seq == delivery.event_seq)
     return {"delivery_id": delivery.id, "event": event_view(event), "incident": partner_view(inc)}
 
@@ -258,8 +256,13 @@ def _record(tx: Tx, delivery: Any, ok: bool, detail: str, next_at: float | None)
 
 
 async def _attempt(ctx: Context, delivery: Any) -> None:
-    partner = ctx.partners[delivery.partner_id]
-    assert partner.webhook_url and partner.webhook_secret
+    partner = ctx.partners.get(delivery.partner_id)
+    if partner is None or not partner.webhook_url or not partner.webhook_secret:
+        job = partial(
+            _record, delivery=delivery, ok=False, detail="no webhook any more", next_at=None
+        )
+        await ctx.writer.run(job)
+        return
     body = json.dumps(await ctx.read(_payload, delivery), ensure_ascii=False).encode()
     stamp = str(int(ctx.clock()))
     headers = {
@@ -285,11 +288,15 @@ async def run_deliveries(ctx: Context) -> None:
     while True:
         ctx.deliveries_changed.clear()
         due, later = await ctx.read(_due_deliveries, ctx.clock())
+        failed = False
         for delivery in due:
             try:
                 await _attempt(ctx, delivery)
             except Exception:  # logged; the row is still pending, so it is tried again
                 log.exception("delivery %s failed to run", delivery.id)
+                failed = True
+        if failed:  # whatever broke, do not spin on it
+            await asyncio.sleep(ctx.settings.webhook_retry_s)
         if due:
             continue
         wait = None if later is None else max(0.0, later - ctx.clock())
