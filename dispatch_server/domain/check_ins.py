@@ -36,6 +36,13 @@ def rule_for(
     return by_member.get(member_id) or by_grid.get(grid_id)
 
 
+def set_rule(roster: Roster, member_id: int, rule: Rule | None) -> None:
+    """Copy a member's effective rule into the roster, where `due` reads it (NaN: none)."""
+    i = roster.row[member_id]
+    roster.check_in_period[i] = rule.period_s if rule else np.nan
+    roster.check_in_overdue_after[i] = rule.overdue_after_s if rule else np.nan
+
+
 def _watched(roster: Roster) -> npt.NDArray[np.bool_]:
     n = len(roster)
     return roster.on_shift[:n] & np.isfinite(roster.check_in_period[:n])

@@ -7,7 +7,6 @@ member and the missed check-in, so it can never be opened twice.
 
 from __future__ import annotations
 
-import math
 import uuid
 from functools import partial
 from typing import Any
@@ -49,8 +48,7 @@ def apply_rules(ctx: Context) -> None:
     by_member, by_grid = ctx.check_in_rules
     for i, member_id in enumerate(roster.ids):
         rule = domain.rule_for(member_id, roster.grids[i], by_member, by_grid)
-        roster.check_in_period[i] = rule.period_s if rule else math.nan
-        roster.check_in_overdue_after[i] = rule.overdue_after_s if rule else math.nan
+        domain.set_rule(roster, member_id, rule)
     ctx.deadlines_changed.set()
 
 

@@ -16,7 +16,8 @@ from sqlalchemy import Connection, Engine, select
 from dispatch_server.bus.base import Bus
 from dispatch_server.bus.memory import MemoryBus
 from dispatch_server.clock import Clock
-from dispatch_server.domain.check_ins import Rule
+from dispatch_server.domain.check_ins import Rule, rule_for
+from dispatch_server.domain.check_ins import set_rule as set_check_in_rule
 from dispatch_server.domain.escalation import Rule as EscalationRule
 from dispatch_server.domain.incidents import Incident
 from dispatch_server.domain.responders import RankPolicy
@@ -91,12 +92,9 @@ class Context:
     def add_member(self, member_id: int, name: str, grid_id: str, skills: list[str]) -> None:
         home = self.grids.representative_xy(grid_id)
         self.roster.add(member_id, name, grid_id, mask([Skill(s) for s in skills]), home)
-        by_member, by_grid = self.check_in_rules
-        rule = by_member.get(member_id) or by_grid.get(grid_id)
-        if rule is not None:
-            i = self.roster.row[member_id]
-            self.roster.check_in_period[i] = rule.period_s
-            self.roster.check_in_overdue_after[i] = rule.overdue_after_s
+        set_check_in_rule(
+            self.roster, member_id, rule_for(member_id, grid_id, *self.check_in_rules)
+        )
 
 
 def policy_from(settings: Settings) -> RankPolicy:
