@@ -14,13 +14,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# serve refuses a database whose schema is behind: migrate first (a no-op when current).
 run: $(STAMP)
+	$(BIN)/dispatch-server migrate
 	$(BIN)/dispatch-server serve --host $(HOST) --port $(PORT)
 
 # The server with 30 simulated patrols on a throwaway database: a living console at once.
+DEMO_DB := sqlite:///data/demo.sqlite3
 demo: $(STAMP)
 	rm -f data/demo.sqlite3 data/demo.sqlite3-wal data/demo.sqlite3-shm
-	DISPATCH_DATABASE_URL=sqlite:///data/demo.sqlite3 $(BIN)/dispatch-server serve --host $(HOST) --port $(PORT) --demo 30
+	DISPATCH_DATABASE_URL=$(DEMO_DB) $(BIN)/dispatch-server migrate
+	DISPATCH_DATABASE_URL=$(DEMO_DB) $(BIN)/dispatch-server serve --host $(HOST) --port $(PORT) --demo 30
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -668,6 +668,9 @@ async def measure_dispatch(
         DISPATCH_ADMIN_TOKEN=admin, DISPATCH_DATABASE_URL=f"sqlite:///{tmp}/dispatch.sqlite3"
     )
     log = tmp / "dispatch.log"
+    # serve refuses a database without the schema: migrate first, as an operator would.
+    migrate = [sys.executable, "-m", "dispatch_server.cli", "migrate"]
+    await asyncio.to_thread(subprocess.run, migrate, env=env, check=True, capture_output=True)
     argv = [sys.executable, "-m", "dispatch_server.cli", "serve", "--host", HOST, "--port", "0"]
     proc = spawn_pinned(SERVER_CPU, argv, log, env)
     problems = Problems()

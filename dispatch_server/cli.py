@@ -1,4 +1,4 @@
-"""`dispatch-server`: serve, and check a grid file before deploying it."""
+"""`dispatch-server`: migrate the database, serve, and check a grid file before deploying it."""
 
 from __future__ import annotations
 
@@ -13,12 +13,15 @@ import tempfile
 from pathlib import Path
 
 import uvicorn
+from alembic.util import CommandError
 from fastapi import FastAPI
+from sqlalchemy.exc import DBAPIError
 
 from dispatch_server.app import create_app
 from dispatch_server.geo.grids import GridLoadError, load_grids
 from dispatch_server.geo.index import GridIndex
 from dispatch_server.settings import Settings
+from dispatch_server.store.schema import SchemaNotCurrent, check_current, shown, upgrade
 from patrol_client.fleet import FleetOptions, register_members, run_fleet
 
 
@@ -55,21 +58,24 @@ def serve(args: argparse.Namespace) -> int:
     settings = Settings()
     if args.grids:
         settings = settings.model_copy(update={"grids": Path(args.grids)})
+    try:
+        GridIndex(load_grids(settings.grids), settings.grid_overlap_tolerance_m2)
+        check_current(settings.database_url)
+    except (GridLoadError, SchemaNotCurrent) as exc:
+        print(f"dispatch-server: refusing to start: {exc}", file=sys.stderr)
+        return 2
+    except DBAPIError as exc:
+        return _unreachable(settings.database_url, exc)
     if settings.admin_token is None:
         token = secrets.token_urlsafe(24)
         settings = settings.model_copy(update={"admin_token": token})
         print(f"Admin token (set DISPATCH_ADMIN_TOKEN to keep one): {token}", flush=True)
-    try:
-        GridIndex(load_grids(settings.grids), settings.grid_overlap_tolerance_m2)
-    except GridLoadError as exc:
-        print(f"dispatch-server: refusing to start: {exc}", file=sys.stderr)
-        return 2
     sock = bind(args.host, args.port)
     host, port = sock.getsockname()[:2]
-    shown = f"[{host}]" if ":" in host else host
-    base = f"http://{shown}:{port}"
+    host_shown = f"[{host}]" if ":" in host else host
+    base = f"http://{host_shown}:{port}"
     server = uvicorn.Server(uvicorn_config(create_app(settings), settings))
-    print(f"Database: {settings.database_url}", flush=True)
+    print(f"Database: {shown(settings.database_url)}", flush=True)
     print(f"Grids: {settings.grids}", flush=True)
     print(f"Console: {base}/", flush=True)
     print(f"API docs: {base}/docs", flush=True)
@@ -107,6 +113,32 @@ async def _serve(
                 await fleet
 
 
+def migrate(_args: argparse.Namespace) -> int:
+    """Bring DISPATCH_DATABASE_URL's schema to the revision this version needs (creating it
+    on an empty database); run before `serve`, and after every upgrade of the server."""
+    url = Settings().database_url
+    print(f"Database: {shown(url)}", flush=True)
+    try:
+        done = upgrade(url)
+    except DBAPIError as exc:
+        return _unreachable(url, exc)
+    except CommandError as exc:  # e.g. a revision this version does not know
+        print(f"dispatch-server: cannot migrate: {exc}", file=sys.stderr)
+        return 2
+    if done.before == done.after:
+        print(f"Schema: already at {done.after}; nothing to do", flush=True)
+    else:
+        print(f"Schema: {done.before or 'empty'} -> {done.after}", flush=True)
+    return 0
+
+
+def _unreachable(url: str, exc: DBAPIError) -> int:
+    """A database that is down or refuses us: one line that says so, not a traceback."""
+    reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+    print(f"dispatch-server: cannot use the database {shown(url)}: {reason}", file=sys.stderr)
+    return 2
+
+
 def check_grids(args: argparse.Namespace) -> int:
     try:
         index = GridIndex(load_grids(Path(args.path)), Settings().grid_overlap_tolerance_m2)
@@ -131,12 +163,20 @@ def main(argv: list[str] | None = None) -> int:
         "--demo", type=int, default=0, metavar="N", help="also run N simulated patrols (try 30)"
     )
     p.set_defaults(func=serve)
+    m = sub.add_parser(
+        "migrate", help="create or upgrade the schema of DISPATCH_DATABASE_URL (before serve)"
+    )
+    m.set_defaults(func=migrate)
     c = sub.add_parser("check-grids", help="validate a grid file or folder and list its grids")
     c.add_argument("path")
     c.set_defaults(func=check_grids)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # Alembic narrates every revision check; only `migrate`'s steps are worth reading.
+    logging.getLogger("alembic").setLevel(
+        logging.INFO if args.command == "migrate" else logging.WARNING
     )
     try:
         result: int = args.func(args)

@@ -30,8 +30,9 @@ from dispatch_server.live.hub import PatrolHub
 from dispatch_server.services.auth import Kind as PrincipalKind
 from dispatch_server.services.auth import Principal, is_admin, lookup
 from dispatch_server.settings import Settings
-from dispatch_server.store.engine import Checkpointer, create_schema, is_sqlite, make_engine
+from dispatch_server.store.engine import Checkpointer, is_sqlite, make_engine
 from dispatch_server.store.log import LogWriter
+from dispatch_server.store.schema import check_current
 from dispatch_server.store.tables import GRID, MEMBER
 
 log = logging.getLogger(__name__)
@@ -123,9 +124,10 @@ def _sync_grids(conn: Connection, grids: GridIndex) -> None:
 
 
 def _prepare_database(engine: Engine, grids: GridIndex) -> list[tuple[int, str, str, list[str]]]:
+    """Data the server keeps in step on start (grids, default escalation rules), and the
+    members to load. The schema is the migrations' business (store/schema.py)."""
     from dispatch_server.services.escalation import seed_rules
 
-    create_schema(engine)
     with engine.begin() as conn:
         _sync_grids(conn, grids)
         seed_rules(conn)
@@ -150,6 +152,8 @@ async def running(settings: Settings, admin_token: str, clock: Clock) -> AsyncIt
     from dispatch_server.services.observer import committed, load_live
 
     grids = GridIndex(load_grids(settings.grids), settings.grid_overlap_tolerance_m2)
+    # First, before anything connects: a refusal must not leave an empty SQLite file behind.
+    await asyncio.to_thread(check_current, settings.database_url)
     writer_engine = make_engine(settings.database_url, writer=True)
     reader = make_engine(settings.database_url)
     members = await asyncio.to_thread(_prepare_database, writer_engine, grids)

@@ -17,9 +17,6 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlmodel import SQLModel
-
-from dispatch_server.store import tables  # noqa: F401  (registers the tables)
 
 log = logging.getLogger(__name__)
 
@@ -60,10 +57,6 @@ def make_engine(url: str, *, writer: bool = False) -> Engine:
         conn.exec_driver_sql(begin)
 
     return engine
-
-
-def create_schema(engine: Engine) -> None:
-    SQLModel.metadata.create_all(engine)
 
 
 class Checkpointer:

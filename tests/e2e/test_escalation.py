@@ -21,10 +21,12 @@ ALL_GRIDS = [f"G{i:02d}" for i in range(1, 11)]
 
 
 @pytest.mark.slow
-async def test_signed_webhook_fails_twice_then_arrives_across_a_restart(tmp_path: Path) -> None:
+async def test_signed_webhook_fails_twice_then_arrives_across_a_restart(
+    tmp_path: Path, database_url: str
+) -> None:
     receiver = await Receiver(answers=[500, 500]).start()
     proc = ServerProcess(
-        tmp_path / "d.sqlite3", tmp_path / "server.log", env={"DISPATCH_WEBHOOK_RETRY_S": "1.0"}
+        database_url, tmp_path / "server.log", env={"DISPATCH_WEBHOOK_RETRY_S": "1.0"}
     )
     server = proc.start()
     try:
@@ -225,11 +227,13 @@ async def test_escalation_rules_are_editable_and_no_ack_fires_once(server: Runni
     assert (await server.api.get(f"/api/incidents/{seen}"))["escalated_to"] == []
 
 
-async def test_a_receiver_that_never_answers_well_is_dead_lettered(tmp_path: Path) -> None:
+async def test_a_receiver_that_never_answers_well_is_dead_lettered(
+    tmp_path: Path, database_url: str
+) -> None:
     from tests.support.servers import in_process, settings_for
 
     receiver = await Receiver(answers=[500] * 10).start()
-    settings = settings_for(tmp_path / "d.sqlite3", webhook_retry_s=0.1, webhook_attempts=3)
+    settings = settings_for(database_url, webhook_retry_s=0.1, webhook_attempts=3)
     try:
         async with in_process(settings) as server:
             await server.api.post(

@@ -47,10 +47,12 @@ def sigkill(proc: subprocess.Popen[bytes]) -> None:
 
 
 @pytest.mark.slow
-async def test_killed_client_sends_its_outbox_after_restart(tmp_path: Path) -> None:
+async def test_killed_client_sends_its_outbox_after_restart(
+    tmp_path: Path, database_url: str
+) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    settings = settings_for(tmp_path / "d.sqlite3")
+    settings = settings_for(database_url)
     box_path = tmp_path / "outbox.sqlite3"
     async with in_process(settings, port=port) as server:
         token = (await server.api.member("Li", "G05"))["token"]
@@ -90,8 +92,10 @@ async def test_killed_client_sends_its_outbox_after_restart(tmp_path: Path) -> N
 
 
 @pytest.mark.slow
-async def test_server_killed_during_a_burst_of_200_alarms_from_20_handhelds(tmp_path: Path) -> None:
-    proc = ServerProcess(tmp_path / "d.sqlite3", tmp_path / "server.log")
+async def test_server_killed_during_a_burst_of_200_alarms_from_20_handhelds(
+    tmp_path: Path, database_url: str
+) -> None:
+    proc = ServerProcess(database_url, tmp_path / "server.log")
     server = proc.start()
     clients: list[PatrolClient] = []
     runners: list[asyncio.Task[None]] = []

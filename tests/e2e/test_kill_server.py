@@ -41,8 +41,8 @@ class Patrol:
 
 
 @pytest.mark.slow
-async def test_sigkill_during_alarms_loses_nothing(tmp_path: Path) -> None:
-    proc = ServerProcess(tmp_path / "d.sqlite3", tmp_path / "server.log")
+async def test_sigkill_during_alarms_loses_nothing(tmp_path: Path, database_url: str) -> None:
+    proc = ServerProcess(database_url, tmp_path / "server.log")
     server = proc.start()
     try:
         tokens = [

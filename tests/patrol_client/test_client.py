@@ -38,10 +38,10 @@ async def running(client: PatrolClient) -> AsyncIterator[asyncio.Task[None]]:
 
 
 async def test_alarms_pressed_while_server_is_down_are_accepted_once_it_is_up(
-    tmp_path: Path,
+    tmp_path: Path, database_url: str
 ) -> None:
     port = free_port()
-    settings = settings_for(tmp_path / "d.sqlite3")
+    settings = settings_for(database_url)
     async with in_process(settings, port=port) as server:
         member = await server.api.member("Li", "G04")
     # The server is down now.
@@ -154,9 +154,11 @@ async def test_shift_position_progress_and_assignment(server: Running, tmp_path:
         await until(lambda: not doctor.view.on_shift)
 
 
-async def test_client_reconnects_after_the_server_restarts(tmp_path: Path) -> None:
+async def test_client_reconnects_after_the_server_restarts(
+    tmp_path: Path, database_url: str
+) -> None:
     port = free_port()
-    settings = settings_for(tmp_path / "d.sqlite3")
+    settings = settings_for(database_url)
     outbox = Outbox(tmp_path / "o.sqlite3")
     async with in_process(settings, port=port) as server:
         member = await server.api.member("Li", "G02")

@@ -62,8 +62,8 @@ async def _grid_at(server: Running, lon: float, lat: float) -> str:
     )
 
 
-async def test_serve_demo_brings_up_a_living_fleet(tmp_path: Path) -> None:
-    proc = ServerProcess(tmp_path / "demo.sqlite3", tmp_path / "server.log", args=["--demo", "5"])
+async def test_serve_demo_brings_up_a_living_fleet(tmp_path: Path, database_url: str) -> None:
+    proc = ServerProcess(database_url, tmp_path / "server.log", args=["--demo", "5"])
     running = proc.start()
     try:
         async with asyncio.timeout(20):

@@ -61,8 +61,9 @@ class Running:
         await asyncio.gather(*(c.close() for c in self.keep), return_exceptions=True)
 
 
-def settings_for(db: Path, **overrides: object) -> Settings:
-    return Settings(database_url=f"sqlite:///{db}", admin_token=ADMIN, **overrides)  # type: ignore[arg-type]
+def settings_for(database_url: str, **overrides: object) -> Settings:
+    """Settings for a test's server; the database comes from the `database_url` fixture."""
+    return Settings(database_url=database_url, admin_token=ADMIN, **overrides)  # type: ignore[arg-type]
 
 
 @contextlib.asynccontextmanager
@@ -80,6 +81,7 @@ async def in_process(
         while not server.started:
             if task.done():
                 task.result()
+                raise RuntimeError("the server stopped before it started (see its log)")
             await asyncio.sleep(0.01)
         running = Running("127.0.0.1", port, settings)
         yield running
@@ -105,13 +107,13 @@ class ServerProcess:
 
     def __init__(
         self,
-        db: Path,
+        database_url: str,
         log: Path,
         env: dict[str, str] | None = None,
         port: int = 0,
         args: list[str] | None = None,
     ) -> None:
-        self.db = db
+        self.database_url = database_url
         self.log = log
         self.env = env or {}
         self.args = args or []
@@ -121,7 +123,7 @@ class ServerProcess:
     def start(self, timeout: float = 20.0) -> Running:
         env = {
             **os.environ,
-            "DISPATCH_DATABASE_URL": f"sqlite:///{self.db}",
+            "DISPATCH_DATABASE_URL": self.database_url,
             "DISPATCH_ADMIN_TOKEN": ADMIN,
             **self.env,
         }

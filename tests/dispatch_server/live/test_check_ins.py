@@ -10,8 +10,10 @@ import httpx
 from tests.support.servers import ADMIN, in_process, settings_for
 
 
-async def test_missed_check_ins_warn_then_open_an_incident(tmp_path: Path) -> None:
-    async with in_process(settings_for(tmp_path / "d.sqlite3")) as server:
+async def test_missed_check_ins_warn_then_open_an_incident(
+    tmp_path: Path, database_url: str
+) -> None:
+    async with in_process(settings_for(database_url)) as server:
         lone = await server.handheld((await server.api.member("lone", "G05"))["token"]).connect()
         diligent = await server.handheld(
             (await server.api.member("diligent", "G05"))["token"]

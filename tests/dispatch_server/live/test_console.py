@@ -85,9 +85,9 @@ async def test_resume_while_events_keep_coming(server: Running) -> None:
     assert _seqs(got) == list(range(1, total + 1))
 
 
-async def test_slow_console_is_resynced_from_the_log(tmp_path: Path) -> None:
+async def test_slow_console_is_resynced_from_the_log(tmp_path: Path, database_url: str) -> None:
     """A console whose queue overflows catches up from the log; others are not held back."""
-    settings = settings_for(tmp_path / "d.sqlite3", console_queue=4)
+    settings = settings_for(database_url, console_queue=4)
     async with in_process(settings) as server:
         d = await server.api.dispatcher()
         slow = await server.console(d["token"]).connect(since=0)

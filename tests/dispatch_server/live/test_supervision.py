@@ -36,8 +36,10 @@ async def _beat(h: Handheld, seconds: float) -> None:
         await asyncio.sleep(0.25)
 
 
-async def test_offline_and_back_once_each_and_no_event_for_a_short_drop(tmp_path: Path) -> None:
-    async with in_process(settings_for(tmp_path / "d.sqlite3", offline_after_s=GRACE)) as server:
+async def test_offline_and_back_once_each_and_no_event_for_a_short_drop(
+    tmp_path: Path, database_url: str
+) -> None:
+    async with in_process(settings_for(database_url, offline_after_s=GRACE)) as server:
         d = await server.api.dispatcher()
         console = await server.console(d["token"]).connect()
         cut = await _on_shift(server, "cut")  # its connection is cut

@@ -1,24 +1,15 @@
-"""The log writer on a real SQLite file: group commit, isolation of a failing job, order."""
+"""The log writer on a real database: group commit, isolation of a failing job, order."""
 
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select
 
 from dispatch_server.domain.events import Event, EventType, NewEvent
-from dispatch_server.store.engine import create_schema, make_engine
 from dispatch_server.store.log import LogWriter, Tx, events_after
 from dispatch_server.store.tables import EVENT
-
-
-@pytest.fixture
-def db(tmp_path: Path) -> str:
-    url = f"sqlite:///{tmp_path / 'log.sqlite3'}"
-    create_schema(make_engine(url))
-    return url
+from tests.dispatch_server.conftest import Engines
 
 
 def _append(tx: Tx, n: int) -> int:
@@ -30,9 +21,9 @@ def _fail(tx: Tx) -> None:
     raise ValueError("this job fails after writing")
 
 
-async def test_concurrent_jobs_share_commits_and_publish_in_seq_order(db: str) -> None:
+async def test_concurrent_jobs_share_commits_and_publish_in_seq_order(engines: Engines) -> None:
     published: list[Event] = []
-    writer = LogWriter(make_engine(db, writer=True), lambda: 1.0, published.extend)
+    writer = LogWriter(engines(writer=True), lambda: 1.0, published.extend)
     writer.start()
     try:
         seqs = await asyncio.gather(
@@ -46,9 +37,9 @@ async def test_concurrent_jobs_share_commits_and_publish_in_seq_order(db: str) -
     assert [e.seq for e in published] == list(range(1, 301))
 
 
-async def test_a_failing_job_leaves_nothing_and_spoils_no_neighbour(db: str) -> None:
+async def test_a_failing_job_leaves_nothing_and_spoils_no_neighbour(engines: Engines) -> None:
     published: list[Event] = []
-    writer = LogWriter(make_engine(db, writer=True), lambda: 1.0, published.extend)
+    writer = LogWriter(engines(writer=True), lambda: 1.0, published.extend)
     writer.start()
     try:
         results = await asyncio.gather(
@@ -60,7 +51,7 @@ async def test_a_failing_job_leaves_nothing_and_spoils_no_neighbour(db: str) -> 
     finally:
         await writer.stop()
     assert isinstance(results[1], ValueError)
-    engine = make_engine(db)
+    engine = engines()
     with engine.connect() as conn:
         rows = events_after(conn, 0, 10)
         assert [e.data["n"] for e in rows] == [1, 2]
@@ -69,8 +60,8 @@ async def test_a_failing_job_leaves_nothing_and_spoils_no_neighbour(db: str) -> 
     assert [e.data["n"] for e in published] == [1, 2]
 
 
-async def test_stop_finishes_queued_jobs(db: str) -> None:
-    writer = LogWriter(make_engine(db, writer=True), lambda: 1.0, lambda events: None)
+async def test_stop_finishes_queued_jobs(engines: Engines) -> None:
+    writer = LogWriter(engines(writer=True), lambda: 1.0, lambda events: None)
     writer.start()
     pending = [asyncio.ensure_future(writer.run(lambda tx, n=n: _append(tx, n))) for n in range(50)]
     await asyncio.sleep(0)

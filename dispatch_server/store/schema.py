@@ -1,0 +1,134 @@
+"""The schema's revision: migrate a database to head, and refuse one that is not there.
+
+Alembic's migrations (`store/migrations/`) are the only way the schema is made or
+changed, on SQLite and PostgreSQL alike (docs/decisions.md). The server never creates
+or alters tables itself: a server that quietly ran `create_all` on start would paper
+over a missed migration until an alarm hit a missing column. So `serve` checks the
+revision first and, when it is not the one this code was written for, says what to run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection
+from sqlalchemy.engine import make_url
+
+from dispatch_server.store.engine import is_sqlite, make_engine
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+MIGRATE = "dispatch-server migrate"
+
+
+class SchemaNotCurrent(RuntimeError):
+    """The database's schema is not the revision this code needs; the message says why
+    and what to run."""
+
+
+def shown(url: str) -> str:
+    """The URL as it may be printed or logged: backend, host and database, no password."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _config(connection: Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def _scripts() -> ScriptDirectory:
+    return ScriptDirectory.from_config(_config())
+
+
+def head() -> str:
+    """The revision this code needs (one line of history: a second head is a bug)."""
+    revision = _scripts().get_current_head()
+    if revision is None:
+        raise RuntimeError(f"no migrations under {MIGRATIONS}")
+    return revision
+
+
+def current(conn: Connection) -> str | None:
+    """The database's revision; None for a database no migration has touched."""
+    return MigrationContext.configure(conn).get_current_revision()
+
+
+@dataclass(frozen=True)
+class Upgrade:
+    before: str | None
+    after: str
+
+
+def upgrade(url: str) -> Upgrade:
+    """Bring the database to head, in one transaction: it ends at head or where it was."""
+    engine = make_engine(url, writer=True)
+    try:
+        with engine.connect() as conn:
+            sqlite = conn.dialect.name == "sqlite"
+            if sqlite:
+                # Batch mode rebuilds a table by copy, rename and drop; with foreign keys
+                # enforced, dropping the old table would fail or cascade. SQLite only honours
+                # this pragma outside a transaction (sqlite.org/lang_altertable.html, "Making
+                # Other Kinds Of Table Schema Changes"), so it goes before the BEGIN; the
+                # foreign_key_check below stands in for enforcement during the upgrade.
+                raw = conn.connection.dbapi_connection
+                assert raw is not None
+                raw.cursor().execute("PRAGMA foreign_keys=OFF")
+            with conn.begin():
+                before = current(conn)
+                command.upgrade(_config(conn), "head")
+                after = current(conn)
+                if sqlite:
+                    broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
+                    if broken:
+                        raise RuntimeError(f"the upgrade broke foreign keys: {broken[:5]}")
+    finally:
+        engine.dispose()
+    assert after is not None
+    return Upgrade(before, after)
+
+
+def check_current(url: str) -> None:
+    """Raise SchemaNotCurrent unless the database is at head; never creates or changes it."""
+    want = head()
+    where = shown(url)
+    database = make_url(url).database
+    if is_sqlite(url) and database and database != ":memory:" and not Path(database).exists():
+        raise SchemaNotCurrent(
+            f"there is no database file at {database} ({where}); "
+            f"run `{MIGRATE}` with the same DISPATCH_DATABASE_URL to create it"
+        )
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            have = current(conn)
+    finally:
+        engine.dispose()
+    if have == want:
+        return
+    if have is None:
+        raise SchemaNotCurrent(
+            f"the database {where} has no schema yet (empty, or never migrated); "
+            f"run `{MIGRATE}` with the same DISPATCH_DATABASE_URL to create it"
+        )
+    if _known(have):
+        raise SchemaNotCurrent(
+            f"the database {where} is at schema revision {have} but this server needs {want}; "
+            f"back it up, then run `{MIGRATE}` with the same DISPATCH_DATABASE_URL"
+        )
+    raise SchemaNotCurrent(
+        f"the database {where} is at schema revision {have}, which this server does not know "
+        f"(a newer version migrated it?); this server needs {want}. Run the newer version, "
+        "or restore a backup taken before it migrated"
+    )
+
+
+def _known(revision: str) -> bool:
+    return any(script.revision == revision for script in _scripts().walk_revisions())

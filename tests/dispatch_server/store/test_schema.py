@@ -1,0 +1,129 @@
+"""Migrations: `dispatch-server migrate` makes and upgrades the schema, `serve` refuses a
+database that is not at head, and the migrations make exactly what the models describe."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import make_url
+from sqlmodel import SQLModel
+
+from dispatch_server.clock import system_clock
+from dispatch_server.services.context import running
+from dispatch_server.store import tables  # noqa: F401  (registers the tables)
+from dispatch_server.store.schema import SchemaNotCurrent, _config, _scripts, head
+from tests.dispatch_server.conftest import Engines
+from tests.support.servers import ADMIN, settings_for
+
+SECRET = "s3cret-pw"
+
+
+def cli(*args: str, url: str, timeout: float = 30) -> subprocess.CompletedProcess[str]:
+    """The real CLI in a child process, with DISPATCH_DATABASE_URL set to `url`."""
+    env = {**os.environ, "DISPATCH_DATABASE_URL": url, "DISPATCH_ADMIN_TOKEN": "x"}
+    return subprocess.run(
+        [sys.executable, "-m", "dispatch_server.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def with_password(url: str) -> str:
+    """A password in the URL (trust authentication ignores it): output must never show it."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return url
+    return parsed.set(password=SECRET).render_as_string(hide_password=False)
+
+
+def differences(engines: Engines) -> list[Any]:
+    with engines(writer=True).connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        return list(compare_metadata(context, SQLModel.metadata))
+
+
+def test_migrate_creates_the_schema_then_has_nothing_to_do(empty_database_url: str) -> None:
+    url = with_password(empty_database_url)
+    first = cli("migrate", url=url)
+    assert first.returncode == 0, first.stderr
+    assert f"Schema: empty -> {head()}" in first.stdout
+    again = cli("migrate", url=url)
+    assert again.returncode == 0, again.stderr
+    assert f"Schema: already at {head()}; nothing to do" in again.stdout
+    for run in (first, again):
+        assert SECRET not in run.stdout + run.stderr
+
+
+def test_every_revision_upgrades_in_turn_to_what_the_models_describe(
+    empty_database_url: str, engines: Engines
+) -> None:
+    """Step by step from an empty database, each revision on top of the one before (as an
+    installation that skipped no release would go), then autogenerate finds nothing to do."""
+    revisions = [script.revision for script in _scripts().walk_revisions("base", "heads")]
+    engine = engines(writer=True)
+    for revision in reversed(revisions):  # walk_revisions goes newest first
+        with engine.begin() as conn:
+            command.upgrade(_config(conn), revision)
+            assert MigrationContext.configure(conn).get_current_revision() == revision
+    assert differences(engines) == []
+    assert "event" in inspect(engine).get_table_names()
+
+
+def test_the_migrated_template_matches_the_models(database_url: str, engines: Engines) -> None:
+    """What every other test runs on: migrated once, copied per test."""
+    assert differences(engines) == []
+
+
+def test_serve_refuses_an_empty_database_and_says_what_to_run(empty_database_url: str) -> None:
+    url = with_password(empty_database_url)
+    run = cli("serve", "--port", "0", url=url)
+    assert run.returncode == 2
+    assert "refusing to start" in run.stderr and "`dispatch-server migrate`" in run.stderr
+    assert make_url(url).render_as_string(hide_password=True) in run.stderr
+    assert "Traceback" not in run.stderr and SECRET not in run.stdout + run.stderr
+    assert "Admin token" not in run.stdout  # refused before anything else happens
+    database = make_url(url).database
+    if make_url(url).get_backend_name() == "sqlite":
+        assert database is not None and not Path(database).exists(), "refusing made a file"
+
+
+def test_serve_refuses_a_revision_it_does_not_know(database_url: str, engines: Engines) -> None:
+    """A database migrated by a newer release: `migrate` cannot help, and says so too."""
+    with engines(writer=True).begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = 'from-the-future'"))
+    run = cli("serve", "--port", "0", url=database_url)
+    assert run.returncode == 2 and "Traceback" not in run.stderr
+    assert "from-the-future" in run.stderr and "does not know" in run.stderr
+    migrate = cli("migrate", url=database_url)
+    assert migrate.returncode == 2 and "Traceback" not in migrate.stderr
+    assert "from-the-future" in migrate.stderr
+
+
+async def test_the_app_refuses_too(empty_database_url: str) -> None:
+    """The app's lifespan checks as well, for whoever builds the app without the CLI."""
+    with pytest.raises(SchemaNotCurrent, match="dispatch-server migrate"):
+        async with running(settings_for(empty_database_url), ADMIN, system_clock):
+            pass
+
+
+def test_an_unreachable_database_is_one_line_not_a_traceback() -> None:
+    url = f"postgresql+psycopg://dispatch:{SECRET}@127.0.0.1:1/dispatch"
+    for args in (["migrate"], ["serve", "--port", "0"]):
+        run = cli(*args, url=url)
+        assert run.returncode == 2, run.stderr
+        assert "cannot use the database postgresql+psycopg://dispatch:***@127.0.0.1:1" in (
+            run.stderr
+        )
+        assert "Traceback" not in run.stderr and SECRET not in run.stdout + run.stderr
