@@ -28,7 +28,7 @@ def is_sqlite(url: str) -> bool:
 def make_engine(url: str, *, writer: bool = False) -> Engine:
     """The writer's engine holds one connection; readers get a small pool."""
     if not is_sqlite(url):
-        return create_engine(url, pool_size=1 if writer else 8, pool_pre_ping=True)
+        return _server_engine(url, writer=writer)
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
@@ -57,6 +57,29 @@ def make_engine(url: str, *, writer: bool = False) -> Engine:
         conn.exec_driver_sql(begin)
 
     return engine
+
+
+def _server_engine(url: str, *, writer: bool) -> Engine:
+    """PostgreSQL (psycopg 3, used synchronously from the writer's and readers' threads).
+
+    Readers run REPEATABLE READ: a read of several statements (an incident list and the
+    `last_seq` a console resumes from) then sees one snapshot, as a SQLite read transaction
+    does. Under PostgreSQL's default READ COMMITTED each statement sees the latest commits:
+    an incident list could include an event committed after the `last_seq` it reports, and
+    a console resuming from that seq would be sent it again. Read-only transactions at that
+    level never fail to serialize, and read_only makes a stray write an error.
+    The writer stays READ COMMITTED: it is the only writer of its instance, and it must see
+    what others committed (the alert_id check in services/intake.py).
+    """
+    if writer:
+        return create_engine(url, pool_size=1, pool_pre_ping=True)
+    return create_engine(
+        url,
+        pool_size=8,
+        pool_pre_ping=True,
+        isolation_level="REPEATABLE READ",
+        execution_options={"postgresql_readonly": True},
+    )
 
 
 class Checkpointer:

@@ -1,0 +1,37 @@
+"""Engines: what reads and writes may rely on, on every backend."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, insert
+
+from dispatch_server.store.log import events_after, last_seq
+from dispatch_server.store.tables import EVENT
+from tests.dispatch_server.conftest import Engines
+
+
+def test_a_read_sees_one_snapshot(engines: Engines) -> None:
+    """A read of several statements (the incident list and the `last_seq` a console resumes
+    from) must not see a commit land between them: SQLite's read transaction gives this, and
+    PostgreSQL's default READ COMMITTED would not."""
+    reader, writer = engines(), engines(writer=True)
+    event = {"type": "note_added", "at": 1.0, "actor": "test:1", "data": {}}
+    with reader.connect() as conn:
+        head = last_seq(conn)
+        with writer.begin() as w:
+            w.execute(insert(EVENT), event)
+        assert events_after(conn, head, 10) == []
+    with reader.connect() as conn:
+        assert [e.seq for e in events_after(conn, head, 10)] == [head + 1]
+
+
+def test_a_seq_is_never_reused(engines: Engines) -> None:
+    """decisions.md 4: the newest event's seq is not handed out again even if its row went
+    (SQLite AUTOINCREMENT, PostgreSQL's sequence): a console that saw it would skip the next."""
+    writer = engines(writer=True)
+    event = {"type": "note_added", "at": 1.0, "actor": "test:1", "data": {}}
+    with writer.begin() as conn:
+        first = conn.execute(insert(EVENT).returning(EVENT.c.seq), event).scalar_one()
+        conn.execute(delete(EVENT).where(EVENT.c.seq == first))
+    with writer.begin() as conn:
+        second = conn.execute(insert(EVENT).returning(EVENT.c.seq), event).scalar_one()
+    assert second > first
