@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
-from sqlalchemy import func, select
+import pytest
+from sqlalchemy import func, insert, select, text
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from dispatch_server.domain.events import Event, EventType, NewEvent
 from dispatch_server.store.log import LogWriter, Tx, events_after
-from dispatch_server.store.tables import EVENT
+from dispatch_server.store.tables import DISPATCHER, EVENT
 from tests.dispatch_server.conftest import Engines
 
 
@@ -67,3 +69,64 @@ async def test_stop_finishes_queued_jobs(engines: Engines) -> None:
     await asyncio.sleep(0)
     await writer.stop()
     assert sorted(await asyncio.gather(*pending)) == list(range(1, 51))
+
+
+def _violate(tx: Tx) -> None:
+    """A constraint broken through SQLAlchemy, after an append on the raw cursor."""
+    tx.append(NewEvent(EventType.NOTE_ADDED, "test:1", None, {"n": -1}))
+    row = {"id": 1, "name": "twice", "created_at": 1.0}
+    tx.conn.execute(insert(DISPATCHER), row)
+    tx.conn.execute(insert(DISPATCHER), row)
+
+
+async def test_a_constraint_violation_is_undone_alone_and_the_writer_goes_on(
+    engines: Engines,
+) -> None:
+    """PostgreSQL refuses every statement after an error until the transaction rolls back
+    to a savepoint: the violating job's savepoint must take that error with it."""
+    writer = LogWriter(engines(writer=True), lambda: 1.0, lambda events: None)
+    writer.start()
+    try:
+        results = await asyncio.gather(
+            writer.run(lambda tx: _append(tx, 1)),
+            writer.run(_violate),
+            writer.run(lambda tx: _append(tx, 2)),
+            return_exceptions=True,
+        )
+        later = await writer.run(lambda tx: _append(tx, 3))
+    finally:
+        await writer.stop()
+    assert isinstance(results[1], IntegrityError)
+    with engines().connect() as conn:
+        assert [e.data["n"] for e in events_after(conn, 0, 10)] == [1, 2, 3]
+        assert conn.execute(select(func.count()).select_from(DISPATCHER)).scalar_one() == 0
+    assert results[0] < results[2] < later  # strictly increasing, gaps or not
+
+
+@pytest.mark.only_on("postgresql", "a database server that can drop the writer's connection")
+async def test_a_lost_connection_fails_the_batch_in_flight_and_the_next_reconnects(
+    engines: Engines,
+) -> None:
+    """A restart or failover of PostgreSQL kills the writer's one connection. The batch that
+    meets it fails (its callers hear an error, never a false "done"; a handheld resends its
+    alarm); the writer does not retry it, since a commit whose answer was lost may have
+    happened. The next batch runs on a new connection."""
+    writer = LogWriter(engines(writer=True), lambda: 1.0, lambda events: None)
+    writer.start()
+    try:
+        first = await writer.run(lambda tx: _append(tx, 1))
+        with engines(writer=True).begin() as admin:
+            admin.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            )
+        with pytest.raises(OperationalError):
+            await writer.run(lambda tx: _append(tx, 2))
+        after = await writer.run(lambda tx: _append(tx, 3))
+    finally:
+        await writer.stop()
+    with engines().connect() as conn:
+        assert [e.data["n"] for e in events_after(conn, 0, 10)] == [1, 3]
+    assert after > first
