@@ -58,15 +58,22 @@ def opening_data(ctx: Context, reporter_id: int, alert: Alert, now: float) -> di
     }
 
 
+def _existing(tx: Tx, alert_id: str, reporter_id: int) -> tuple[int, bool] | None:
+    found = tx.cursor.execute(tx.sql.find_alert, {"alert_id": alert_id}).fetchone()
+    if found is None:
+        return None
+    incident_id, owner = found
+    if owner != reporter_id:
+        raise Conflict(f"alert_id {alert_id} belongs to another member's alarm")
+    return incident_id, True
+
+
 def open_incident(tx: Tx, reporter_id: int, data: dict[str, Any]) -> tuple[int, bool]:
     """The write: one incident row and its first event, or the existing incident for a retry."""
     alert_id = data["alert_id"]
-    existing = tx.cursor.execute(tx.sql.find_alert, {"alert_id": alert_id}).fetchone()
+    existing = _existing(tx, alert_id, reporter_id)
     if existing is not None:
-        incident_id, owner = existing
-        if owner != reporter_id:
-            raise Conflict(f"alert_id {alert_id} belongs to another member's alarm")
-        return incident_id, True
+        return existing
     row = {
         "alert_id": alert_id,
         "reporter_id": reporter_id,
@@ -77,7 +84,15 @@ def open_incident(tx: Tx, reporter_id: int, data: dict[str, Any]) -> tuple[int, 
         "status": Status.OPEN.value,
         "opened_at": tx.now,
     }
-    incident_id = tx.cursor.execute(tx.sql.insert_incident, row).fetchone()[0]
+    inserted = tx.cursor.execute(tx.sql.insert_incident, row).fetchone()
+    if inserted is None:
+        # Another writer committed this alert_id after we looked (instances sharing one
+        # PostgreSQL); under READ COMMITTED this second look sees its row.
+        existing = _existing(tx, alert_id, reporter_id)
+        if existing is None:
+            raise RuntimeError(f"alert_id {alert_id} conflicted but cannot be found")
+        return existing
+    incident_id = inserted[0]
     event = tx.append(
         NewEvent(EventType.INCIDENT_OPENED, actor("member", reporter_id), incident_id, data)
     )

@@ -44,11 +44,15 @@ class HotSql:
 
         return cls(
             find_alert=q("SELECT id, reporter_id FROM incident WHERE alert_id = :alert_id"),
+            # ON CONFLICT: a retry racing its first try (committed by another writer after
+            # find_alert looked) waits for it and gets no row back instead of an error that
+            # would abort PostgreSQL's transaction. SQLite 3.35+ and PostgreSQL 9.5+.
             insert_incident=q(
                 """INSERT INTO incident (alert_id, reporter_id, grid_id, lon, lat, category,
                    status, opened_at, last_seq)
                    VALUES (:alert_id, :reporter_id, :grid_id, :lon, :lat, :category,
-                   :status, :opened_at, 0) RETURNING id"""
+                   :status, :opened_at, 0)
+                   ON CONFLICT (alert_id) DO NOTHING RETURNING id"""
             ),
             insert_event=q(
                 """INSERT INTO event (incident_id, roll_call_id, type, at, actor, data)
