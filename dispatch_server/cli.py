@@ -21,7 +21,13 @@ from dispatch_server.app import create_app
 from dispatch_server.geo.grids import GridLoadError, load_grids
 from dispatch_server.geo.index import GridIndex
 from dispatch_server.settings import Settings
-from dispatch_server.store.schema import SchemaNotCurrent, check_current, shown, upgrade
+from dispatch_server.store.schema import (
+    NotMigrated,
+    SchemaNotCurrent,
+    check_current,
+    shown,
+    upgrade,
+)
 from patrol_client.fleet import FleetOptions, register_members, run_fleet
 
 
@@ -113,19 +119,21 @@ async def _serve(
                 await fleet
 
 
-def migrate(_args: argparse.Namespace) -> int:
+def migrate(args: argparse.Namespace) -> int:
     """Bring DISPATCH_DATABASE_URL's schema to the revision this version needs (creating it
     on an empty database); run before `serve`, and after every upgrade of the server."""
     url = Settings().database_url
     print(f"Database: {shown(url)}", flush=True)
     try:
-        done = upgrade(url)
+        done = upgrade(url, adopt=args.adopt)
     except DBAPIError as exc:
         return _unreachable(url, exc)
-    except CommandError as exc:  # e.g. a revision this version does not know
+    except (CommandError, NotMigrated) as exc:  # e.g. a revision this version does not know
         print(f"dispatch-server: cannot migrate: {exc}", file=sys.stderr)
         return 2
-    if done.before == done.after:
+    if done.adopted:
+        print(f"Schema: made before migrations, matches; recorded as {done.after}", flush=True)
+    elif done.before == done.after:
         print(f"Schema: already at {done.after}; nothing to do", flush=True)
     else:
         print(f"Schema: {done.before or 'empty'} -> {done.after}", flush=True)
@@ -165,6 +173,11 @@ def main(argv: list[str] | None = None) -> int:
     p.set_defaults(func=serve)
     m = sub.add_parser(
         "migrate", help="create or upgrade the schema of DISPATCH_DATABASE_URL (before serve)"
+    )
+    m.add_argument(
+        "--adopt",
+        action="store_true",
+        help="a database made before migrations: record it as current if its tables match",
     )
     m.set_defaults(func=migrate)
     c = sub.add_parser("check-grids", help="validate a grid file or folder and list its grids")

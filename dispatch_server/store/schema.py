@@ -13,12 +13,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from alembic import command
+from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection
+from sqlalchemy import Connection, inspect
 from sqlalchemy.engine import make_url
+from sqlmodel import SQLModel
 
+from dispatch_server.store import tables  # noqa: F401  (registers the tables)
 from dispatch_server.store.engine import is_sqlite, make_engine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -64,10 +67,33 @@ def current(conn: Connection) -> str | None:
 class Upgrade:
     before: str | None
     after: str
+    adopted: bool = False  # made before migrations, checked and recorded
 
 
-def upgrade(url: str) -> Upgrade:
-    """Bring the database to head, in one transaction: it ends at head or where it was."""
+class NotMigrated(RuntimeError):
+    """The database has the server's tables but no revision: it predates migrations."""
+
+
+def _adopt(conn: Connection, where: str) -> None:
+    """Record a database made before migrations (by `create_all`) as being at head, if its
+    tables match the models exactly; otherwise say what differs and change nothing."""
+    context = MigrationContext.configure(conn, opts={"compare_type": True})
+    differences = compare_metadata(context, SQLModel.metadata)
+    if differences:
+        shown_diffs = "; ".join(str(d) for d in differences[:5])
+        raise NotMigrated(
+            f"the database {where} predates migrations and does not match this version's "
+            f"tables, so it cannot be adopted ({len(differences)} differences: {shown_diffs})"
+        )
+    command.stamp(_config(conn), "head")
+
+
+def upgrade(url: str, *, adopt: bool = False) -> Upgrade:
+    """Bring the database to head, in one transaction: it ends at head or where it was.
+
+    A database with our tables and no revision was made by a version before migrations
+    (its `create_all`); creating the tables again would fail halfway, so it is refused
+    unless `adopt` asks to check it against the models and record it at head."""
     engine = make_engine(url, writer=True)
     try:
         with engine.connect() as conn:
@@ -83,6 +109,15 @@ def upgrade(url: str) -> Upgrade:
                 raw.cursor().execute("PRAGMA foreign_keys=OFF")
             with conn.begin():
                 before = current(conn)
+                adopted = before is None and _predates_migrations(conn)
+                if adopted:
+                    if not adopt:
+                        raise NotMigrated(
+                            f"the database {shown(url)} has tables but no schema revision: a "
+                            f"version before migrations made it. Run `{MIGRATE} --adopt` to "
+                            "check it against this version's tables and record it"
+                        )
+                    _adopt(conn, shown(url))
                 command.upgrade(_config(conn), "head")
                 after = current(conn)
                 if sqlite:
@@ -92,7 +127,12 @@ def upgrade(url: str) -> Upgrade:
     finally:
         engine.dispose()
     assert after is not None
-    return Upgrade(before, after)
+    return Upgrade(before, after, adopted)
+
+
+def _predates_migrations(conn: Connection) -> bool:
+    """Our tables without a revision: `create_all` made them, before migrations existed."""
+    return inspect(conn).has_table("event")
 
 
 def check_current(url: str) -> None:
@@ -109,10 +149,17 @@ def check_current(url: str) -> None:
     try:
         with engine.connect() as conn:
             have = current(conn)
+            predates = have is None and _predates_migrations(conn)
     finally:
         engine.dispose()
     if have == want:
         return
+    if predates:
+        raise SchemaNotCurrent(
+            f"the database {where} was made before schema migrations existed; run "
+            f"`{MIGRATE} --adopt` with the same DISPATCH_DATABASE_URL to check its tables "
+            "against this version and record it"
+        )
     if have is None:
         raise SchemaNotCurrent(
             f"the database {where} has no schema yet (empty, or never migrated); "

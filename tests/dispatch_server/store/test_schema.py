@@ -20,7 +20,17 @@ from sqlmodel import SQLModel
 from dispatch_server.clock import system_clock
 from dispatch_server.services.context import running
 from dispatch_server.store import tables  # noqa: F401  (registers the tables)
-from dispatch_server.store.schema import SchemaNotCurrent, _config, _scripts, head
+from dispatch_server.store.engine import make_engine
+from dispatch_server.store.schema import (
+    NotMigrated,
+    SchemaNotCurrent,
+    Upgrade,
+    _config,
+    _scripts,
+    check_current,
+    head,
+    upgrade,
+)
 from tests.dispatch_server.conftest import Engines
 from tests.support.servers import ADMIN, settings_for
 
@@ -127,3 +137,36 @@ def test_an_unreachable_database_is_one_line_not_a_traceback() -> None:
             run.stderr
         )
         assert "Traceback" not in run.stderr and SECRET not in run.stdout + run.stderr
+
+
+def test_a_database_made_before_migrations_is_adopted_only_on_request(
+    empty_database_url: str,
+) -> None:
+    """Versions before migrations made their tables with create_all. Creating them again
+    would fail halfway; `migrate --adopt` checks them against the models and records head."""
+    engine = make_engine(empty_database_url, writer=True)
+    try:
+        SQLModel.metadata.create_all(engine)
+    finally:
+        engine.dispose()
+    served = cli("serve", "--port", "0", url=empty_database_url)
+    assert served.returncode == 2 and "`dispatch-server migrate --adopt`" in served.stderr
+    with pytest.raises(NotMigrated, match="--adopt"):
+        upgrade(empty_database_url)
+    assert upgrade(empty_database_url, adopt=True) == Upgrade(None, head(), adopted=True)
+    assert upgrade(empty_database_url) == Upgrade(head(), head())
+    check_current(empty_database_url)
+
+
+def test_a_pre_migration_database_that_differs_is_not_adopted(empty_database_url: str) -> None:
+    engine = make_engine(empty_database_url, writer=True)
+    try:
+        SQLModel.metadata.create_all(engine)
+        with engine.begin() as conn:
+            conn.execute(text("DROP INDEX ix_incident_status"))
+    finally:
+        engine.dispose()
+    with pytest.raises(NotMigrated, match=r"does not match.*ix_incident_status"):
+        upgrade(empty_database_url, adopt=True)
+    with pytest.raises(SchemaNotCurrent, match="--adopt"):
+        check_current(empty_database_url)
