@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run demo test lint bench clean
+.PHONY: run demo test test-sqlite test-postgresql lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,8 +31,18 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
+# The whole suite on SQLite, then what touches the database again on PostgreSQL
+# (DISPATCH_TEST_PG_URL, default: the machine's own as user postgres; tests create and
+# drop their own databases). test-sqlite needs no PostgreSQL.
 test: lint
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --backend sqlite
+	$(BIN)/pytest -q --backend postgresql
+
+test-sqlite: lint
+	$(BIN)/pytest -q --backend sqlite
+
+test-postgresql: lint
+	$(BIN)/pytest -q --backend postgresql
 
 bench: $(STAMP)
 	$(BIN)/python bench/alarm_latency.py

@@ -6,7 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.databases import Backend, Databases, fresh, open_databases
+from tests.support.databases import (
+    Backend,
+    Databases,
+    fresh,
+    open_databases,
+    postgres_problem,
+)
 from tests.support.servers import Running, in_process, settings_for
 
 # A test that uses one of these touches a database, so it runs on every backend; the
@@ -29,6 +35,14 @@ def backend_of(config: pytest.Config) -> Backend:
 
 def pytest_report_header(config: pytest.Config) -> str:
     return f"database backend: {backend_of(config)}"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """No PostgreSQL to test on: one clear line instead of an error per test."""
+    if backend_of(session.config) is Backend.POSTGRESQL:
+        problem = postgres_problem()
+        if problem is not None:
+            pytest.exit(problem, returncode=pytest.ExitCode.USAGE_ERROR)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

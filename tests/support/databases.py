@@ -26,10 +26,11 @@ import secrets
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from psycopg import sql
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from dispatch_server.store.schema import upgrade
 
@@ -76,24 +77,11 @@ class PostgresDatabases:
 
     def __init__(self, admin_url: str) -> None:
         self._url = make_url(admin_url)
-        self._admin = psycopg.connect(self._conninfo(self._url.database), autocommit=True)
+        self._admin = _connect(self._url)
         self._sweep()
         self._template = self._name("template")
         self._create(self._template)
         upgrade(self.url_of(self._template))
-
-    def _conninfo(self, database: str | None) -> str:
-        u = self._url
-        parts = {
-            "host": u.host,
-            "port": u.port,
-            "user": u.username,
-            "password": u.password,
-            "dbname": database,
-        }
-        return psycopg.conninfo.make_conninfo(
-            **{k: str(v) for k, v in parts.items() if v is not None}
-        )
 
     def _name(self, suffix: str | None = None) -> str:
         return f"{PREFIX}{os.getpid()}_{suffix or secrets.token_hex(4)}"
@@ -155,10 +143,41 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def admin_url() -> str:
+    return os.environ.get("DISPATCH_TEST_PG_URL", DEFAULT_PG_URL)
+
+
+def _connect(url: URL) -> psycopg.Connection[Any]:
+    """psycopg itself (CREATE and DROP DATABASE cannot run inside a transaction)."""
+    return psycopg.connect(
+        host=url.host,
+        port=url.port,
+        user=url.username,
+        password=url.password,
+        dbname=url.database,
+        connect_timeout=5,
+        autocommit=True,
+    )
+
+
+def postgres_problem() -> str | None:
+    """Why the PostgreSQL pass cannot run here, if it cannot."""
+    url = make_url(admin_url())
+    try:
+        with _connect(url):
+            return None
+    except psycopg.Error as exc:
+        return (
+            f"no PostgreSQL for the tests at {url.render_as_string(hide_password=True)} "
+            f"({str(exc).strip().splitlines()[0]}): start one, point DISPATCH_TEST_PG_URL at "
+            "one whose user may create databases, or run `make test-sqlite`"
+        )
+
+
 def open_databases(backend: Backend, workdir: Path) -> Databases:
     if backend is Backend.SQLITE:
         return SqliteDatabases(workdir)
-    return PostgresDatabases(os.environ.get("DISPATCH_TEST_PG_URL", DEFAULT_PG_URL))
+    return PostgresDatabases(admin_url())
 
 
 @contextlib.contextmanager
