@@ -38,7 +38,9 @@ def shown(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
-def _config(connection: Connection | None = None) -> Config:
+def alembic_config(connection: Connection | None = None) -> Config:
+    """Alembic's configuration, built here rather than read from an .ini, so an installed
+    package finds its migrations; `connection` is handed to env.py to migrate on."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     if connection is not None:
@@ -46,13 +48,14 @@ def _config(connection: Connection | None = None) -> Config:
     return config
 
 
-def _scripts() -> ScriptDirectory:
-    return ScriptDirectory.from_config(_config())
+def revisions() -> ScriptDirectory:
+    """The revision scripts shipped with this version."""
+    return ScriptDirectory.from_config(alembic_config())
 
 
 def head() -> str:
     """The revision this code needs (one line of history: a second head is a bug)."""
-    revision = _scripts().get_current_head()
+    revision = revisions().get_current_head()
     if revision is None:
         raise RuntimeError(f"no migrations under {MIGRATIONS}")
     return revision
@@ -85,7 +88,7 @@ def _adopt(conn: Connection, where: str) -> None:
             f"the database {where} predates migrations and does not match this version's "
             f"tables, so it cannot be adopted ({len(differences)} differences: {shown_diffs})"
         )
-    command.stamp(_config(conn), "head")
+    command.stamp(alembic_config(conn), "head")
 
 
 def upgrade(url: str, *, adopt: bool = False) -> Upgrade:
@@ -118,7 +121,7 @@ def upgrade(url: str, *, adopt: bool = False) -> Upgrade:
                             "check it against this version's tables and record it"
                         )
                     _adopt(conn, shown(url))
-                command.upgrade(_config(conn), "head")
+                command.upgrade(alembic_config(conn), "head")
                 after = current(conn)
                 if sqlite:
                     broken = conn.exec_driver_sql("PRAGMA foreign_key_check").all()
@@ -178,4 +181,4 @@ def check_current(url: str) -> None:
 
 
 def _known(revision: str) -> bool:
-    return any(script.revision == revision for script in _scripts().walk_revisions())
+    return any(script.revision == revision for script in revisions().walk_revisions())

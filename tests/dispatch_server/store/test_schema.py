@@ -25,10 +25,10 @@ from dispatch_server.store.schema import (
     NotMigrated,
     SchemaNotCurrent,
     Upgrade,
-    _config,
-    _scripts,
+    alembic_config,
     check_current,
     head,
+    revisions,
     upgrade,
 )
 from tests.dispatch_server.conftest import Engines
@@ -81,11 +81,11 @@ def test_every_revision_upgrades_in_turn_to_what_the_models_describe(
 ) -> None:
     """Step by step from an empty database, each revision on top of the one before (as an
     installation that skipped no release would go), then autogenerate finds nothing to do."""
-    revisions = [script.revision for script in _scripts().walk_revisions("base", "heads")]
+    oldest_last = [s.revision for s in revisions().walk_revisions("base", "heads")]
     engine = engines(writer=True)
-    for revision in reversed(revisions):  # walk_revisions goes newest first
+    for revision in reversed(oldest_last):
         with engine.begin() as conn:
-            command.upgrade(_config(conn), revision)
+            command.upgrade(alembic_config(conn), revision)
             assert MigrationContext.configure(conn).get_current_revision() == revision
     assert differences(engines) == []
     assert "event" in inspect(engine).get_table_names()
