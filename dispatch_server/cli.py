@@ -137,6 +137,8 @@ def migrate(args: argparse.Namespace) -> int:
         print(f"Schema: already at {done.after}; nothing to do", flush=True)
     else:
         print(f"Schema: {done.before or 'empty'} -> {done.after}", flush=True)
+        for step in done.steps():
+            print(f"  applied {step}", flush=True)
     return 0
 
 
@@ -187,10 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    # Alembic narrates every revision check; only `migrate`'s steps are worth reading.
-    logging.getLogger("alembic").setLevel(
-        logging.INFO if args.command == "migrate" else logging.WARNING
-    )
+    # Alembic narrates every revision check; `migrate` prints the steps it applied itself.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     try:
         result: int = args.func(args)
     except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C once it has shut down cleanly

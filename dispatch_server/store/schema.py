@@ -72,6 +72,13 @@ class Upgrade:
     after: str
     adopted: bool = False  # made before migrations, checked and recorded
 
+    def steps(self) -> list[str]:
+        """The revisions this upgrade applied, oldest first, each with its title."""
+        if self.before == self.after or self.adopted:
+            return []
+        applied = revisions().iterate_revisions(self.after, self.before or "base")
+        return [f"{r.revision} {r.doc}" for r in reversed(list(applied)) if r is not None]
+
 
 class NotMigrated(RuntimeError):
     """The database has the server's tables but no revision: it predates migrations."""

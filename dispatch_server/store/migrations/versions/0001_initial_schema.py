@@ -1,8 +1,9 @@
-"""The initial schema: the tables of store/tables.py as they stood when migrations began.
+"""initial schema
 
-Written to run on SQLite and PostgreSQL alike. `sqlite_autoincrement` gives `event.seq`
-SQLite's AUTOINCREMENT (a seq is never reused, even after the newest row is gone); on
-PostgreSQL the integer key is a SERIAL, whose sequence never hands a value out twice.
+The tables of store/tables.py as they stood when migrations began, for SQLite and
+PostgreSQL alike. `sqlite_autoincrement` gives `event.seq` SQLite's AUTOINCREMENT (a seq
+is never reused, even after the newest row is gone); on PostgreSQL the integer key is a
+SERIAL, whose sequence never hands a value out twice.
 
 Revision ID: 0001
 Revises:
