@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import delete, insert
 
 from dispatch_server.store.log import events_after, last_seq
@@ -35,3 +36,21 @@ def test_a_seq_is_never_reused(engines: Engines) -> None:
     with writer.begin() as conn:
         second = conn.execute(insert(EVENT).returning(EVENT.c.seq), event).scalar_one()
     assert second > first
+
+
+@pytest.mark.only_on("sqlite", "WAL, synchronous and checkpoints are SQLite's")
+def test_the_sqlite_writer_commits_durably_and_leaves_checkpoints_to_their_thread(
+    engines: Engines,
+) -> None:
+    """decisions.md 2 and 15: WAL, synchronous=FULL, foreign keys on, no autocheckpoint."""
+    with engines(writer=True).connect() as conn:
+        pragma = {
+            name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()
+            for name in ("journal_mode", "synchronous", "foreign_keys", "wal_autocheckpoint")
+        }
+    assert pragma == {
+        "journal_mode": "wal",
+        "synchronous": 2,
+        "foreign_keys": 1,
+        "wal_autocheckpoint": 0,
+    }

@@ -69,6 +69,7 @@ def test_migrate_creates_the_schema_then_has_nothing_to_do(empty_database_url: s
     first = cli("migrate", url=url)
     assert first.returncode == 0, first.stderr
     assert f"Schema: empty -> {head()}" in first.stdout
+    assert f"  applied {head()} " in first.stdout
     again = cli("migrate", url=url)
     assert again.returncode == 0, again.stderr
     assert f"Schema: already at {head()}; nothing to do" in again.stdout
