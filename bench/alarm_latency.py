@@ -665,7 +665,8 @@ async def measure_dispatch(
     admin = secrets.token_urlsafe(24)
     env = dict(os.environ)
     env.update(
-        DISPATCH_ADMIN_TOKEN=admin, DISPATCH_DATABASE_URL=f"sqlite:///{tmp}/dispatch.sqlite3"
+        DISPATCH_ADMIN_TOKEN=admin,
+        DISPATCH_DATABASE_URL=args.database_url or f"sqlite:///{tmp}/dispatch.sqlite3",
     )
     log = tmp / "dispatch.log"
     # serve refuses a database without the schema: migrate first, as an operator would.
@@ -928,6 +929,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=1, help="which handhelds alarm, and where")
     parser.add_argument("--quick", action="store_true", help="a smoke run of a few seconds")
     parser.add_argument("--json", metavar="PATH", help="also write the figures here")
+    parser.add_argument(
+        "--database-url",
+        metavar="URL",
+        help="an empty database for the server (default: a fresh SQLite file), "
+        "e.g. postgresql+psycopg://postgres@127.0.0.1/bench",
+    )
     args = parser.parse_args(argv)
     if args.quick:
         args.handhelds, args.alarms, args.warmup = 100, 200, 50
