@@ -162,25 +162,34 @@ def check_current(url: str) -> None:
             predates = have is None and _predates_migrations(conn)
     finally:
         engine.dispose()
+    problem = refusal(where, have, want, known=have is not None and _known(have), predates=predates)
+    if problem is not None:
+        raise SchemaNotCurrent(problem)
+
+
+def refusal(where: str, have: str | None, want: str, *, known: bool, predates: bool) -> str | None:
+    """What is wrong with a database at revision `have` for a server that needs `want`, and
+    what to run; None when nothing is. (`known`: `have` is one of this version's revisions,
+    so the database is behind; `predates`: tables without a revision.)"""
     if have == want:
-        return
+        return None
     if predates:
-        raise SchemaNotCurrent(
+        return (
             f"the database {where} was made before schema migrations existed; run "
             f"`{MIGRATE} --adopt` with the same DISPATCH_DATABASE_URL to check its tables "
             "against this version and record it"
         )
     if have is None:
-        raise SchemaNotCurrent(
+        return (
             f"the database {where} has no schema yet (empty, or never migrated); "
             f"run `{MIGRATE}` with the same DISPATCH_DATABASE_URL to create it"
         )
-    if _known(have):
-        raise SchemaNotCurrent(
+    if known:
+        return (
             f"the database {where} is at schema revision {have} but this server needs {want}; "
             f"back it up, then run `{MIGRATE}` with the same DISPATCH_DATABASE_URL"
         )
-    raise SchemaNotCurrent(
+    return (
         f"the database {where} is at schema revision {have}, which this server does not know "
         f"(a newer version migrated it?); this server needs {want}. Run the newer version, "
         "or restore a backup taken before it migrated"

@@ -28,6 +28,7 @@ from dispatch_server.store.schema import (
     alembic_config,
     check_current,
     head,
+    refusal,
     revisions,
     upgrade,
 )
@@ -171,3 +172,14 @@ def test_a_pre_migration_database_that_differs_is_not_adopted(empty_database_url
         upgrade(empty_database_url, adopt=True)
     with pytest.raises(SchemaNotCurrent, match="--adopt"):
         check_current(empty_database_url)
+
+
+def test_a_database_behind_is_told_to_migrate() -> None:
+    """With one revision no real database can be behind yet; the decision is pure, so it
+    is checked for a server that would need 0002."""
+    where = "postgresql+psycopg://dispatch:***@db/dispatch"
+    told = refusal(where, "0001", "0002", known=True, predates=False)
+    assert told is not None
+    assert "at schema revision 0001 but this server needs 0002" in told
+    assert "`dispatch-server migrate`" in told and where in told
+    assert refusal(where, "0002", "0002", known=True, predates=False) is None
