@@ -76,11 +76,13 @@ export class GridMap {
     this.draw();
   }
 
-  /** User units per screen pixel, so marks and labels keep their size on any screen. */
+  /** User units per CSS pixel at the page's type size, so marks and labels grow with the
+   * text on a wall screen and stay readable on a laptop. */
   unit() {
     const rect = this.svg.getBoundingClientRect();
     if (!rect.width || !rect.height) return 1;
-    return Math.max(this.box[2] / rect.width, this.box[3] / rect.height);
+    const type = parseFloat(getComputedStyle(document.documentElement).fontSize) / 18;
+    return type * Math.max(this.box[2] / rect.width, this.box[3] / rect.height);
   }
 
   draw() {

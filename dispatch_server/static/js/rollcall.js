@@ -45,11 +45,14 @@ export function renderRollCall(box, rc, {gridName, memberName}) {
   table.append(top);
   for (const gridId of rc.grid_ids) {
     const tally = rc.tally[gridId] ?? {expected: 0, all_normal: [], need_help: [], missing: []};
+    // Silent with nobody on shift is a staffing gap, not a patrol in trouble: said apart.
     const silent = rc.silent_grids.includes(gridId);
-    const tr = h("tr", silent ? "silent" : tally.need_help.length ? "help" : "");
+    const unstaffed = tally.expected === 0;
+    const tr = h("tr", unstaffed ? "unstaffed" : silent ? "silent" : tally.need_help.length ? "help" : "");
     tr.dataset.grid = gridId;
     const first = h("td", "rc-grid-name", `${gridName(gridId)} · ${t("rc_expected", {n: tally.expected})}`);
-    if (silent) first.append(" ", h("span", "flag", t("rc_silent")));
+    if (unstaffed) first.append(" ", h("span", "flag unstaffed", t("rc_unstaffed")));
+    else if (silent) first.append(" ", h("span", "flag", t("rc_silent")));
     tr.append(first,
       h("td", "ok", names(tally.all_normal, memberName)),
       h("td", "bad", names(tally.need_help, memberName)),

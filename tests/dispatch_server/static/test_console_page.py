@@ -312,3 +312,52 @@ async def test_incident_log_search_and_export(server: Running, tmp_path: Path) -
         # A row opens the incident.
         await rows.first.click()
         await page.page.locator("#panel #ack").wait_for()
+
+
+async def _fits(page: ConsolePage) -> None:
+    """Nothing sideways to scroll, the header on one line, the big buttons big."""
+    layout = await page.js(
+        """() => ({
+          overflow: document.documentElement.scrollWidth - window.innerWidth,
+          header: document.getElementById('top').getBoundingClientRect().height,
+          fontPx: parseFloat(getComputedStyle(document.documentElement).fontSize),
+          button: document.getElementById('lang').getBoundingClientRect().height,
+          map: document.getElementById('map').getBoundingClientRect().width,
+        })"""
+    )
+    assert layout["overflow"] <= 0, layout
+    assert layout["header"] < 4.5 * layout["fontPx"], layout
+    assert layout["fontPx"] >= 18 and layout["button"] >= 44, layout
+    assert layout["map"] > 200, layout
+
+
+async def test_fits_1280_and_a_wall_screen_with_keyboard_shortcuts(
+    server: Running, tmp_path: Path
+) -> None:
+    duty = await server.api.dispatcher()
+    member = await server.api.member("巡逻员", "G03")
+    reporter = handheld(server.base, member, tmp_path / "r.sqlite3")
+    async with running(reporter):
+        for category in ("fire", "medical", "theft"):
+            await reporter.alarm(category)
+        await until(lambda: not reporter.outbox.pending())
+    for width, height in ((1280, 800), (3840, 2160)):
+        async with console_page(server.base, width, height) as page:
+            await page.sign_in(duty["token"])
+            await page.wait_js("document.querySelectorAll('#queue .card').length === 3")
+            await _fits(page)
+            # N walks the queue top to bottom; A acknowledges the one shown.
+            order = [i for i, _ in await page.queue()]
+            for expected in order:
+                await page.page.keyboard.press("n")
+                await page.page.locator(f'#panel h2:has-text("#{expected} ")').wait_for()
+            await _fits(page)
+            await page.screenshot(f"{width}x{height}")
+    async with console_page(server.base) as page:
+        await page.sign_in(duty["token"])
+        await page.wait_js("document.querySelectorAll('#queue .card').length === 3")
+        for _ in range(3):
+            await page.page.keyboard.press("a")  # the oldest unacknowledged, each time
+            await asyncio.sleep(0.3)
+        await page.wait_js("document.documentElement.dataset.sound === 'on'")
+        assert [s for _, s in await page.queue()] == ["acknowledged"] * 3
