@@ -88,8 +88,9 @@ export class GridMap {
   draw() {
     const u = this.unit();
     const svg = this.svg;
-    svg.replaceChildren();
-    if (this.tileUrl) this.drawTiles();
+    // Tiles are drawn once and kept, so a redraw never asks the tile server again.
+    if (this.tileUrl && !this.tiles) this.tiles = this.drawTiles();
+    svg.replaceChildren(...(this.tiles ? [this.tiles] : []));
     const hot = new Set(this.incidents.filter((i) => i.status !== "resolved").map((i) => i.grid_id));
     const labels = el("g", {class: "labels"});
     for (const f of this.grids.features) {
@@ -113,13 +114,16 @@ export class GridMap {
     const [x0, y0] = this.origin;
     const z = Math.max(1, Math.min(19, Math.round(Z - Math.log2(w / 1024))));
     const size = 256 * 2 ** (Z - z);
-    const g = el("g", {class: "tiles"}, this.svg);
+    const g = el("g", {class: "tiles"});
     for (let tx = Math.floor(x0 / size); tx * size < x0 + w; tx++) {
       for (let ty = Math.floor(y0 / size); ty * size < y0 + h; ty++) {
         const href = this.tileUrl.replace("{z}", z).replace("{x}", tx).replace("{y}", ty);
-        el("image", {href, x: tx * size - x0, y: ty * size - y0, width: size, height: size}, g);
+        const tile = el("image", {href, x: tx * size - x0, y: ty * size - y0, width: size, height: size}, g);
+        // A tile server that is down must not litter the map with broken-image marks.
+        tile.addEventListener("error", () => tile.setAttribute("visibility", "hidden"));
       }
     }
+    return g;
   }
 
   drawMembers(u) {

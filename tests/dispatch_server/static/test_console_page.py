@@ -18,7 +18,7 @@ from typing import Any
 
 from patrol_client.client import Link, PatrolClient
 from patrol_client.outbox import Outbox
-from patrol_client.position import FixedPoint
+from patrol_client.position import CallbackSource, Fix, FixedPoint
 from tests.support.browser import CJK, ConsolePage, console_page
 from tests.support.patrols import fast_backoff, running, until
 from tests.support.servers import Running, ServerProcess, free_port, in_process, settings_for
@@ -361,3 +361,57 @@ async def test_fits_1280_and_a_wall_screen_with_keyboard_shortcuts(
             await asyncio.sleep(0.3)
         await page.wait_js("document.documentElement.dataset.sound === 'on'")
         assert [s for _, s in await page.queue()] == ["acknowledged"] * 3
+
+
+async def test_map_tells_fresh_stale_and_offline_members_apart(tmp_path: Path) -> None:
+    tiles_at = free_port()  # a deployment's tile server; nobody listens, the tiles are only drawn
+    settings = settings_for(
+        tmp_path / "d.sqlite3",
+        fresh_fix_s=1.5,
+        offline_after_s=2.0,
+        map_tile_url=f"http://127.0.0.1:{tiles_at}/tiles/{{z}}/{{x}}/{{y}}.png",
+    )
+    async with in_process(settings) as server:
+        duty = await server.api.dispatcher()
+        fresh_m = await server.api.member("Fresh", "G03")
+        stale_m = await server.api.member("Stale", "G03")
+        gone_m = await server.api.member("Gone", "G03")
+        fixes = [Fix(G03[0] + 0.0003, G03[1], 5.0)]
+        fresh = handheld(server.base, fresh_m, tmp_path / "f.sqlite3")
+        # One fix, then only heartbeats: heard from, but where is no longer known.
+        stale = PatrolClient(
+            server.base,
+            stale_m["token"],
+            Outbox(tmp_path / "s.sqlite3"),
+            CallbackSource(lambda: fixes.pop() if fixes else None),
+            position_every_s=0.2,
+            backoff=fast_backoff(),
+        )
+        gone = handheld(server.base, gone_m, tmp_path / "g.sqlite3", (G03[0], G03[1] + 0.0005))
+        async with console_page(server.base) as page, running(fresh), running(stale):
+            async with running(gone):
+                for c in (fresh, stale, gone):
+                    c.set_shift(True)
+                await until(
+                    lambda: fresh.view.on_shift and stale.view.on_shift and gone.view.on_shift
+                )
+                await asyncio.sleep(0.5)
+            # `gone` has dropped off the network without ending its shift.
+            await page.sign_in(duty["token"])
+            marks = {
+                fresh_m["member_id"]: "fresh",
+                stale_m["member_id"]: "stale",
+                gone_m["member_id"]: "offline",
+            }
+            for member_id, state in marks.items():
+                await page.page.locator(
+                    f'#map circle.member.{state}[data-member="{member_id}"]'
+                ).wait_for(timeout=15_000)
+            legend = await page.page.locator("#legend").inner_text()
+            assert "1.5秒" in legend and "2秒" in legend, legend
+            tiles = await page.page.locator("#map image").evaluate_all(
+                "images => images.map(i => i.getAttribute('href'))"
+            )
+            pattern = rf"http://127\.0\.0\.1:{tiles_at}/tiles/\d+/\d+/\d+\.png"
+            assert tiles and all(re.fullmatch(pattern, t) for t in tiles), tiles
+            await page.screenshot("09-member-marks")
