@@ -3,6 +3,10 @@ PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The console tests drive Debian's chromium (Playwright never downloads a browser here);
+# Noto CJK lets it draw the Chinese console in screenshots.
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
@@ -13,6 +17,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
+
+$(CHROMIUM):
+	$(SUDO) apt-get update -q
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends chromium fonts-noto-cjk
 
 # serve refuses a database whose schema is behind: migrate first (a no-op when current).
 run: $(STAMP)
@@ -34,14 +42,14 @@ lint: $(STAMP)
 # The whole suite on SQLite, then what touches the database again on PostgreSQL
 # (DISPATCH_TEST_PG_URL, default: the machine's own as user postgres; tests create and
 # drop their own databases). test-sqlite needs no PostgreSQL.
-test: lint
+test: lint $(CHROMIUM)
 	$(BIN)/pytest -q --backend sqlite
 	$(BIN)/pytest -q --backend postgresql
 
-test-sqlite: lint
+test-sqlite: lint $(CHROMIUM)
 	$(BIN)/pytest -q --backend sqlite
 
-test-postgresql: lint
+test-postgresql: lint $(CHROMIUM)
 	$(BIN)/pytest -q --backend postgresql
 
 bench: $(STAMP)

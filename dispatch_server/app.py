@@ -11,10 +11,12 @@ from typing import Any
 
 from fastapi import FastAPI, Request, WebSocket
 from fastapi.responses import FileResponse, JSONResponse
+from fastapi.staticfiles import StaticFiles
 
 from dispatch_server.api import (
     admin,
     check_ins,
+    console,
     grids,
     incidents,
     members,
@@ -54,7 +56,17 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         description="Live traffic goes over /ws/patrol and /ws/console: see docs/protocol.md.",
         lifespan=lifespan,
     )
-    for module in (admin, check_ins, grids, incidents, members, partners, roll_calls, shifts):
+    for module in (
+        admin,
+        check_ins,
+        console,
+        grids,
+        incidents,
+        members,
+        partners,
+        roll_calls,
+        shifts,
+    ):
         app.include_router(module.router)
 
     @app.exception_handler(NotFound)
@@ -91,8 +103,11 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
             "writes": ctx.writer.jobs_done,
         }
 
+    # The console is plain files: no build step, no CDN, nothing fetched from the internet.
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
     @app.get("/", include_in_schema=False)
     async def console_page() -> FileResponse:
-        return FileResponse(STATIC / "index.html")
+        return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
     return app

@@ -65,6 +65,13 @@ class Settings(BaseSettings):
     )
     webhook_timeout_s: float = 5.0
 
+    # Console.
+    map_tile_url: str | None = Field(
+        default=None,
+        description="A tile server for the console map, as https://host/{z}/{x}/{y}.png. "
+        "Unset: the grids alone, drawn from their GeoJSON (no internet needed).",
+    )
+
     # Grids.
     grid_overlap_tolerance_m2: float = 10.0
 

@@ -2,29 +2,32 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
+from dispatch_server.clock import iso
 from dispatch_server.deps import CtxDep, Dispatcher
 from dispatch_server.domain.incidents import Disposition, Incident, Status
 from dispatch_server.protocol.frames import Category
 from dispatch_server.services import escalation, incidents
-from dispatch_server.services.views import incident_view
+from dispatch_server.services.views import INCIDENT_COLUMNS, csv_text, incident_row, incident_view
 
 router = APIRouter(prefix="/api/incidents", tags=["incidents"])
 
+# An export is read whole into memory: a year of a busy community is a few thousand incidents.
+EXPORT_MAX = 20_000
+
 
 def escalation_state(ctx: CtxDep, inc: Incident) -> dict[str, Any]:
-    """The incident's escalation clock and who it went to, for the console."""
-    return {
-        **escalation.clock(ctx, inc),
-        "escalated_to": sorted(inc.escalated_to),
-        "partner_acks": sorted(inc.partner_acks),
-        "unattended": inc.unattended,
-    }
+    """The incident's escalation clock and which partners acknowledged, for the console
+    (`escalated_to` and `unattended` are in every incident view)."""
+    return {**escalation.clock(ctx, inc), "partner_acks": sorted(inc.partner_acks)}
 
 
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
@@ -43,10 +46,7 @@ class ResolveBody(BaseModel):
     note: Text | None = None
 
 
-@router.get("")
-async def list_incidents(
-    ctx: CtxDep,
-    _: Dispatcher,
+def log_filters(
     since: Annotated[datetime | None, Query(description="opened at or after (ISO 8601)")] = None,
     until: Annotated[datetime | None, Query(description="opened before (ISO 8601)")] = None,
     since_seq: Annotated[int | None, Query(ge=0, description="changed after this seq")] = None,
@@ -54,10 +54,10 @@ async def list_incidents(
     status_: Annotated[Status | None, Query(alias="status")] = None,
     category: Category | None = None,
     disposition: Disposition | None = None,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-) -> dict[str, Any]:
-    """Newest first, with `last_seq`: open the console socket with `since` = that to go live."""
-    filters = incidents.Filters(
+    unresolved: Annotated[bool, Query(description="only incidents not yet resolved")] = False,
+) -> incidents.Filters:
+    """The incident log's search, shared by the listing and the export."""
+    return incidents.Filters(
         since=since.timestamp() if since else None,
         until=until.timestamp() if until else None,
         since_seq=since_seq,
@@ -65,9 +65,50 @@ async def list_incidents(
         status=status_.value if status_ else None,
         category=category.value if category else None,
         disposition=disposition.value if disposition else None,
-        limit=limit,
+        unresolved=unresolved,
     )
-    return await ctx.read(incidents.listing, filters)
+
+
+LogFilters = Annotated[incidents.Filters, Depends(log_filters)]
+
+
+@router.get("")
+async def list_incidents(
+    ctx: CtxDep,
+    _: Dispatcher,
+    filters: LogFilters,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> dict[str, Any]:
+    """Newest first, with `last_seq`: open the console socket with `since` = that to go live."""
+    return await ctx.read(incidents.listing, replace(filters, limit=limit))
+
+
+class ExportFormat(StrEnum):
+    CSV = "csv"
+    JSON = "json"
+
+
+@router.get("/export", response_class=Response)
+async def export_incidents(
+    ctx: CtxDep,
+    _: Dispatcher,
+    filters: LogFilters,
+    format_: Annotated[ExportFormat, Query(alias="format")] = ExportFormat.CSV,
+    limit: Annotated[int, Query(ge=1, le=EXPORT_MAX)] = EXPORT_MAX,
+) -> Response:
+    """The log search as a file: CSV (one row per incident, for a spreadsheet) or JSON (the
+    full incident views)."""
+    found = await ctx.read(incidents.listing, replace(filters, limit=limit))
+    stamp = iso(ctx.clock()).replace(":", "").replace("-", "")[:15]
+    name = f"incidents-{stamp}.{format_.value}"
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    if format_ is ExportFormat.JSON:
+        body = json.dumps(found, ensure_ascii=False, indent=1)
+        return Response(body, media_type="application/json", headers=headers)
+    rows = [incident_row(view, ctx.roster.name, ctx.grids) for view in found["incidents"]]
+    return Response(
+        csv_text(rows, INCIDENT_COLUMNS), media_type="text/csv; charset=utf-8", headers=headers
+    )
 
 
 @router.get("/{incident_id}")

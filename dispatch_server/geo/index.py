@@ -106,7 +106,7 @@ class GridIndex:
         """All grids as GeoJSON, for `GET /api/grids` (contract: "each feature's grid id").
 
         Each feature is the one read from the file, with `id` set to the grid id
-        and the derived `grid_id`, names, `kind`, `neighbours` and `area_m2`
+        and the derived `grid_id`, names, `kind`, `neighbours`, `area_m2` and `label_point`
         added to its properties. A fresh copy every call: callers may mutate it.
         """
         return {
@@ -126,6 +126,8 @@ class GridIndex:
             "kind": grid.kind,
             "neighbours": sorted(self.neighbours(grid_id)),
             "area_m2": round(self.area_m2(grid_id), 1),
+            # Where a map writes the grid's name: inside the grid even when it is L-shaped.
+            "label_point": [round(c, 7) for c in self.representative_lonlat(grid_id)],
         }
         return feature
 

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, insert, select, update
 from dispatch_server.domain import incidents as domain
 from dispatch_server.domain.errors import NotFound
 from dispatch_server.domain.events import Event, EventType, NewEvent
-from dispatch_server.domain.incidents import Disposition, Incident
+from dispatch_server.domain.incidents import Disposition, Incident, Status
 from dispatch_server.services.context import Context
 from dispatch_server.services.views import event_view, incident_view
 from dispatch_server.store.log import Tx, incident_events, last_seq
@@ -125,6 +125,7 @@ class Filters:
     status: str | None = None
     category: str | None = None
     disposition: str | None = None
+    unresolved: bool = False
     limit: int = 200
 
 
@@ -137,6 +138,8 @@ def listing(conn: Connection, f: Filters) -> dict[str, Any]:
         q = q.where(INCIDENT.c.opened_at < f.until)
     if f.since_seq is not None:
         q = q.where(INCIDENT.c.last_seq > f.since_seq)
+    if f.unresolved:
+        q = q.where(INCIDENT.c.status != Status.RESOLVED.value)
     for column, value in (
         (INCIDENT.c.grid_id, f.grid_id),
         (INCIDENT.c.status, f.status),

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 
+from dispatch_server.app import STATIC
 from tests.support.servers import Running
 
 
 async def test_console_page_and_openapi(server: Running) -> None:
     async with httpx.AsyncClient(base_url=server.base) as c:
         page = await c.get("/")
-        assert page.status_code == 200 and "/ws/console" in page.text and "zh-CN" in page.text
+        assert page.status_code == 200 and "zh-CN" in page.text
+        assert "/static/js/main.js" in page.text and "/static/console.css" in page.text
         schema = (await c.get("/openapi.json")).json()
         for path in (
             "/api/members",
@@ -20,7 +24,27 @@ async def test_console_page_and_openapi(server: Running) -> None:
             "/api/incidents",
             "/api/incidents/{incident_id}",
             "/api/incidents/{incident_id}/resolve",
+            "/api/incidents/export",
+            "/api/console-config",
         ):
             assert path in schema["paths"], path
         health = (await c.get("/api/health")).json()
         assert health["ok"] is True and health["grids"] == 10
+
+
+async def test_the_console_needs_nothing_from_the_internet(server: Running) -> None:
+    """No CDN, no web fonts, no map tiles unless a deployment sets a tile server: every file
+    the page loads comes from the dispatch server itself."""
+    files = sorted(p for p in STATIC.rglob("*") if p.is_file())
+    assert {p.name for p in files} >= {"index.html", "console.css", "main.js"}
+    async with httpx.AsyncClient(base_url=server.base) as c:
+        for path in files:
+            text = path.read_text(encoding="utf-8")
+            # The one absolute URL allowed is SVG's namespace name, which is never fetched.
+            urls = set(re.findall(r"https?://[^\s\"'`)]+", text)) - {"http://www.w3.org/2000/svg"}
+            assert urls == set(), (path.name, urls)
+            if path.name != "index.html":
+                served = await c.get("/static/" + path.relative_to(STATIC).as_posix())
+                assert served.status_code == 200, path
+        imports = re.findall(r'from "\./([\w.]+)"', (STATIC / "js" / "main.js").read_text())
+        assert imports and all((STATIC / "js" / name).is_file() for name in imports)

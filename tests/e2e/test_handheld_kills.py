@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,15 +15,10 @@ import pytest
 from patrol_client.client import PatrolClient
 from patrol_client.connection import Backoff
 from patrol_client.outbox import AlarmState, Outbox
+from tests.support.patrols import until
 from tests.support.servers import ServerProcess, free_port, in_process, settings_for
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-async def until(check: Callable[[], bool], timeout: float = 30.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not check():
-            await asyncio.sleep(0.02)
 
 
 def handheld(server: str, token: str, outbox: Path, alarms: int) -> subprocess.Popen[bytes]:
@@ -60,13 +54,13 @@ async def test_killed_client_sends_its_outbox_after_restart(
 
     # 1. The server is down: ten alarms pile up in the outbox, then the handheld dies.
     proc = handheld(base, token, box_path, 10)
-    await until(lambda: len(box.pending()) == 10)
+    await until(lambda: len(box.pending()) == 10, timeout=30)
     sigkill(proc)
 
     async with in_process(settings, port=port) as server:
         # 2. It comes back, replays, presses more, and dies again mid-flight.
         proc = handheld(base, token, box_path, 60)
-        await until(lambda: len(box.recent(1000)) >= 40 and len(box.pending()) < 30)
+        await until(lambda: len(box.recent(1000)) >= 40 and len(box.pending()) < 30, timeout=30)
         sigkill(proc)
         killed_with = len(box.pending())
         # 3. The real CLI picks up the same outbox and sends what is left, plus its own alarm.
@@ -76,7 +70,7 @@ async def test_killed_client_sends_its_outbox_after_restart(
             subprocess.run, cli, capture_output=True, text=True, timeout=60
         )
         assert done.returncode == 0, done.stderr
-        await until(lambda: not box.pending())
+        await until(lambda: not box.pending(), timeout=30)
         listing = await server.api.get("/api/incidents", limit=1000)
 
     everything = box.recent(1000)
@@ -119,7 +113,7 @@ async def test_server_killed_during_a_burst_of_200_alarms_from_20_handhelds(
                 await asyncio.sleep(0.002)
 
         pressing = asyncio.gather(*(burst(c) for c in clients))
-        await until(lambda: accepted() >= 40)
+        await until(lambda: accepted() >= 40, timeout=30)
         proc.kill()
         await pressing
         assert accepted() < 200, "the kill should have come mid-burst"

@@ -3,38 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
 
 from patrol_client.client import Link, PatrolClient
-from patrol_client.connection import Backoff, Refused
+from patrol_client.connection import Refused
 from patrol_client.outbox import AlarmState, Outbox
 from patrol_client.position import FixedPoint
+from tests.support.patrols import fast_backoff, running, until
 from tests.support.servers import Running, free_port, in_process, settings_for
-
-
-def fast_backoff() -> Backoff:
-    return Backoff(initial_s=0.05, maximum_s=0.2)
-
-
-async def until(check: Callable[[], bool], timeout: float = 10.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not check():
-            await asyncio.sleep(0.02)
-
-
-@contextlib.asynccontextmanager
-async def running(client: PatrolClient) -> AsyncIterator[asyncio.Task[None]]:
-    task = asyncio.create_task(client.run())
-    try:
-        yield task
-    finally:
-        client.stop()
-        with contextlib.suppress(Refused):
-            await asyncio.wait_for(task, 10)
 
 
 async def test_alarms_pressed_while_server_is_down_are_accepted_once_it_is_up(

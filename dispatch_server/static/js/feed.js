@@ -1,0 +1,56 @@
+// The console socket: every logged event once, in seq order, across reconnects.
+//
+// The page remembers the last seq it applied and reconnects with `since` = that seq, so the
+// server replays what was missed before going live (docs/protocol.md). A frame at or below
+// that seq is a duplicate and is dropped; a jump is counted as a gap (the console sees every
+// event, so there should be none) and the caller is told to reload from REST.
+
+export function openFeed({token, lastSeq, onEvent, onState, onGap}) {
+  const stats = {received: 0, applied: 0, duplicates: 0, gaps: 0, connects: 0};
+  let seq = lastSeq;
+  let ws = null;
+  let retry = 500;
+  let stopped = false;
+  let timer = null;
+
+  function connect() {
+    if (stopped) return;
+    onState("connecting");
+    const scheme = location.protocol === "https:" ? "wss" : "ws";
+    ws = new WebSocket(`${scheme}://${location.host}/ws/console`);
+    ws.onopen = () => ws.send(JSON.stringify({type: "hello", token, since: seq}));
+    ws.onmessage = (m) => {
+      const frame = JSON.parse(m.data);
+      if (frame.type === "welcome") {
+        stats.connects += 1;
+        retry = 500;
+        onState("online");
+        return;
+      }
+      if (frame.type === "error") { console.warn("console socket error", frame); return; }
+      if (typeof frame.seq !== "number") return;
+      stats.received += 1;
+      if (frame.seq <= seq) { stats.duplicates += 1; return; }
+      if (frame.seq !== seq + 1) { stats.gaps += 1; onGap(seq, frame.seq); }
+      seq = frame.seq;
+      stats.applied += 1;
+      onEvent(frame);
+    };
+    ws.onclose = (e) => {
+      ws = null;
+      if (stopped) return;
+      onState(e.code === 4401 || e.code === 4403 ? "refused" : "offline");
+      if (e.code === 4401 || e.code === 4403) return;
+      // Back off up to 5 s: a restarting server is usually back within seconds.
+      timer = setTimeout(connect, retry);
+      retry = Math.min(retry * 2, 5000);
+    };
+  }
+
+  connect();
+  return {
+    stats,
+    get seq() { return seq; },
+    close() { stopped = true; clearTimeout(timer); if (ws) ws.close(); },
+  };
+}

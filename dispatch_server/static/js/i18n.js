@@ -1,0 +1,355 @@
+// Every word the console shows, in Chinese (the default) and English.
+// Elements carry data-t="key"; code calls t("key", {name: value}).
+
+const WORDS = {
+  zh: {
+    title: "社区网格调度台",
+    lang_switch: "English",
+    offline: "⚠ 与服务器断开，正在自动重连… 断开期间的报警会在重连后补上",
+    online: "在线",
+    connecting: "连接中",
+    offline_pill: "已断开",
+    signin_title: "值班员登录",
+    signin_hint: "请输入值班员令牌。点击“登录”的同时，浏览器会允许本页播放警报声音。",
+    token: "令牌",
+    signin: "登录并开启警报声",
+    resume_hint: "欢迎回来。浏览器需要您点击一次才能播放警报声音。",
+    resume: "开始值班（开启警报声）",
+    signout: "退出",
+    bad_token: "令牌无效或已作废，请核对后重试。",
+    wrong_token: "这个令牌不是值班员令牌，不能登录调度台。",
+    no_server: "连不上服务器，请稍后再试。",
+    tab_incidents: "报警处置",
+    tab_rollcall: "点名",
+    tab_log: "事件记录",
+    sound_on: "警报声：已开启",
+    sound_playing: "警报声：响铃中",
+    sound_blocked: "警报声被浏览器阻止：请点此开启",
+    new_alarm: "【新报警】",
+    queue: "报警队列",
+    queue_empty: "目前没有未结事件",
+    map: "网格地图",
+    legend_fresh: "队员实时位置（{s}秒内）",
+    legend_stale: "位置过时（超过{s}秒）",
+    legend_offline: "离线（{s}秒无信号）",
+    legend_nofix: "在岗，尚无定位",
+    legend_incident: "未确认报警（闪烁）",
+    legend_incident_ack: "已确认事件",
+    shortcuts: "快捷键：A 确认收到 · N 下一个事件 · Esc 关闭",
+    age: "已过 {age}",
+    opened_at: "报警时间",
+    reporter: "报警人",
+    place: "位置",
+    grid: "网格",
+    category: "类别",
+    status: "状态",
+    disposition: "处置结果",
+    inside: "在网格内",
+    outside: "在所有网格外 {m} 米",
+    by_fix: "按报警时定位",
+    by_reporter_fix: "按报警人最近定位",
+    by_reporter_grid: "无定位，按报警人所在网格",
+    responders: "建议派遣（由近及远）",
+    no_responders: "没有可派遣的队员",
+    dispatch_selected: "派遣所选队员（{n}人）",
+    acknowledge: "确认收到",
+    acknowledged: "已确认",
+    add_note: "添加备注",
+    note_placeholder: "备注内容",
+    resolve: "结案",
+    resolve_title: "结案：请选择处置结果（必选）",
+    resolve_note: "结案说明（可选）",
+    pick_disposition: "请先选择处置结果",
+    timeline: "处置记录",
+    close: "关闭",
+    assignments: "已派遣",
+    reply_pending: "等待答复",
+    reply_accepted: "已接受，正在赶来",
+    reply_declined: "已拒绝",
+    online_now: "在线",
+    offline_now: "离线",
+    located_fix: "按定位 {age}秒前",
+    located_grid: "无新定位，按所在网格估算",
+    skill_fit: "专长匹配：{skills}",
+    meters: "{m} 米",
+    escalated: "已上报：{to}",
+    escalated_badge: "已上报安保/警方",
+    actor_admin: "管理员",
+    actor_dispatcher: "值班员{id}",
+    actor_system: "系统",
+    unattended: "报警时无人值守，已直接上报",
+    next_escalation: "{t} 后自动上报",
+    escalation_due: "即将自动上报",
+    rc_title: "无线电点名",
+    rc_all: "全部网格点名",
+    rc_grid: "点名 {grid}",
+    rc_none: "还没有点名。按上面的按钮开始。",
+    rc_expected: "应到 {n} 人",
+    rc_unstaffed: "无人在岗",
+    rc_all_normal: "一切正常",
+    rc_need_help: "需要支援",
+    rc_missing: "尚未应答",
+    rc_silent: "无应答！",
+    rc_deadline: "截止 {t}",
+    rc_left: "剩余 {s} 秒",
+    rc_closed: "已结束",
+    rc_started: "{t} 开始",
+    log_title: "事件记录查询",
+    log_from: "起始时间",
+    log_to: "截止时间",
+    any: "全部",
+    search: "查询",
+    export_csv: "导出 CSV",
+    export_json: "导出 JSON",
+    log_count: "共 {n} 条",
+    log_empty: "没有符合条件的事件",
+    col_id: "编号",
+    failed: "操作失败：{msg}",
+    members_on_shift: "在岗队员 {n} 人",
+    you: "值班员",
+  },
+  en: {
+    title: "Grid patrol dispatch",
+    lang_switch: "中文",
+    offline: "⚠ Offline: reconnecting by itself… alarms raised meanwhile will appear when it is back",
+    online: "Online",
+    connecting: "Connecting",
+    offline_pill: "Offline",
+    signin_title: "Duty volunteer sign-in",
+    signin_hint: "Enter your duty token. Clicking “Sign in” also lets the browser play the alarm sound.",
+    token: "Token",
+    signin: "Sign in and turn on the alarm sound",
+    resume_hint: "Welcome back. The browser needs one click before it may play the alarm sound.",
+    resume: "Start duty (turn on the alarm sound)",
+    signout: "Sign out",
+    bad_token: "That token is unknown or revoked. Check it and try again.",
+    wrong_token: "That is not a duty volunteer's token; it cannot open the console.",
+    no_server: "Cannot reach the server. Try again shortly.",
+    tab_incidents: "Alarms",
+    tab_rollcall: "Roll call",
+    tab_log: "Incident log",
+    sound_on: "Alarm sound: on",
+    sound_playing: "Alarm sound: RINGING",
+    sound_blocked: "Sound blocked by the browser: click here",
+    new_alarm: "[NEW ALARM] ",
+    queue: "Alarm queue",
+    queue_empty: "No open incidents",
+    map: "Grid map",
+    legend_fresh: "Patrol member, live position (under {s} s)",
+    legend_stale: "Position out of date (over {s} s)",
+    legend_offline: "Offline (silent for {s} s)",
+    legend_nofix: "On shift, no position yet",
+    legend_incident: "Unacknowledged alarm (flashing)",
+    legend_incident_ack: "Acknowledged incident",
+    shortcuts: "Keys: A acknowledge · N next incident · Esc close",
+    age: "{age} ago",
+    opened_at: "Raised at",
+    reporter: "Reported by",
+    place: "Place",
+    grid: "Grid",
+    category: "Category",
+    status: "Status",
+    disposition: "Disposition",
+    inside: "inside the grid",
+    outside: "outside every grid by {m} m",
+    by_fix: "from the alarm's own fix",
+    by_reporter_fix: "from the reporter's last fix",
+    by_reporter_grid: "no fix: the reporter's grid",
+    responders: "Suggested responders (nearest first)",
+    no_responders: "Nobody available to dispatch",
+    dispatch_selected: "Dispatch selected ({n})",
+    acknowledge: "Acknowledge",
+    acknowledged: "Acknowledged",
+    add_note: "Add note",
+    note_placeholder: "Note",
+    resolve: "Resolve",
+    resolve_title: "Resolve: choose the disposition (required)",
+    resolve_note: "Closing note (optional)",
+    pick_disposition: "Choose a disposition first",
+    timeline: "Timeline",
+    close: "Close",
+    assignments: "Dispatched",
+    reply_pending: "waiting for an answer",
+    reply_accepted: "accepted, on the way",
+    reply_declined: "declined",
+    online_now: "online",
+    offline_now: "offline",
+    located_fix: "by a fix {age} s old",
+    located_grid: "no fresh fix: by their grid",
+    skill_fit: "skills fit: {skills}",
+    meters: "{m} m",
+    escalated: "Escalated to: {to}",
+    escalated_badge: "Escalated to security/police",
+    actor_admin: "Admin",
+    actor_dispatcher: "Duty volunteer {id}",
+    actor_system: "System",
+    unattended: "No console was staffed: escalated at once",
+    next_escalation: "escalates in {t}",
+    escalation_due: "escalating now",
+    rc_title: "Radio roll call",
+    rc_all: "Roll call: all grids",
+    rc_grid: "Call {grid}",
+    rc_none: "No roll call yet. Start one with the buttons above.",
+    rc_expected: "{n} expected",
+    rc_unstaffed: "Nobody on shift",
+    rc_all_normal: "All normal",
+    rc_need_help: "Need help",
+    rc_missing: "No answer yet",
+    rc_silent: "No answer!",
+    rc_deadline: "deadline {t}",
+    rc_left: "{s} s left",
+    rc_closed: "closed",
+    rc_started: "started {t}",
+    log_title: "Search the incident log",
+    log_from: "From",
+    log_to: "To",
+    any: "Any",
+    search: "Search",
+    export_csv: "Export CSV",
+    export_json: "Export JSON",
+    log_count: "{n} incidents",
+    log_empty: "No incident matches",
+    col_id: "No.",
+    failed: "Failed: {msg}",
+    members_on_shift: "{n} on shift",
+    you: "Duty",
+  },
+};
+
+const ENUMS = {
+  zh: {
+    category: {unknown: "未说明", medical: "医疗急救", fire: "火情", violence: "暴力", theft: "盗窃",
+      dispute: "纠纷", disorder: "扰乱秩序", suspicious: "可疑情况", other: "其他"},
+    status: {open: "新报警，未确认", acknowledged: "已确认", dispatched: "已派遣，等待答复",
+      responding: "队员赶赴中", resolved: "已结案"},
+    disposition: {true_alarm: "真实警情", false_alarm: "误报", test: "测试",
+      handled_by_partner: "已交安保/警方处理"},
+    skill: {medical: "医护", first_aid: "急救", fire_safety: "消防", security: "安保",
+      psychology: "心理疏导", mediation: "调解"},
+    partner: {security: "物业/酒店安保", police: "警务联络"},
+    rc_status: {all_normal: "一切正常", need_help: "需要支援"},
+  },
+  en: {
+    category: {unknown: "Unspecified", medical: "Medical", fire: "Fire", violence: "Violence",
+      theft: "Theft", dispute: "Dispute", disorder: "Disorder", suspicious: "Suspicious",
+      other: "Other"},
+    status: {open: "New, not acknowledged", acknowledged: "Acknowledged",
+      dispatched: "Dispatched, awaiting answer", responding: "Responder on the way",
+      resolved: "Resolved"},
+    disposition: {true_alarm: "True alarm", false_alarm: "False alarm", test: "Test",
+      handled_by_partner: "Handled by security/police"},
+    skill: {medical: "medical", first_aid: "first aid", fire_safety: "fire safety",
+      security: "security", psychology: "psychology", mediation: "mediation"},
+    partner: {security: "estate/hotel security", police: "police liaison"},
+    rc_status: {all_normal: "All normal", need_help: "Need help"},
+  },
+};
+
+// How each logged event reads in the timeline. {x} fields come from the event itself.
+const EVENTS = {
+  zh: {
+    incident_opened: "报警：{who}按下报警键",
+    incident_acknowledged: "{who}确认收到",
+    responders_dispatched: "{who}派遣：{members}",
+    assignment_replied: "{member}{answer}",
+    note_added: "{who}备注：{text}",
+    incident_resolved: "{who}结案：{disposition}",
+    incident_escalated: "自动上报给{to}（{trigger}）",
+    delivery_succeeded: "已通知合作方（第{attempt}次）",
+    delivery_failed: "通知合作方失败（第{attempt}次：{result}），稍后重试",
+    delivery_dead_lettered: "通知合作方彻底失败（{result}），请电话联系",
+    partner_acknowledged: "合作方已确认",
+    partner_update: "合作方消息：{text}",
+    member_offline: "{member}离线",
+    member_online: "{member}恢复在线",
+    check_in_overdue: "{member}报平安超时",
+    answer_yes: "接受任务，正在赶来",
+    answer_no: "拒绝任务",
+    trigger: {immediate: "立即", no_ack: "无人确认", no_responder: "无人接受派遣",
+      unattended: "无人值守"},
+  },
+  en: {
+    incident_opened: "Alarm: {who} pressed the alarm key",
+    incident_acknowledged: "{who} acknowledged",
+    responders_dispatched: "{who} dispatched {members}",
+    assignment_replied: "{member} {answer}",
+    note_added: "{who} noted: {text}",
+    incident_resolved: "{who} resolved it: {disposition}",
+    incident_escalated: "Escalated to {to} ({trigger})",
+    delivery_succeeded: "Partner notified (try {attempt})",
+    delivery_failed: "Notifying the partner failed (try {attempt}: {result}); retrying",
+    delivery_dead_lettered: "Notifying the partner failed for good ({result}): phone them",
+    partner_acknowledged: "Partner acknowledged",
+    partner_update: "Partner update: {text}",
+    member_offline: "{member} went offline",
+    member_online: "{member} is back online",
+    check_in_overdue: "{member} missed a check-in",
+    answer_yes: "accepted, on the way",
+    answer_no: "declined",
+    trigger: {immediate: "at once", no_ack: "nobody acknowledged", no_responder: "nobody accepted",
+      unattended: "no console staffed"},
+  },
+};
+
+let current = "zh";
+
+export function lang() { return current; }
+
+export function setLang(next) {
+  current = next === "en" ? "en" : "zh";
+  document.documentElement.lang = current === "zh" ? "zh-CN" : "en";
+  document.querySelectorAll("[data-t]").forEach((el) => { el.textContent = t(el.dataset.t); });
+  document.querySelectorAll("[data-t-placeholder]").forEach((el) => {
+    el.placeholder = t(el.dataset.tPlaceholder);
+  });
+}
+
+function fill(text, vars) {
+  return text.replace(/\{(\w+)\}/g, (_, k) => (vars[k] ?? ""));
+}
+
+export function t(key, vars = {}) {
+  return fill(WORDS[current][key] ?? key, vars);
+}
+
+export function name(kind, value) {
+  if (value === null || value === undefined) return "";
+  return ENUMS[current][kind][value] ?? value;
+}
+
+export function eventText(ev, vars) {
+  const words = EVENTS[current];
+  const template = words[ev.type];
+  if (!template) return ev.type;
+  const merged = {...ev, ...vars};
+  if (ev.type === "assignment_replied") merged.answer = ev.accept ? words.answer_yes : words.answer_no;
+  if (ev.type === "incident_escalated") merged.trigger = words.trigger[ev.trigger] ?? ev.trigger;
+  return fill(template, merged);
+}
+
+/** "name（G03）" in Chinese, "name (G03)" in English. */
+export function paren(text, inner) {
+  return current === "zh" ? `${text}（${inner}）` : `${text} (${inner})`;
+}
+
+/** A list as each language writes it. */
+export function list(items) {
+  return items.join(current === "zh" ? "、" : ", ");
+}
+
+export function duration(seconds) {
+  const s = Math.max(0, Math.floor(seconds));
+  const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
+  if (current === "zh") return h ? `${h}小时${m}分` : m ? `${m}分${r}秒` : `${r}秒`;
+  return h ? `${h} h ${m} min` : m ? `${m} min ${r} s` : `${r} s`;
+}
+
+export function clockTime(iso) {
+  const d = new Date(iso);
+  return d.toLocaleTimeString(current === "zh" ? "zh-CN" : "en-GB", {hour12: false});
+}
+
+export function dateTime(iso) {
+  const d = new Date(iso);
+  return d.toLocaleString(current === "zh" ? "zh-CN" : "en-GB", {hour12: false});
+}

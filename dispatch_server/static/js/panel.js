@@ -1,0 +1,161 @@
+// The incident panel: who, when, where, what; ranked responders; the actions; the timeline.
+//
+// It is redrawn from the server's view of the incident after every event for it. What the
+// duty volunteer is typing or has ticked lives in `draft`, so a redraw never loses it.
+
+import {t, name, eventText, clockTime, dateTime, duration, paren, list} from "./i18n.js";
+
+export function newDraft() {
+  return {picked: new Set(), note: "", disposition: "", closing: ""};
+}
+
+function h(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === "class") node.className = v;
+    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
+    else if (v !== false && v !== null && v !== undefined) node.setAttribute(k, v === true ? "" : v);
+  }
+  for (const c of children.flat()) if (c !== null && c !== undefined && c !== false) node.append(c);
+  return node;
+}
+
+function row(label, value) {
+  return h("div", {class: "fact"}, h("span", {class: "fact-label"}, label), h("span", {class: "fact-value"}, value));
+}
+
+const PLACE = {alert_fix: "by_fix", reporter_fix: "by_reporter_fix", reporter_grid: "by_reporter_grid"};
+const REPLY = {pending: "reply_pending", accepted: "reply_accepted", declined: "reply_declined"};
+
+export function actorName(actor, memberName) {
+  const [kind, id] = String(actor).split(":");
+  if (kind === "member") return memberName(Number(id));
+  if (kind === "dispatcher") return t("actor_dispatcher", {id});
+  if (kind === "admin") return t("actor_admin");
+  return t("actor_system");
+}
+
+function responderLine(r, memberName) {
+  const how = r.located_by === "fix" ? t("located_fix", {age: Math.round(r.fix_age_s)}) : t("located_grid");
+  const parts = [t("meters", {m: Math.round(r.distance_m)}), how, r.online ? t("online_now") : t("offline_now")];
+  if (r.skills_fit.length) parts.push(t("skill_fit", {skills: list(r.skills_fit.map((s) => name("skill", s)))}));
+  return `${paren(memberName(r.member_id), r.grid_id)} · ${parts.join(" · ")}`;
+}
+
+function responders(inc, draft, memberName, redraw) {
+  const called = new Map(inc.assignments.map((a) => [a.member_id, a]));
+  const ul = h("ul", {class: "responders"});
+  for (const r of inc.responders) {
+    const a = called.get(r.member_id);
+    const canPick = inc.status !== "resolved" && (!a || a.reply === "declined") && r.member_id !== inc.reporter_id;
+    const box = h("input", {type: "checkbox", "data-member": r.member_id, checked: draft.picked.has(r.member_id),
+      disabled: !canPick, onchange: (e) => {
+        if (e.target.checked) draft.picked.add(r.member_id); else draft.picked.delete(r.member_id);
+        redraw();
+      }});
+    const reply = a ? h("span", {class: `reply reply-${a.reply}`, "data-reply": a.reply}, t(REPLY[a.reply])) : null;
+    ul.append(h("li", {class: "responder" + (a ? " called" : "")},
+      h("label", {}, box, h("span", {class: "responder-text"}, responderLine(r, memberName))), reply));
+  }
+  // Members dispatched who were not in the ranking (ranked later, or picked by hand elsewhere).
+  for (const a of inc.assignments) {
+    if (inc.responders.some((r) => r.member_id === a.member_id)) continue;
+    ul.append(h("li", {class: "responder called"}, h("span", {class: "responder-text"}, memberName(a.member_id)),
+      h("span", {class: `reply reply-${a.reply}`, "data-reply": a.reply}, t(REPLY[a.reply]))));
+  }
+  if (!inc.responders.length && !inc.assignments.length) ul.append(h("li", {class: "empty"}, t("no_responders")));
+  return ul;
+}
+
+function timeline(inc, memberName) {
+  const ol = h("ol", {class: "timeline"});
+  for (const ev of inc.timeline) {
+    const vars = {
+      who: actorName(ev.actor, memberName),
+      member: ev.member_id ? memberName(ev.member_id) : "",
+      members: list((ev.member_ids ?? []).map(memberName)),
+      disposition: name("disposition", ev.disposition),
+      to: name("partner", ev.to),
+    };
+    ol.append(h("li", {"data-type": ev.type, "data-seq": ev.seq},
+      h("time", {datetime: ev.at}, clockTime(ev.at)), " ", eventText(ev, vars)));
+  }
+  return ol;
+}
+
+function escalationLine(inc) {
+  if (inc.status === "resolved") return null;
+  const parts = [];
+  if (inc.unattended) parts.push(t("unattended"));
+  if (inc.escalated_to.length) parts.push(t("escalated_badge"));
+  if (inc.next_escalation_at) {
+    const left = (Date.parse(inc.next_escalation_at) - Date.now()) / 1000;
+    parts.push(left > 0 ? t("next_escalation", {t: duration(left)}) : t("escalation_due"));
+  }
+  return parts.length ? h("p", {class: "escalation", "data-next": inc.next_escalation_at ?? ""}, parts.join(" · ")) : null;
+}
+
+export function renderPanel(box, inc, {draft, gridName, memberName, act, close}) {
+  const redraw = () => renderPanel(box, inc, {draft, gridName, memberName, act, close});
+  // A redraw while the volunteer is typing must not steal the cursor.
+  const focused = box.contains(document.activeElement) ? document.activeElement : null;
+  const focus = focused && focused.id ? {id: focused.id, start: focused.selectionStart, end: focused.selectionEnd} : null;
+  const active = inc.status !== "resolved";
+  const place = inc.inside_grid ? t("inside") : t("outside", {m: Math.round(inc.timeline[0]?.outside_by_m ?? 0)});
+  const parts = [
+    h("div", {class: "panel-head"},
+      h("h2", {}, `#${inc.incident_id} ${name("category", inc.category)}`),
+      h("button", {type: "button", class: "ghost", id: "panel-close", onclick: close}, t("close"))),
+    h("div", {class: `chip big status-${inc.status}`, id: "panel-status", "data-status": inc.status}, name("status", inc.status)),
+    escalationLine(inc),
+    h("div", {class: "facts"},
+      row(t("reporter"), inc.reporter_id ? memberName(inc.reporter_id) : "—"),
+      row(t("opened_at"), dateTime(inc.opened_at)),
+      row(t("grid"), gridName(inc.grid_id)),
+      row(t("place"), `${inc.lat.toFixed(5)}, ${inc.lon.toFixed(5)} · ${place} · ${t(PLACE[inc.point_source] ?? "by_fix")}`),
+      inc.note ? row(t("note_placeholder"), inc.note) : null,
+      inc.disposition ? row(t("disposition"), name("disposition", inc.disposition)) : null),
+    active && inc.status === "open"
+      ? h("button", {type: "button", class: "primary huge", id: "ack", onclick: () => act("acknowledge")}, paren(t("acknowledge"), "A"))
+      : null,
+    h("h3", {}, t("responders")),
+    responders(inc, draft, memberName, redraw),
+    active
+      ? h("button", {type: "button", class: "primary", id: "dispatch", disabled: draft.picked.size === 0,
+        onclick: () => act("dispatch", [...draft.picked])}, t("dispatch_selected", {n: draft.picked.size}))
+      : null,
+    h("div", {class: "note-box"},
+      h("textarea", {id: "note", rows: 2, placeholder: t("note_placeholder"), oninput: (e) => { draft.note = e.target.value; }}),
+      h("button", {type: "button", id: "add-note", onclick: () => draft.note.trim() && act("note", draft.note.trim())}, t("add_note"))),
+    active ? resolveBox(draft, act) : null,
+    h("h3", {}, t("timeline")),
+    timeline(inc, memberName),
+  ];
+  box.replaceChildren(...parts.filter((p) => p !== null));
+  const note = box.querySelector("#note");
+  if (note) note.value = draft.note;
+  const again = focus && box.querySelector(`#${focus.id}`);
+  if (again) {
+    again.focus();
+    if (typeof focus.start === "number" && "setSelectionRange" in again) again.setSelectionRange(focus.start, focus.end);
+  }
+}
+
+function resolveBox(draft, act) {
+  const choices = ["true_alarm", "false_alarm", "test", "handled_by_partner"].map((d) =>
+    h("label", {class: "choice"},
+      h("input", {type: "radio", name: "disposition", value: d, checked: draft.disposition === d,
+        onchange: () => { draft.disposition = d; }}),
+      name("disposition", d)));
+  const closing = h("input", {type: "text", id: "closing", placeholder: t("resolve_note"),
+    oninput: (e) => { draft.closing = e.target.value; }});
+  closing.value = draft.closing;
+  return h("fieldset", {class: "resolve"},
+    h("legend", {}, t("resolve_title")),
+    h("div", {class: "choices"}, choices),
+    closing,
+    h("button", {type: "button", id: "resolve", class: "secondary", onclick: () => {
+      if (!draft.disposition) { act("warn", t("pick_disposition")); return; }
+      act("resolve", {disposition: draft.disposition, note: draft.closing.trim() || undefined});
+    }}, t("resolve")));
+}

@@ -1,0 +1,421 @@
+"""The duty console in real headless Chromium, against real servers and real handhelds.
+
+Each test signs in the way a volunteer does, and the handhelds are PatrolClient, the code
+the volunteers' devices run. Screenshots of the main screens go to test-artifacts/screenshots
+(docs/console.md shows them).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from patrol_client.client import Link, PatrolClient
+from patrol_client.outbox import Outbox
+from patrol_client.position import CallbackSource, Fix, FixedPoint
+from tests.support.browser import CJK, ConsolePage, console_page
+from tests.support.patrols import fast_backoff, running, until
+from tests.support.servers import Running, ServerProcess, free_port, in_process, settings_for
+
+G03 = (113.041186, 28.1332667)  # inside the sample grid G03 (Jinjiang Hotel Block)
+
+
+def handheld(
+    base: str, member: dict[str, Any], box: Path, at: tuple[float, float] = G03
+) -> PatrolClient:
+    return PatrolClient(
+        base,
+        member["token"],
+        Outbox(box),
+        FixedPoint(*at),
+        position_every_s=0.2,
+        backoff=fast_backoff(),
+    )
+
+
+async def online(*clients: PatrolClient) -> None:
+    await until(lambda: all(c.view.link is Link.ONLINE for c in clients))
+
+
+async def test_an_alarm_rings_within_2_s_and_stops_when_acknowledged(
+    server: Running, tmp_path: Path
+) -> None:
+    duty = await server.api.dispatcher("张阿姨")
+    member = await server.api.member("王大爷", "G03")
+    reporter = handheld(server.base, member, tmp_path / "r.sqlite3")
+    async with console_page(server.base) as page, running(reporter):
+        await page.screenshot("01-sign-in")
+        await page.sign_in(duty["token"])
+        assert await page.sound() == "on", "the sign-in click must unlock the sound"
+        await online(reporter)
+
+        pressed = time.monotonic()
+        await reporter.alarm("medical")
+        await page.page.wait_for_selector('#queue .card[data-status="open"]', timeout=2000)
+        await page.wait_js("document.documentElement.dataset.sound === 'playing'", 2.0)
+        assert time.monotonic() - pressed < 2.0
+        # It rings again and again, and the title flashes, until someone acknowledges.
+        first = await page.chimes()
+        await page.wait_js(f"Number(document.documentElement.dataset.chimes) > {first + 1}", 6)
+        titles = set()
+        for _ in range(4):
+            titles.add(await page.page.title())
+            await asyncio.sleep(0.4)
+        assert any("新报警" in t for t in titles) and len(titles) > 1, titles
+        [(incident_id, status)] = await page.queue()
+        assert status == "open"
+        await page.screenshot("02-new-alarm")
+
+        await page.page.keyboard.press("a")  # the shortcut; the big button does the same
+        await page.wait_js("document.documentElement.dataset.sound === 'on'", 5)
+        assert await page.queue() == [(incident_id, "acknowledged")]
+        stopped = await page.chimes()
+        await asyncio.sleep(2.5)
+        assert await page.chimes() == stopped, "the chime went on after the acknowledgement"
+        assert "新报警" not in await page.page.title()
+        detail = await server.api.get(f"/api/incidents/{incident_id}", duty["token"])
+        assert detail["status"] == "acknowledged"
+        assert detail["acknowledged_by"] == f"dispatcher:{duty['dispatcher_id']}"
+
+
+async def test_dispatch_two_responders_one_accepts_live_then_resolve(
+    server: Running, tmp_path: Path
+) -> None:
+    duty = await server.api.dispatcher()
+    reporter_m = await server.api.member("报警人", "G03")
+    doctor_m = await server.api.member("李医生", "G03", ["medical"])
+    guard_m = await server.api.member("赵保安", "G03", ["security"])
+    reporter = handheld(server.base, reporter_m, tmp_path / "r.sqlite3")
+    doctor = handheld(server.base, doctor_m, tmp_path / "d.sqlite3", (G03[0] + 0.0004, G03[1]))
+    guard = handheld(server.base, guard_m, tmp_path / "g.sqlite3", (G03[0], G03[1] + 0.0008))
+    async with (
+        console_page(server.base) as page,
+        running(reporter),
+        running(doctor),
+        running(guard),
+    ):
+        await page.sign_in(duty["token"])
+        for c in (doctor, guard):
+            c.set_shift(True)
+        await until(lambda: doctor.view.on_shift and guard.view.on_shift)
+
+        async def both_have_fixes() -> bool:
+            members = await server.api.get("/api/members", duty["token"])
+            return sum(1 for m in members if m["fix"] and m["fix"]["fresh"]) == 2
+
+        async with asyncio.timeout(10):
+            while not await both_have_fixes():
+                await asyncio.sleep(0.05)
+        alarm = await reporter.alarm("medical", "老人摔倒，意识模糊")
+        await until(
+            lambda: (a := reporter.outbox.get(alarm.alert_id)) is not None and a.incident_id
+        )
+        incident_id = reporter.outbox.get(alarm.alert_id).incident_id  # type: ignore[union-attr]
+
+        await page.page.click(f'#queue .card[data-incident="{incident_id}"]')
+        panel = page.page.locator("#panel")
+        await panel.locator("#ack").wait_for()
+        # The ranking, nearest suitable first, with distances and reasons.
+        ranked = await panel.locator(".responder").all_inner_texts()
+        assert ranked[0].startswith("李医生") and "米" in ranked[0] and "专长匹配" in ranked[0]
+        await page.screenshot("03-incident-panel")
+
+        for m in (doctor_m, guard_m):
+            await panel.locator(f'input[data-member="{m["member_id"]}"]').check()
+        await panel.locator("#dispatch").click()
+        await until(lambda: incident_id in doctor.view.assignments)
+        await until(lambda: incident_id in guard.view.assignments)
+        await panel.locator('[data-reply="pending"]').nth(1).wait_for()
+
+        doctor.answer_assignment(incident_id, True)
+        guard.answer_assignment(incident_id, False)
+        # Live: no reload, the panel turns both answers round as they are logged.
+        await panel.locator('[data-reply="accepted"]').wait_for(timeout=5000)
+        await panel.locator('[data-reply="declined"]').wait_for(timeout=5000)
+        assert await panel.locator("#panel-status").get_attribute("data-status") == "responding"
+        assert not re.search(r"\b(null|undefined|NaN)\b", await panel.inner_text())
+        await page.screenshot("04-responder-accepted")
+
+        await panel.locator("#note").fill("李医生已到场")
+        await panel.locator("#add-note").click()
+        await panel.locator('.timeline li[data-type="note_added"]').wait_for()
+        # Resolving without a disposition is refused on the page; with one it goes through.
+        await panel.locator("#resolve").click()
+        await page.page.locator("#toast").wait_for()
+        assert await panel.locator("#panel-status").get_attribute("data-status") == "responding"
+        await panel.locator('input[name="disposition"][value="true_alarm"]').check()
+        await panel.locator("#resolve").click()
+        await panel.locator('#panel-status[data-status="resolved"]').wait_for()
+        await panel.locator('.timeline li[data-type="incident_resolved"]').wait_for()
+
+        detail = await server.api.get(f"/api/incidents/{incident_id}", duty["token"])
+        shown = await panel.locator(".timeline li").evaluate_all(
+            "items => items.map(li => [Number(li.dataset.seq), li.dataset.type])"
+        )
+        assert shown == [[e["seq"], e["type"]] for e in detail["timeline"]]
+        kinds = [k for _, k in shown]
+        for step in (
+            "incident_opened",
+            "responders_dispatched",
+            "assignment_replied",
+            "note_added",
+            "incident_resolved",
+        ):
+            assert step in kinds, (step, kinds)
+        assert kinds.count("assignment_replied") == 2
+        assert detail["disposition"] == "true_alarm"
+        await page.screenshot("05-resolved")
+
+
+async def test_server_killed_and_restarted_the_page_catches_up_exactly_once(
+    tmp_path: Path, database_url: str
+) -> None:
+    proc = ServerProcess(database_url, tmp_path / "server.log", port=free_port())
+    srv = proc.start()
+    try:
+        duty = await srv.api.dispatcher()
+        member = await srv.api.member("巡逻员", "G03")
+        reporter = handheld(srv.base, member, tmp_path / "r.sqlite3")
+        async with console_page(srv.base) as page, running(reporter):
+            await page.sign_in(duty["token"])
+            await page.js("window.sameDocument = true")
+            for _ in range(3):
+                await reporter.alarm("theft")
+            await until(lambda: not reporter.outbox.pending())
+            await page.wait_js("document.querySelectorAll('#queue .card').length === 3")
+
+            proc.kill()
+            await page.page.locator("#offline").wait_for(state="visible", timeout=5000)
+            await page.screenshot("06-offline")
+            # Alarms pressed during the outage wait in the handheld's outbox.
+            for _ in range(2):
+                await reporter.alarm("fire")
+            proc.start()
+            await until(lambda: not reporter.outbox.pending(), timeout=20)
+            await page.page.locator("#offline").wait_for(state="hidden", timeout=15_000)
+            await page.wait_js("document.querySelectorAll('#queue .card').length === 5", 10)
+
+            listing = await srv.api.get("/api/incidents", duty["token"])
+            logged = sorted(i["incident_id"] for i in listing["incidents"])
+            shown = [i for i, _ in await page.queue()]
+            assert len(logged) == 5
+            assert sorted(shown) == logged, "every incident exactly once"
+            stats = await page.feed_stats()
+            assert stats["duplicates"] == 0 and stats["gaps"] == 0, stats
+            assert stats["connects"] == 2, stats
+            assert await page.js("window.sameDocument") is True, "the page must not reload"
+            assert await page.js("window.dispatchConsole.feed.seq") == listing["last_seq"]
+    finally:
+        proc.stop()
+
+
+async def _texts(page: ConsolePage) -> str:
+    """The visible words, digits dropped (ages and clocks tick between two readings), less the
+    language button, which names the other language in its own script on purpose."""
+    switch = str(await page.js("document.getElementById('lang').innerText"))
+    return re.sub(r"\d", "", (await page.visible_text()).replace(switch, "", 1))
+
+
+async def test_the_language_switch_turns_every_visible_label_and_back(
+    tmp_path: Path, database_url: str
+) -> None:
+    # ASCII names and no notes: in English nothing Chinese may remain visible.
+    settings = settings_for(database_url, roll_call_timeout_s=2.0)
+    async with in_process(settings) as server:
+        duty = await server.api.dispatcher("Duty")
+        member = await server.api.member("Wang", "G03")
+        quiet = await server.api.member("Chen", "G05")
+        patrol = handheld(server.base, member, tmp_path / "p.sqlite3")
+        silent = handheld(server.base, quiet, tmp_path / "q.sqlite3", (113.0443, 28.1339))
+        async with console_page(server.base) as page, running(patrol), running(silent):
+            screens: list[tuple[str, str, str]] = []
+
+            async def both_ways(screen: str) -> None:
+                zh = await _texts(page)
+                await page.page.click("#lang")
+                en = await _texts(page)
+                await page.screenshot(f"en-{screen}")
+                await page.page.click("#lang")
+                back = await _texts(page)
+                screens.append((screen, zh, en))
+                assert CJK.findall(en) == [], (screen, sorted(set(CJK.findall(en))))
+                for words in (zh, en):
+                    assert not re.search(r"\b(null|undefined|NaN)\b", words), (screen, words)
+                assert back == zh, screen
+
+            await both_ways("sign-in")
+            await page.sign_in(duty["token"])
+            patrol.set_shift(True)
+            silent.set_shift(True)
+            await until(lambda: patrol.view.on_shift and silent.view.on_shift)
+            alarm = await patrol.alarm("suspicious")
+            await until(lambda: not patrol.outbox.pending())
+            await page.page.locator("#queue .card").first.click()
+            await page.page.locator("#panel #ack").wait_for()
+            await page.page.locator("#panel #ack").click()
+            await page.wait_js("document.documentElement.dataset.sound === 'on'")
+            await both_ways("incident")
+
+            # Roll call: Wang answers through his handheld, Chen's grid stays silent.
+            await page.page.click('#tabs [data-view="rollcall"]')
+            await page.page.click('#rc-buttons [data-grid="G03"]')
+            await until(lambda: bool(patrol.view.roll_calls))
+            [rc_id] = patrol.view.roll_calls
+            patrol.answer_roll_call(rc_id, "all_normal")
+            row = page.page.locator('.rc-table tr[data-grid="G03"] td.ok')
+            await row.filter(has_text="Wang").wait_for()
+            await page.page.click("#rc-all")
+            await page.page.locator(".rc-table tr.silent").first.wait_for(timeout=10_000)
+            await page.screenshot("07-roll-call")
+            await both_ways("roll-call")
+
+            await page.page.click('#tabs [data-view="log"]')
+            await page.page.click("#log-search")
+            await page.page.locator(".log-table tr[data-incident]").first.wait_for()
+            await page.screenshot("08-incident-log")
+            await both_ways("log")
+            assert alarm.alert_id
+        assert len(screens) == 4
+
+
+async def test_incident_log_search_and_export(server: Running, tmp_path: Path) -> None:
+    duty = await server.api.dispatcher()
+    a = await server.api.member("甲", "G03")
+    b = await server.api.member("乙", "G05")
+    pa = handheld(server.base, a, tmp_path / "a.sqlite3")
+    pb = handheld(server.base, b, tmp_path / "b.sqlite3", (113.0443, 28.1339))
+    async with console_page(server.base) as page, running(pa), running(pb):
+        await page.sign_in(duty["token"])
+        await pa.alarm("fire")
+        await pb.alarm("theft")
+        await pa.alarm("medical")
+        await until(lambda: not pa.outbox.pending() and not pb.outbox.pending())
+        await page.page.click('#tabs [data-view="log"]')
+        await page.page.select_option('#log-form select[name="grid_id"]', "G03")
+        await page.page.click("#log-search")
+        rows = page.page.locator(".log-table tr[data-incident]")
+        await rows.first.wait_for()
+        assert await rows.count() == 2
+
+        exported = list(csv.DictReader(io.StringIO(await page.download("#export-csv"))))
+        assert sorted(r["category"] for r in exported) == ["fire", "medical"]
+        assert {r["reporter_name"] for r in exported} == {"甲"}
+        assert {r["grid_name_zh"] for r in exported} == {"锦江酒店街区"}
+
+        body = json.loads(await page.download("#export-json"))
+        assert sorted(i["category"] for i in body["incidents"]) == ["fire", "medical"]
+
+        # A row opens the incident.
+        await rows.first.click()
+        await page.page.locator("#panel #ack").wait_for()
+
+
+async def _fits(page: ConsolePage) -> None:
+    """Nothing sideways to scroll, the header on one line, the big buttons big."""
+    layout = await page.js(
+        """() => ({
+          overflow: document.documentElement.scrollWidth - window.innerWidth,
+          header: document.getElementById('top').getBoundingClientRect().height,
+          fontPx: parseFloat(getComputedStyle(document.documentElement).fontSize),
+          button: document.getElementById('lang').getBoundingClientRect().height,
+          map: document.getElementById('map').getBoundingClientRect().width,
+        })"""
+    )
+    assert layout["overflow"] <= 0, layout
+    assert layout["header"] < 4.5 * layout["fontPx"], layout
+    assert layout["fontPx"] >= 18 and layout["button"] >= 44, layout
+    assert layout["map"] > 200, layout
+
+
+async def test_fits_1280_and_a_wall_screen_with_keyboard_shortcuts(
+    server: Running, tmp_path: Path
+) -> None:
+    duty = await server.api.dispatcher()
+    member = await server.api.member("巡逻员", "G03")
+    reporter = handheld(server.base, member, tmp_path / "r.sqlite3")
+    async with running(reporter):
+        for category in ("fire", "medical", "theft"):
+            await reporter.alarm(category)
+        await until(lambda: not reporter.outbox.pending())
+    for width, height in ((1280, 800), (3840, 2160)):
+        async with console_page(server.base, width, height) as page:
+            await page.sign_in(duty["token"])
+            await page.wait_js("document.querySelectorAll('#queue .card').length === 3")
+            await _fits(page)
+            # N walks the queue top to bottom; A acknowledges the one shown.
+            order = [i for i, _ in await page.queue()]
+            for expected in order:
+                await page.page.keyboard.press("n")
+                await page.page.locator(f'#panel h2:has-text("#{expected} ")').wait_for()
+            await _fits(page)
+            await page.screenshot(f"{width}x{height}")
+    async with console_page(server.base) as page:
+        await page.sign_in(duty["token"])
+        await page.wait_js("document.querySelectorAll('#queue .card').length === 3")
+        for _ in range(3):
+            await page.page.keyboard.press("a")  # the oldest unacknowledged, each time
+            await asyncio.sleep(0.3)
+        await page.wait_js("document.documentElement.dataset.sound === 'on'")
+        assert [s for _, s in await page.queue()] == ["acknowledged"] * 3
+
+
+async def test_map_tells_fresh_stale_and_offline_members_apart(
+    tmp_path: Path, database_url: str
+) -> None:
+    tiles_at = free_port()  # a deployment's tile server; nobody listens, the tiles are only drawn
+    settings = settings_for(
+        database_url,
+        fresh_fix_s=1.5,
+        offline_after_s=2.0,
+        map_tile_url=f"http://127.0.0.1:{tiles_at}/tiles/{{z}}/{{x}}/{{y}}.png",
+    )
+    async with in_process(settings) as server:
+        duty = await server.api.dispatcher()
+        fresh_m = await server.api.member("Fresh", "G03")
+        stale_m = await server.api.member("Stale", "G03")
+        gone_m = await server.api.member("Gone", "G03")
+        fixes = [Fix(G03[0] + 0.0003, G03[1], 5.0)]
+        fresh = handheld(server.base, fresh_m, tmp_path / "f.sqlite3")
+        # One fix, then only heartbeats: heard from, but where is no longer known.
+        stale = PatrolClient(
+            server.base,
+            stale_m["token"],
+            Outbox(tmp_path / "s.sqlite3"),
+            CallbackSource(lambda: fixes.pop() if fixes else None),
+            position_every_s=0.2,
+            backoff=fast_backoff(),
+        )
+        gone = handheld(server.base, gone_m, tmp_path / "g.sqlite3", (G03[0], G03[1] + 0.0005))
+        async with console_page(server.base) as page, running(fresh), running(stale):
+            async with running(gone):
+                for c in (fresh, stale, gone):
+                    c.set_shift(True)
+                await until(
+                    lambda: fresh.view.on_shift and stale.view.on_shift and gone.view.on_shift
+                )
+                await asyncio.sleep(0.5)
+            # `gone` has dropped off the network without ending its shift.
+            await page.sign_in(duty["token"])
+            marks = {
+                fresh_m["member_id"]: "fresh",
+                stale_m["member_id"]: "stale",
+                gone_m["member_id"]: "offline",
+            }
+            for member_id, state in marks.items():
+                await page.page.locator(
+                    f'#map circle.member.{state}[data-member="{member_id}"]'
+                ).wait_for(timeout=15_000)
+            legend = await page.page.locator("#legend").inner_text()
+            assert "1.5秒" in legend and "2秒" in legend, legend
+            tiles = await page.page.locator("#map image").evaluate_all(
+                "images => images.map(i => i.getAttribute('href'))"
+            )
+            pattern = rf"http://127\.0\.0\.1:{tiles_at}/tiles/\d+/\d+/\d+\.png"
+            assert tiles and all(re.fullmatch(pattern, t) for t in tiles), tiles
+            await page.screenshot("09-member-marks")
