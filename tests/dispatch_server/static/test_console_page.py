@@ -260,6 +260,10 @@ async def test_the_language_switch_turns_every_visible_label_and_back(
             await page.page.locator("#panel #ack").wait_for()
             await page.page.locator("#panel #ack").click()
             await page.wait_js("document.documentElement.dataset.sound === 'on'")
+            # The acknowledgement reaches the timeline through the feed, after the sound
+            # stops: wait for it, or it can land between the two readings of the page.
+            acked = '#panel .timeline li[data-type="incident_acknowledged"]'
+            await page.page.locator(acked).wait_for()
             await both_ways("incident")
 
             # Roll call: Wang answers through his handheld, Chen's grid stays silent.
