@@ -30,6 +30,7 @@ from dispatch_server.domain.errors import Conflict, NotFound
 from dispatch_server.live.console import console_socket
 from dispatch_server.live.partner import partner_socket
 from dispatch_server.live.patrol import patrol_socket
+from dispatch_server.services.cluster import consoles_open
 from dispatch_server.services.context import running
 from dispatch_server.settings import Settings
 
@@ -101,6 +102,12 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
             "console_resyncs": ctx.console_resyncs,
             "commit_batches": ctx.writer.batches,
             "writes": ctx.writer.jobs_done,
+            # The cluster: the seq this instance has applied, whether it keeps the deadlines,
+            # and whether its Redis link is up (null: no bus configured).
+            "last_seq": ctx.writer.handed,
+            "leader": ctx.leader.leading,
+            "bus_connected": ctx.cluster.link.connected if ctx.cluster else None,
+            "consoles_open": consoles_open(ctx),
         }
 
     # The console is plain files: no build step, no CDN, nothing fetched from the internet.

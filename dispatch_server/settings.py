@@ -25,7 +25,14 @@ class Settings(BaseSettings):
     admin_token: str | None = Field(
         default=None, description="If unset, one is generated and printed once at start."
     )
-    bus_url: str | None = Field(default=None, description="Unset: in-process bus.")
+    bus_url: str | None = Field(
+        default=None,
+        description="redis://host:port/db to run several instances on one PostgreSQL. "
+        "Unset: one instance, in-process bus.",
+    )
+    bus_prefix: str = Field(
+        default="dispatch", description="Redis channel prefix: one per deployment sharing a Redis."
+    )
 
     # Wire limits. An alarm frame is a few hundred bytes; 64 KiB leaves room for notes.
     max_frame_bytes: int = 64 * 1024

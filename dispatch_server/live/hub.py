@@ -33,3 +33,9 @@ class PatrolHub:
 
     def connected(self) -> int:
         return len(self._links)
+
+    def has(self, member_id: int) -> bool:
+        return member_id in self._links
+
+    def members(self) -> list[int]:
+        return list(self._links)

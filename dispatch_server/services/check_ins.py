@@ -18,6 +18,7 @@ from dispatch_server.domain import check_ins as domain
 from dispatch_server.domain.check_ins import CheckIn, Rule
 from dispatch_server.domain.events import Event, EventType, NewEvent
 from dispatch_server.protocol.frames import Alert, Category
+from dispatch_server.services import cluster
 from dispatch_server.services.context import Context
 from dispatch_server.services.intake import open_incident, opening_data
 from dispatch_server.store.log import Tx
@@ -70,6 +71,7 @@ async def set_rule(
     await ctx.writer.run(lambda tx: _set_rule(tx, grid_id, member_id, rule))
     ctx.check_in_rules = await ctx.read(load_rules)
     apply_rules(ctx)
+    cluster.reload(ctx, "check_in_rules")
 
 
 def rules_view(ctx: Context) -> list[dict[str, Any]]:

@@ -29,8 +29,10 @@ from dispatch_server.geo.index import GridIndex
 from dispatch_server.live.hub import PatrolHub
 from dispatch_server.services.auth import Kind as PrincipalKind
 from dispatch_server.services.auth import Principal, is_admin, lookup
+from dispatch_server.services.cluster import Cluster, log_grew
+from dispatch_server.services.leader import Leadership, while_leading
 from dispatch_server.settings import Settings
-from dispatch_server.store.engine import Checkpointer, is_sqlite, make_engine
+from dispatch_server.store.engine import Checkpointer, is_sqlite, make_engine, write_lock_sql
 from dispatch_server.store.log import LogWriter
 from dispatch_server.store.schema import check_current
 from dispatch_server.store.tables import GRID, MEMBER
@@ -75,6 +77,10 @@ class Context:
     consoles: int = 0
     # Times a console fell behind and was brought up to date from the log.
     console_resyncs: int = 0
+    # With DISPATCH_BUS_URL: notices to and from the other instances (services/cluster.py).
+    cluster: Cluster | None = None
+    # Whether this instance keeps the deadlines (always, on SQLite: services/leader.py).
+    leader: Leadership = field(default_factory=lambda: Leadership(None))
 
     async def read(self, fn: Callable[..., T], *args: object) -> T:
         """Run a read off the event loop, on a pooled connection."""
@@ -147,6 +153,8 @@ def _prepare_database(engine: Engine, grids: GridIndex) -> list[tuple[int, str, 
 @contextlib.asynccontextmanager
 async def running(settings: Settings, admin_token: str, clock: Clock) -> AsyncIterator[Context]:
     """Build the context, run its background work, and tear it down in order."""
+    from dispatch_server.services.cluster import look_at_the_log
+    from dispatch_server.services.cluster import run as cluster_run
     from dispatch_server.services.deadlines import run_deadlines
     from dispatch_server.services.escalation import load_partners, load_rules, run_deliveries
     from dispatch_server.services.observer import committed, load_live
@@ -157,7 +165,9 @@ async def running(settings: Settings, admin_token: str, clock: Clock) -> AsyncIt
     writer_engine = make_engine(settings.database_url, writer=True)
     reader = make_engine(settings.database_url)
     members = await asyncio.to_thread(_prepare_database, writer_engine, grids)
-    bus = MemoryBus()
+    # On PostgreSQL other instances may share the log: the writer takes the cluster-wide
+    # write lock and reads what they wrote (store/log.py); one instance leads the deadlines.
+    shared = not is_sqlite(settings.database_url)
     ctx = Context(
         settings=settings,
         admin_token=admin_token,
@@ -165,30 +175,47 @@ async def running(settings: Settings, admin_token: str, clock: Clock) -> AsyncIt
         grids=grids,
         reader=reader,
         writer=LogWriter(
-            writer_engine, clock, lambda events: committed(ctx, events), settings.commit_batch_max
+            writer_engine,
+            clock,
+            lambda events: committed(ctx, events),
+            settings.commit_batch_max,
+            lock_sql=write_lock_sql(settings.database_url),
+            shared=shared,
+            on_local_commit=lambda seq: log_grew(ctx, seq),
         ),
-        bus=bus,
+        bus=MemoryBus(),
         roster=Roster(max(64, len(members))),
         hub=PatrolHub(),
         policy=policy_from(settings),
         http=httpx.AsyncClient(timeout=settings.webhook_timeout_s),
+        cluster=Cluster(settings.bus_url, settings.bus_prefix) if settings.bus_url else None,
+        leader=Leadership(settings.database_url if shared else None),
     )
     ctx.escalation_rules = await ctx.read(load_rules)
     ctx.partners = await ctx.read(load_partners)
     for member_id, name, grid_id, skills in members:
         ctx.add_member(member_id, name, grid_id, skills)
-    await load_live(ctx)  # before the writer starts: nothing can commit in between
+    head = await load_live(ctx)  # before the writer starts: it hands on what follows `head`
     checkpointer = Checkpointer(reader) if is_sqlite(settings.database_url) else None
-    ctx.writer.start()
+    ctx.writer.start(handed=head)
     if checkpointer:
         checkpointer.start()
     # What startup loaded lives as long as the process: keep it out of every full collection
     # (the benchmark saw 36-239 ms gen-2 pauses as the heap grew).
     gc.freeze()
     background = [
-        asyncio.create_task(run_deadlines(ctx), name="deadlines"),
-        asyncio.create_task(run_deliveries(ctx), name="deliveries"),
+        asyncio.create_task(ctx.leader.run(), name="leader"),
+        asyncio.create_task(
+            while_leading(ctx.leader, lambda: run_deadlines(ctx)), name="deadlines"
+        ),
+        asyncio.create_task(
+            while_leading(ctx.leader, lambda: run_deliveries(ctx)), name="deliveries"
+        ),
     ]
+    if ctx.cluster is not None:
+        background.append(asyncio.create_task(cluster_run(ctx), name="cluster"))
+    elif shared:
+        background.append(asyncio.create_task(look_at_the_log(ctx), name="log-tail"))
     try:
         yield ctx
     finally:

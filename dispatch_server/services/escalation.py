@@ -29,6 +29,7 @@ from dispatch_server.domain.errors import Conflict
 from dispatch_server.domain.escalation import PartnerKind, Rule, Trigger
 from dispatch_server.domain.events import Event, EventType, NewEvent
 from dispatch_server.domain.incidents import Incident
+from dispatch_server.services import cluster
 from dispatch_server.services.context import Context
 from dispatch_server.services.incidents import load
 from dispatch_server.services.views import event_view
@@ -96,6 +97,7 @@ async def replace_rules(ctx: Context, rules: list[Rule]) -> list[Rule]:
     await ctx.writer.run(lambda tx: _replace_rules(tx, rules))
     ctx.escalation_rules = await ctx.read(load_rules)
     track_all(ctx)
+    cluster.reload(ctx, "escalation_rules")
     return ctx.escalation_rules
 
 

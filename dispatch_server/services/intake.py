@@ -16,6 +16,7 @@ from dispatch_server.domain.events import EventType, NewEvent, actor
 from dispatch_server.domain.incidents import Status
 from dispatch_server.domain.responders import incident_point, rank
 from dispatch_server.protocol.frames import Alert, AlertAccepted
+from dispatch_server.services.cluster import consoles_open
 from dispatch_server.services.context import Context
 from dispatch_server.store.log import Tx
 
@@ -54,7 +55,7 @@ def opening_data(ctx: Context, reporter_id: int, alert: Alert, now: float) -> di
         "responders": [r.to_wire() for r in responders],
         # DESIGN.md/issue 4: with no duty console connected the alarm goes straight to
         # escalation, and the handheld is told.
-        "unattended": ctx.consoles == 0,
+        "unattended": consoles_open(ctx) == 0,  # anywhere in the cluster
     }
 
 

@@ -17,7 +17,7 @@ from dispatch_server.domain.roll_calls import RollCall
 from dispatch_server.services import check_ins, escalation, roll_calls
 from dispatch_server.services.context import Context
 from dispatch_server.services.views import alert_update_frame, assignment_frame
-from dispatch_server.store.log import incident_events
+from dispatch_server.store.log import incident_events, last_seq
 from dispatch_server.store.tables import INCIDENT, MEMBER, ROLL_CALL
 
 # The changes a reporter's handheld is told about (the alarm's state on its screen).
@@ -38,7 +38,9 @@ CHECK_IN_EVENTS = frozenset(
 
 def _live_state(
     conn: Connection,
-) -> tuple[list[Incident], set[int], set[int], list[Any], list[RollCall]]:
+) -> tuple[int, list[Incident], set[int], set[int], list[Any], list[RollCall]]:
+    """All in one read transaction (one snapshot), with the seq it stands at."""
+    head = last_seq(conn)
     ids = list(
         conn.execute(
             select(INCIDENT.c.id).where(INCIDENT.c.status.in_([s.value for s in ACTIVE]))
@@ -53,6 +55,7 @@ def _live_state(
         conn.execute(select(ROLL_CALL.c.id).where(ROLL_CALL.c.closed_at.is_(None))).scalars()
     )
     return (
+        head,
         [fold_all(incident_events(conn, i)) for i in ids],
         on_shift,
         offline,
@@ -61,9 +64,10 @@ def _live_state(
     )
 
 
-async def load_live(ctx: Context) -> None:
-    """Open incidents, busy members, shifts and open roll calls as the log has them now."""
-    incidents, on_shift, offline, checks, calls = await ctx.read(_live_state)
+async def load_live(ctx: Context) -> int:
+    """Open incidents, busy members, shifts and open roll calls as the log has them now;
+    returns the seq that picture stands at (the writer hands on what comes after)."""
+    head, incidents, on_shift, offline, checks, calls = await ctx.read(_live_state)
     now = ctx.clock()
     ctx.check_in_rules = await ctx.read(check_ins.load_rules)
     check_ins.apply_rules(ctx)
@@ -82,6 +86,7 @@ async def load_live(ctx: Context) -> None:
         ctx.roster.set_marked_offline(member_id, member_id in offline)
         # After a restart everyone gets the full grace time to reconnect.
         ctx.roster.link_down(member_id, now)
+    return head
 
 
 def apply(ctx: Context, event: Event) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy import insert, select, update
 from dispatch_server.clock import iso
 from dispatch_server.domain.escalation import PartnerKind
 from dispatch_server.domain.events import EventType, NewEvent, actor
+from dispatch_server.services import cluster
 from dispatch_server.services.auth import Kind, issue, new_token
 from dispatch_server.services.context import Context
 from dispatch_server.store.log import Tx
@@ -35,6 +36,7 @@ async def create_member(
 ) -> tuple[int, str]:
     member_id, token = await ctx.writer.run(lambda tx: _create_member(tx, name, grid_id, skills))
     ctx.add_member(member_id, name, grid_id, skills)
+    cluster.reload(ctx, "members")
     return member_id, token
 
 
@@ -79,6 +81,7 @@ async def create_partner(
     ctx.partners[partner_id] = Partner(
         partner_id, name, kind, frozenset(grids), webhook_url, secret
     )
+    cluster.reload(ctx, "partners")
     return result
 
 

@@ -59,6 +59,17 @@ def make_engine(url: str, *, writer: bool = False) -> Engine:
     return engine
 
 
+# pg_advisory_xact_lock key for "a batch is being written": every instance's writer takes it
+# first in each transaction, so batches commit one at a time across the cluster.
+WRITE_LOCK_KEY = 0x44495350_57524954 & 0x7FFFFFFFFFFFFFFF
+
+
+def write_lock_sql(url: str) -> str | None:
+    """What the writer runs first in every transaction; None where one process owns the
+    database (SQLite's BEGIN IMMEDIATE already excludes every other writer)."""
+    return None if is_sqlite(url) else f"SELECT pg_advisory_xact_lock({WRITE_LOCK_KEY})"
+
+
 def _server_engine(url: str, *, writer: bool) -> Engine:
     """PostgreSQL (psycopg 3, used synchronously from the writer's and readers' threads).
 

@@ -12,11 +12,21 @@ Why one writer thread rather than async drivers: a group costs one thread hop in
 and one out however many statements it runs, where an async SQLite driver pays
 a hop per statement; and one writer per process makes commit order equal seq
 order, which is what lets consoles trust `seq` (docs/decisions.md).
+
+Several instances on one PostgreSQL (`shared`): each batch first takes a
+transaction-scoped lock that every instance's writer takes (`lock_sql`), so
+batches commit one at a time cluster-wide; seq is the log's own max + 1, taken
+under that lock, so it is gap-free (a rolled-back write takes no number) and
+commit order is seq order. Each batch, and each `tail()`, also reads the
+events other instances committed since this one last looked, and hands them
+to `on_commit` ahead of its own: every instance sees the whole log, once, in
+seq order (decision 22).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import queue
 import threading
@@ -66,6 +76,7 @@ class Tx:
 Job = Callable[[Tx], T]
 Outcome = tuple["asyncio.Future[Any]", Any, BaseException | None]  # future, result, error
 _STOP = object()
+_TAIL = object()
 
 
 class LogWriter:
@@ -75,8 +86,21 @@ class LogWriter:
         clock: Clock,
         on_commit: Callable[[list[Event]], None],
         batch_max: int = 256,
+        *,
+        lock_sql: str | None = None,
+        shared: bool = False,
+        on_local_commit: Callable[[int], None] | None = None,
     ) -> None:
+        """`lock_sql`: run first in every write transaction (the cluster-wide write lock);
+        `shared`: other instances write to this log too, so read what they wrote;
+        `on_local_commit(seq)`: after a batch of this instance's own commits (to tell the
+        others)."""
         self._engine = engine
+        self._lock_sql = lock_sql
+        self._shared = shared
+        self._on_local_commit = on_local_commit
+        self.handed = 0  # the last seq given to on_commit
+        self._tail_wanted = False
         self._sql = HotSql.for_paramstyle(engine.dialect.paramstyle)
         self._clock = clock
         self._on_commit = on_commit
@@ -87,7 +111,9 @@ class LogWriter:
         self.batches = 0  # counters, for benchmarks and /api/health
         self.jobs_done = 0
 
-    def start(self) -> None:
+    def start(self, handed: int = 0) -> None:
+        """`handed`: the seq live state was loaded at; events after it go to on_commit."""
+        self.handed = handed
         self._loop = asyncio.get_running_loop()
         self._thread = threading.Thread(target=self._main, name="log-writer", daemon=True)
         self._thread.start()
@@ -99,6 +125,13 @@ class LogWriter:
         self._jobs.put(_STOP)
         await asyncio.to_thread(self._thread.join)
         self._thread = None
+
+    def tail(self) -> None:
+        """Ask for what other instances have committed since we last looked (cheap to call
+        often: one request at a time is queued)."""
+        if self._shared and self._thread is not None and not self._tail_wanted:
+            self._tail_wanted = True
+            self._jobs.put(_TAIL)
 
     async def run(self, job: Job[T]) -> T:
         if self._thread is None or self._loop is None:
@@ -119,18 +152,27 @@ class LogWriter:
                         batch.append(self._jobs.get_nowait())
                     except queue.Empty:
                         break
-                if _STOP in batch:
-                    stopping = True
-                    batch = [item for item in batch if item is not _STOP]
+                stopping = any(item is _STOP for item in batch)
+                tail = any(item is _TAIL for item in batch)
+                if tail:
+                    self._tail_wanted = False
+                batch = [item for item in batch if item is not _STOP and item is not _TAIL]
                 if batch:
-                    self._commit(conn, batch)
+                    self._commit(conn, batch)  # reads what others wrote, too
+                elif tail:
+                    self._tail(conn)
 
     def _commit(self, conn: Connection, batch: list[tuple[Job[Any], asyncio.Future[Any]]]) -> None:
         outcomes: list[Outcome] = []
         events: list[Event] = []
+        local = 0
         try:
             with conn.begin():
                 cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+                if self._lock_sql:
+                    cursor.execute(self._lock_sql)  # waits for any other instance's batch
+                if self._shared:
+                    events.extend(self._read_after(cursor, self.handed))
                 for job, fut in batch:
                     if fut.cancelled():
                         continue  # its caller gave up before it ran: nothing to write
@@ -147,20 +189,54 @@ class LogWriter:
                     cursor.execute("RELEASE SAVEPOINT job")
                     outcomes.append((fut, result, None))
                     events.extend(tx.events)
+                    local += len(tx.events)
         except Exception as failure:  # the commit itself failed: nothing in the batch happened
             log.exception("group commit of %d jobs failed", len(batch))
             outcomes = [(fut, None, failure) for _, fut in batch]
             events = []
+            local = 0
         self.batches += 1
         self.jobs_done += len(batch)
+        self._hand_over(outcomes, events, events[-1].seq if local else 0)
+
+    def _tail(self, conn: Connection) -> None:
+        try:
+            with conn.begin():
+                cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+                events = self._read_after(cursor, self.handed)
+        except Exception:  # the database is away: the next tail or batch tries again
+            log.exception("reading the log after seq %d failed", self.handed)
+            return
+        if events:
+            self._hand_over([], events, 0)
+
+    def _hand_over(self, outcomes: list[Outcome], events: list[Event], local_last: int) -> None:
+        if events:
+            self.handed = events[-1].seq
         assert self._loop is not None
         # FIFO from this one thread: batches complete in commit order, so in seq order.
-        self._loop.call_soon_threadsafe(self._complete, outcomes, events)
+        self._loop.call_soon_threadsafe(self._complete, outcomes, events, local_last)
+
+    def _read_after(self, cursor: Any, seq: int) -> list[Event]:
+        cursor.execute(self._sql.events_after, {"seq": seq})
+        return [
+            Event(
+                row[0],
+                EventType(row[1]),
+                row[2],
+                row[3],
+                row[4],
+                json.loads(row[5]) if isinstance(row[5], str) else row[5],
+                row[6],
+            )
+            for row in cursor.fetchall()
+        ]
 
     def _complete(
         self,
         outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]],
         events: list[Event],
+        local_last: int,
     ) -> None:
         """On the loop. Resolving a future only schedules its caller, so live state (updated
         by on_commit, synchronously, right after) is current before any caller runs; and the
@@ -177,6 +253,8 @@ class LogWriter:
                 self._on_commit(events)
             except Exception:
                 log.exception("on_commit failed for seq %d..%d", events[0].seq, events[-1].seq)
+        if local_last and self._on_local_commit is not None:
+            self._on_local_commit(local_last)
 
 
 def row_to_event(row: Any) -> Event:

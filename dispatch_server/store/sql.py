@@ -36,6 +36,7 @@ class HotSql:
     insert_incident: str
     insert_event: str
     set_last_seq: str
+    events_after: str
 
     @classmethod
     def for_paramstyle(cls, paramstyle: str) -> HotSql:
@@ -54,9 +55,18 @@ class HotSql:
                    :status, :opened_at, 0)
                    ON CONFLICT (alert_id) DO NOTHING RETURNING id"""
             ),
+            # seq is the log's own max + 1, taken inside the writer's transaction (under the
+            # cluster-wide write lock on PostgreSQL): a write that rolls back takes no number,
+            # so the log has no gaps, and numbers follow commit order (decision 25). The
+            # column's own autoincrement/SERIAL default is never used.
             insert_event=q(
-                """INSERT INTO event (incident_id, roll_call_id, type, at, actor, data)
-                   VALUES (:incident_id, :roll_call_id, :type, :at, :actor, :data) RETURNING seq"""
+                """INSERT INTO event (seq, incident_id, roll_call_id, type, at, actor, data)
+                   VALUES ((SELECT COALESCE(MAX(seq), 0) + 1 FROM event),
+                   :incident_id, :roll_call_id, :type, :at, :actor, :data) RETURNING seq"""
             ),
             set_last_seq=q("UPDATE incident SET last_seq = :seq WHERE id = :id"),
+            events_after=q(
+                """SELECT seq, type, at, actor, incident_id, data, roll_call_id FROM event
+                   WHERE seq > :seq ORDER BY seq"""
+            ),
         )
