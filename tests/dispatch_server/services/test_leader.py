@@ -4,19 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
+
+import pytest
 
 from dispatch_server.services.leader import Leadership, while_leading
-
-PG = os.environ.get("DISPATCH_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 
 async def test_sqlite_leads_at_once() -> None:
     assert Leadership(None).leading
 
 
-async def test_one_leader_at_a_time_and_a_hand_over() -> None:
-    a, b = Leadership(PG, every_s=0.05), Leadership(PG, every_s=0.05)
+@pytest.mark.only_on("postgresql", "the election is a PostgreSQL advisory lock")
+async def test_one_leader_at_a_time_and_a_hand_over(database_url: str) -> None:
+    a, b = Leadership(database_url, every_s=0.05), Leadership(database_url, every_s=0.05)
     ran: list[str] = []
 
     async def duty(name: str) -> None:
