@@ -10,7 +10,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run demo test test-sqlite test-postgresql lint bench clean
+.PHONY: run demo cluster test test-sqlite test-postgresql lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -33,6 +33,20 @@ demo: $(STAMP)
 	rm -f data/demo.sqlite3 data/demo.sqlite3-wal data/demo.sqlite3-shm
 	DISPATCH_DATABASE_URL=$(DEMO_DB) $(BIN)/dispatch-server migrate
 	DISPATCH_DATABASE_URL=$(DEMO_DB) $(BIN)/dispatch-server serve --host $(HOST) --port $(PORT) --demo 30
+
+# Two instances on this machine's PostgreSQL and Redis, to try a cluster (docs/deploy.md).
+# Both take the same admin token; sign in to either console; Ctrl-C stops both.
+CLUSTER_DB ?= postgresql+psycopg://postgres@127.0.0.1:5432/dispatch_cluster
+CLUSTER_BUS ?= redis://127.0.0.1:6379/0
+CLUSTER_ADMIN ?= cluster-admin-token
+cluster: $(STAMP)
+	DISPATCH_DATABASE_URL=$(CLUSTER_DB) $(BIN)/dispatch-server migrate --create
+	@echo "Instance A: http://$(HOST):8001/  Instance B: http://$(HOST):8002/  admin token: $(CLUSTER_ADMIN)"
+	export DISPATCH_DATABASE_URL=$(CLUSTER_DB) DISPATCH_BUS_URL=$(CLUSTER_BUS) \
+	       DISPATCH_ADMIN_TOKEN=$(CLUSTER_ADMIN); \
+	$(BIN)/dispatch-server serve --host $(HOST) --port 8001 & \
+	$(BIN)/dispatch-server serve --host $(HOST) --port 8002 & \
+	wait
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

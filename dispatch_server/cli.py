@@ -21,6 +21,7 @@ from dispatch_server.app import create_app
 from dispatch_server.geo.grids import GridLoadError, load_grids
 from dispatch_server.geo.index import GridIndex
 from dispatch_server.settings import Settings
+from dispatch_server.store.engine import create_database
 from dispatch_server.store.schema import (
     NotMigrated,
     SchemaNotCurrent,
@@ -125,6 +126,8 @@ def migrate(args: argparse.Namespace) -> int:
     url = Settings().database_url
     print(f"Database: {shown(url)}", flush=True)
     try:
+        if args.create and create_database(url):
+            print("Database: created", flush=True)
         done = upgrade(url, adopt=args.adopt)
     except DBAPIError as exc:
         return _unreachable(url, exc)
@@ -180,6 +183,11 @@ def main(argv: list[str] | None = None) -> int:
         "--adopt",
         action="store_true",
         help="a database made before migrations: record it as current if its tables match",
+    )
+    m.add_argument(
+        "--create",
+        action="store_true",
+        help="PostgreSQL: create the database first if the server does not have it",
     )
     m.set_defaults(func=migrate)
     c = sub.add_parser("check-grids", help="validate a grid file or folder and list its grids")

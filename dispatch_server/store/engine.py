@@ -59,6 +59,28 @@ def make_engine(url: str, *, writer: bool = False) -> Engine:
     return engine
 
 
+def create_database(url: str) -> bool:
+    """PostgreSQL: create the URL's database if the server lacks it (True if it did), as
+    its owner would with `createdb`; connects to the server's `postgres` database to do it.
+    SQLite makes its file on first use, so there is nothing to do."""
+    if is_sqlite(url):
+        return False
+    target = make_url(url)
+    admin = create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            found = conn.exec_driver_sql(
+                "SELECT 1 FROM pg_database WHERE datname = %(name)s", {"name": target.database}
+            ).first()
+            if found:
+                return False
+            quoted = conn.dialect.identifier_preparer.quote(str(target.database))
+            conn.exec_driver_sql(f"CREATE DATABASE {quoted}")
+            return True
+    finally:
+        admin.dispose()
+
+
 # pg_advisory_xact_lock key for "a batch is being written": every instance's writer takes it
 # first in each transaction, so batches commit one at a time across the cluster.
 WRITE_LOCK_KEY = 0x44495350_57524954 & 0x7FFFFFFFFFFFFFFF

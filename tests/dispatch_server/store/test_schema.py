@@ -183,3 +183,18 @@ def test_a_database_behind_is_told_to_migrate() -> None:
     assert "at schema revision 0001 but this server needs 0002" in told
     assert "`dispatch-server migrate`" in told and where in told
     assert refusal(where, "0002", "0002", known=True, predates=False) is None
+
+
+@pytest.mark.only_on("postgresql", "SQLite makes its file on first use")
+def test_migrate_create_makes_a_missing_database(databases: Any) -> None:
+    """`make cluster` starts from nothing: `migrate --create` makes the database first."""
+    url = databases.empty(Path("."))
+    databases.drop(url)  # a name the server does not have
+    try:
+        made = cli("migrate", "--create", url=url)
+        assert made.returncode == 0, made.stderr
+        assert "Database: created" in made.stdout and f"Schema: empty -> {head()}" in made.stdout
+        again = cli("migrate", "--create", url=url)
+        assert again.returncode == 0 and "created" not in again.stdout
+    finally:
+        databases.drop(url)
