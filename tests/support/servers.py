@@ -63,7 +63,17 @@ class Running:
 
 def settings_for(database_url: str, **overrides: object) -> Settings:
     """Settings for a test's server; the database comes from the `database_url` fixture."""
+    _check_url(database_url)
     return Settings(database_url=database_url, admin_token=ADMIN, **overrides)  # type: ignore[arg-type]
+
+
+def _check_url(database_url: object) -> None:
+    """Tests once passed a SQLite path; the server now refuses an unmigrated file, and such a
+    test would never run on PostgreSQL."""
+    if not isinstance(database_url, str):
+        raise TypeError(
+            f"a database URL is needed, not {database_url!r}: take the `database_url` fixture"
+        )
 
 
 @contextlib.asynccontextmanager
@@ -113,6 +123,7 @@ class ServerProcess:
         port: int = 0,
         args: list[str] | None = None,
     ) -> None:
+        _check_url(database_url)
         self.database_url = database_url
         self.log = log
         self.env = env or {}
