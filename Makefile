@@ -10,7 +10,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run demo cluster test test-sqlite test-postgresql lint bench clean
+.PHONY: run demo cluster bench-cluster test test-sqlite test-postgresql lint bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -68,6 +68,10 @@ test-postgresql: lint $(CHROMIUM)
 
 bench: $(STAMP)
 	$(BIN)/python bench/alarm_latency.py
+
+# Two instances on the local PostgreSQL and Redis against one on SQLite (docs/performance.md).
+bench-cluster: $(STAMP)
+	$(BIN)/python bench/cluster_latency.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache

@@ -35,6 +35,8 @@ PRESENCE_EVERY_S = 0.5
 TAIL_EVERY_S = 1.0
 # A peer not heard from for this long has gone: its consoles no longer count.
 PEER_TIMEOUT_S = 3.0
+RELOAD_EVERY_S = 30.0
+RELOADABLE = ("members", "escalation_rules", "partners", "check_in_rules")
 
 
 @dataclass
@@ -179,11 +181,18 @@ async def run(ctx: Context) -> None:
 
     async def reloading() -> None:
         while True:
-            what = await cluster.reloads.get()
+            # A notice, or every RELOAD_EVERY_S anyway: a notice lost while Redis was down
+            # delays a change by that much, never forever.
             try:
-                await reload_now(ctx, what)
-            except Exception:  # the database may be away; the next change reloads again
-                log.exception("reload of %s failed", what)
+                async with asyncio.timeout(RELOAD_EVERY_S):
+                    wanted = [await cluster.reloads.get()]
+            except TimeoutError:
+                wanted = list(RELOADABLE)
+            for what in wanted:
+                try:
+                    await reload_now(ctx, what)
+                except Exception:  # the database may be away; the next round reloads again
+                    log.exception("reload of %s failed", what)
 
     async with asyncio.TaskGroup() as tasks:
         tasks.create_task(link.run())

@@ -51,9 +51,7 @@ class Leadership:
             while True:
                 leading = await asyncio.to_thread(self._check)
                 if leading != self.leading:
-                    log.warning(
-                        "this instance %s the leader", "is now" if leading else "is no longer"
-                    )
+                    log.info("this instance %s the leader", "is now" if leading else "is no longer")
                     async with self._cond:
                         self.leading = leading
                         self._cond.notify_all()

@@ -20,7 +20,7 @@ under that lock, so it is gap-free (a rolled-back write takes no number) and
 commit order is seq order. Each batch, and each `tail()`, also reads the
 events other instances committed since this one last looked, and hands them
 to `on_commit` ahead of its own: every instance sees the whole log, once, in
-seq order (decision 22).
+seq order (decision 25).
 """
 
 from __future__ import annotations

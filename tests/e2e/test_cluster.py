@@ -105,6 +105,18 @@ async def test_alarms_on_a_reach_a_console_on_b_in_order_ranked_alike(
 
         assert all(r["located_by"] == "fix" for r in by_b["responders"]), by_b["responders"]
         assert ranking(by_b) == ranking(by_a)
+
+        # Two duty volunteers acknowledge the same alarm at once, one on each instance:
+        # decided one after the other under the cluster-wide write lock.
+        iid = by_a["incident_id"]
+        async with api(a).client(duty["token"]) as on_a, api(b).client(duty["token"]) as on_b:
+            answers = await asyncio.gather(
+                on_a.post(f"/api/incidents/{iid}/acknowledge"),
+                on_b.post(f"/api/incidents/{iid}/acknowledge"),
+            )
+        assert sorted(r.status_code for r in answers) == [200, 409]
+        timeline = (await api(a).get(f"/api/incidents/{iid}"))["timeline"]
+        assert [e["type"] for e in timeline].count("incident_acknowledged") == 1
         await feed.close()
 
 
