@@ -264,6 +264,9 @@ async def test_the_language_switch_turns_every_visible_label_and_back(
             # stops: wait for it, or it can land between the two readings of the page.
             acked = '#panel .timeline li[data-type="incident_acknowledged"]'
             await page.page.locator(acked).wait_for()
+            # The header clock is first filled a second after sign-in: a reading before that
+            # and one after would differ by it.
+            await page.wait_js("document.getElementById('clock').textContent !== ''")
             await both_ways("incident")
 
             # Roll call: Wang answers through his handheld, Chen's grid stays silent.
