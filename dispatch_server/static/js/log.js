@@ -1,6 +1,7 @@
 // The incident log: search by time range, grid, category, status and disposition; export the
 // same search as CSV or JSON from the server (so a spreadsheet gets every row, not one page).
 
+import {h} from "./dom.js";
 import {t, name, dateTime} from "./i18n.js";
 
 const CATEGORIES = ["unknown", "medical", "fire", "violence", "theft", "dispute", "disorder", "suspicious", "other"];
@@ -9,17 +10,7 @@ const DISPOSITIONS = ["true_alarm", "false_alarm", "test", "handled_by_partner"]
 
 function options(select, values, label) {
   const keep = select.value;
-  select.replaceChildren();
-  const any = document.createElement("option");
-  any.value = "";
-  any.textContent = t("any");
-  select.append(any);
-  for (const v of values) {
-    const o = document.createElement("option");
-    o.value = v;
-    o.textContent = label(v);
-    select.append(o);
-  }
+  select.replaceChildren(h("option", {value: ""}, t("any")), ...values.map((v) => h("option", {value: v}, label(v))));
   select.value = keep;
 }
 
@@ -45,34 +36,13 @@ export function logQuery(form) {
 }
 
 export function renderLog(box, incidents, {gridName, memberName, onSelect}) {
-  box.replaceChildren();
-  const count = document.createElement("p");
-  count.id = "log-count";
-  count.textContent = incidents.length ? t("log_count", {n: incidents.length}) : t("log_empty");
-  box.append(count);
-  if (!incidents.length) return;
-  const table = document.createElement("table");
-  table.className = "log-table";
-  const head = document.createElement("tr");
-  for (const k of ["col_id", "opened_at", "grid", "category", "status", "disposition", "reporter"]) {
-    const th = document.createElement("th");
-    th.textContent = t(k);
-    head.append(th);
-  }
-  table.append(head);
-  for (const inc of incidents) {
-    const tr = document.createElement("tr");
-    tr.dataset.incident = inc.incident_id;
-    const cells = [`#${inc.incident_id}`, dateTime(inc.opened_at), gridName(inc.grid_id),
-      name("category", inc.category), name("status", inc.status), name("disposition", inc.disposition),
-      inc.reporter_id ? memberName(inc.reporter_id) : "—"];
-    for (const c of cells) {
-      const td = document.createElement("td");
-      td.textContent = c;
-      tr.append(td);
-    }
-    tr.addEventListener("click", () => onSelect(inc.incident_id));
-    table.append(tr);
-  }
-  box.append(table);
+  const count = h("p", {id: "log-count"}, incidents.length ? t("log_count", {n: incidents.length}) : t("log_empty"));
+  if (!incidents.length) { box.replaceChildren(count); return; }
+  const head = ["col_id", "opened_at", "grid", "category", "status", "disposition", "reporter"];
+  const row = (inc) => h("tr", {"data-incident": inc.incident_id, onclick: () => onSelect(inc.incident_id)},
+    [`#${inc.incident_id}`, dateTime(inc.opened_at), gridName(inc.grid_id), name("category", inc.category),
+      name("status", inc.status), name("disposition", inc.disposition),
+      inc.reporter_id ? memberName(inc.reporter_id) : "—"].map((c) => h("td", {}, c)));
+  box.replaceChildren(count,
+    h("table", {class: "log-table"}, h("tr", {}, head.map((k) => h("th", {}, t(k)))), incidents.map(row)));
 }

@@ -3,21 +3,11 @@
 // It is redrawn from the server's view of the incident after every event for it. What the
 // duty volunteer is typing or has ticked lives in `draft`, so a redraw never loses it.
 
+import {h} from "./dom.js";
 import {t, name, eventText, clockTime, dateTime, duration, paren, list} from "./i18n.js";
 
 export function newDraft() {
   return {picked: new Set(), note: "", disposition: "", closing: ""};
-}
-
-function h(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === "class") node.className = v;
-    else if (k.startsWith("on")) node.addEventListener(k.slice(2), v);
-    else if (v !== false && v !== null && v !== undefined) node.setAttribute(k, v === true ? "" : v);
-  }
-  for (const c of children.flat()) if (c !== null && c !== undefined && c !== false) node.append(c);
-  return node;
 }
 
 function row(label, value) {

@@ -1,6 +1,7 @@
 // The incident queue: unacknowledged alarms first, oldest at the top; then the rest of the
 // open incidents, oldest first; then a few recently resolved, greyed.
 
+import {h} from "./dom.js";
 import {t, name, duration} from "./i18n.js";
 
 const RANK = {open: 0, acknowledged: 1, dispatched: 1, responding: 1, resolved: 2};
@@ -20,47 +21,28 @@ export function ageText(openedAt, now = Date.now()) {
   return t("age", {age: duration((now - Date.parse(openedAt)) / 1000)});
 }
 
-export function renderQueue(box, incidents, {selected, gridName, memberName, onSelect}) {
-  box.replaceChildren();
+function card(inc, {selected, gridName, memberName, onSelect}) {
+  const resolved = inc.status === "resolved";
+  return h("button", {
+    type: "button",
+    class: `card status-${inc.status}` + (inc.incident_id === selected ? " selected" : ""),
+    "data-incident": inc.incident_id,
+    "data-status": inc.status,
+    onclick: () => onSelect(inc.incident_id),
+  },
+  h("div", {class: "card-head"}, `#${inc.incident_id} ${name("category", inc.category)}`),
+  h("div", {class: "card-grid"}, gridName(inc.grid_id)),
+  h("div", {class: "chip"}, name("status", inc.status)),
+  h("div", {class: "age", "data-since": resolved ? "" : inc.opened_at},
+    resolved ? name("disposition", inc.disposition) : ageText(inc.opened_at)),
+  h("div", {class: "card-who"}, inc.reporter_id ? `${t("reporter")}: ${memberName(inc.reporter_id)}` : ""),
+  inc.escalated_to?.length ? h("div", {class: "badge"}, t("escalated_badge")) : null);
+}
+
+export function renderQueue(box, incidents, lookups) {
   const ordered = queueOrder(incidents);
-  if (!ordered.some((i) => i.status !== "resolved")) {
-    const empty = document.createElement("p");
-    empty.className = "empty";
-    empty.textContent = t("queue_empty");
-    box.append(empty);
-  }
-  for (const inc of ordered) {
-    const card = document.createElement("button");
-    card.type = "button";
-    card.className = `card status-${inc.status}` + (inc.incident_id === selected ? " selected" : "");
-    card.dataset.incident = inc.incident_id;
-    card.dataset.status = inc.status;
-    const head = document.createElement("div");
-    head.className = "card-head";
-    head.textContent = `#${inc.incident_id} ${name("category", inc.category)}`;
-    const where = document.createElement("div");
-    where.className = "card-grid";
-    where.textContent = gridName(inc.grid_id);
-    const status = document.createElement("div");
-    status.className = "chip";
-    status.textContent = name("status", inc.status);
-    const age = document.createElement("div");
-    age.className = "age";
-    age.dataset.since = inc.status === "resolved" ? "" : inc.opened_at;
-    age.textContent = inc.status === "resolved" ? name("disposition", inc.disposition) : ageText(inc.opened_at);
-    const who = document.createElement("div");
-    who.className = "card-who";
-    who.textContent = inc.reporter_id ? `${t("reporter")}: ${memberName(inc.reporter_id)}` : "";
-    card.append(head, where, status, age, who);
-    if (inc.escalated_to && inc.escalated_to.length) {
-      const badge = document.createElement("div");
-      badge.className = "badge";
-      badge.textContent = t("escalated_badge");
-      card.append(badge);
-    }
-    card.addEventListener("click", () => onSelect(inc.incident_id));
-    box.append(card);
-  }
+  const empty = ordered.some((i) => i.status !== "resolved") ? null : h("p", {class: "empty"}, t("queue_empty"));
+  box.replaceChildren(...[empty, ...ordered.map((inc) => card(inc, lookups))].filter(Boolean));
 }
 
 /** Once a second: only the age texts change, so nothing else is redrawn. */

@@ -1,65 +1,48 @@
 // Roll call: one button per grid and one for all; the newest roll call's answers, live.
 
+import {h} from "./dom.js";
 import {t, clockTime, list} from "./i18n.js";
 
-function h(tag, cls, text) {
-  const node = document.createElement(tag);
-  if (cls) node.className = cls;
-  if (text !== undefined) node.textContent = text;
-  return node;
-}
-
 export function renderButtons(box, grids, gridName, start) {
-  box.replaceChildren();
-  const all = h("button", "primary huge", t("rc_all"));
-  all.type = "button";
-  all.id = "rc-all";
-  all.addEventListener("click", () => start(null));
-  box.append(all);
-  for (const f of grids.features) {
-    const b = h("button", "rc-grid", t("rc_grid", {grid: gridName(f.id)}));
-    b.type = "button";
-    b.dataset.grid = f.id;
-    b.addEventListener("click", () => start([f.id]));
-    box.append(b);
-  }
+  box.replaceChildren(
+    h("button", {type: "button", class: "primary huge", id: "rc-all", onclick: () => start(null)}, t("rc_all")),
+    ...grids.features.map((f) =>
+      h("button", {type: "button", class: "rc-grid", "data-grid": f.id, onclick: () => start([f.id])},
+        t("rc_grid", {grid: gridName(f.id)}))),
+  );
 }
 
 function names(ids, memberName) {
   return ids.length ? list(ids.map(memberName)) : "—";
 }
 
-export function renderRollCall(box, rc, {gridName, memberName}) {
-  box.replaceChildren();
-  if (!rc) { box.append(h("p", "empty", t("rc_none"))); return; }
-  const head = h("div", "rc-head");
-  head.append(h("strong", "", `${t("rc_title")} #${rc.roll_call_id}`), " ",
-    h("span", "", t("rc_started", {t: clockTime(rc.started_at)})), " · ");
-  const left = h("span", "rc-left", rc.open ? "" : t("rc_closed"));
-  left.dataset.deadline = rc.open ? rc.deadline : "";
-  head.append(left);
-  box.append(head);
-  const table = h("table", "rc-table");
-  const top = h("tr");
-  for (const key of ["grid", "rc_all_normal", "rc_need_help", "rc_missing"]) top.append(h("th", "", t(key)));
-  table.append(top);
-  for (const gridId of rc.grid_ids) {
-    const tally = rc.tally[gridId] ?? {expected: 0, all_normal: [], need_help: [], missing: []};
-    // Silent with nobody on shift is a staffing gap, not a patrol in trouble: said apart.
-    const silent = rc.silent_grids.includes(gridId);
-    const unstaffed = tally.expected === 0;
-    const tr = h("tr", unstaffed ? "unstaffed" : silent ? "silent" : tally.need_help.length ? "help" : "");
-    tr.dataset.grid = gridId;
-    const first = h("td", "rc-grid-name", `${gridName(gridId)} · ${t("rc_expected", {n: tally.expected})}`);
-    if (unstaffed) first.append(" ", h("span", "flag unstaffed", t("rc_unstaffed")));
-    else if (silent) first.append(" ", h("span", "flag", t("rc_silent")));
-    tr.append(first,
-      h("td", "ok", names(tally.all_normal, memberName)),
-      h("td", "bad", names(tally.need_help, memberName)),
-      h("td", "wait", names(tally.missing, memberName)));
-    table.append(tr);
-  }
-  box.append(table);
+function gridRow(rc, gridId, {gridName, memberName}) {
+  const tally = rc.tally[gridId] ?? {expected: 0, all_normal: [], need_help: [], missing: []};
+  // Silent with nobody on shift is a staffing gap, not a patrol in trouble: said apart.
+  const silent = rc.silent_grids.includes(gridId);
+  const unstaffed = tally.expected === 0;
+  const flag = unstaffed ? h("span", {class: "flag unstaffed"}, t("rc_unstaffed"))
+    : silent ? h("span", {class: "flag"}, t("rc_silent")) : null;
+  const cls = unstaffed ? "unstaffed" : silent ? "silent" : tally.need_help.length ? "help" : "";
+  return h("tr", {class: cls, "data-grid": gridId},
+    h("td", {class: "rc-grid-name"}, `${gridName(gridId)} · ${t("rc_expected", {n: tally.expected})}`,
+      flag ? " " : null, flag),
+    h("td", {class: "ok"}, names(tally.all_normal, memberName)),
+    h("td", {class: "bad"}, names(tally.need_help, memberName)),
+    h("td", {class: "wait"}, names(tally.missing, memberName)));
+}
+
+export function renderRollCall(box, rc, lookups) {
+  if (!rc) { box.replaceChildren(h("p", {class: "empty"}, t("rc_none"))); return; }
+  box.replaceChildren(
+    h("div", {class: "rc-head"},
+      h("strong", {}, `${t("rc_title")} #${rc.roll_call_id}`), " ",
+      h("span", {}, t("rc_started", {t: clockTime(rc.started_at)})), " · ",
+      h("span", {class: "rc-left", "data-deadline": rc.open ? rc.deadline : ""}, rc.open ? "" : t("rc_closed"))),
+    h("table", {class: "rc-table"},
+      h("tr", {}, ["grid", "rc_all_normal", "rc_need_help", "rc_missing"].map((k) => h("th", {}, t(k)))),
+      rc.grid_ids.map((gridId) => gridRow(rc, gridId, lookups))),
+  );
   tickRollCall(box);
 }
 
@@ -70,4 +53,3 @@ export function tickRollCall(root) {
     el.textContent = `${t("rc_deadline", {t: clockTime(el.dataset.deadline)})} · ${t("rc_left", {s})}`;
   });
 }
-

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import delete, insert
+from sqlalchemy import insert
 
 from dispatch_server.store.log import events_after, last_seq
 from dispatch_server.store.tables import EVENT
@@ -23,19 +23,6 @@ def test_a_read_sees_one_snapshot(engines: Engines) -> None:
         assert events_after(conn, head, 10) == []
     with reader.connect() as conn:
         assert [e.seq for e in events_after(conn, head, 10)] == [head + 1]
-
-
-def test_a_seq_is_never_reused(engines: Engines) -> None:
-    """decisions.md 4: the newest event's seq is not handed out again even if its row went
-    (SQLite AUTOINCREMENT, PostgreSQL's sequence): a console that saw it would skip the next."""
-    writer = engines(writer=True)
-    event = {"type": "note_added", "at": 1.0, "actor": "test:1", "data": {}}
-    with writer.begin() as conn:
-        first = conn.execute(insert(EVENT).returning(EVENT.c.seq), event).scalar_one()
-        conn.execute(delete(EVENT).where(EVENT.c.seq == first))
-    with writer.begin() as conn:
-        second = conn.execute(insert(EVENT).returning(EVENT.c.seq), event).scalar_one()
-    assert second > first
 
 
 @pytest.mark.only_on("sqlite", "WAL, synchronous and checkpoints are SQLite's")

@@ -9,6 +9,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from dispatch_server.domain.events import Event, EventType, NewEvent
+from dispatch_server.store.engine import write_lock_sql
 from dispatch_server.store.log import LogWriter, Tx, events_after
 from dispatch_server.store.tables import DISPATCHER, EVENT
 from tests.dispatch_server.conftest import Engines
@@ -53,6 +54,8 @@ async def test_a_failing_job_leaves_nothing_and_spoils_no_neighbour(engines: Eng
     finally:
         await writer.stop()
     assert isinstance(results[1], ValueError)
+    # The failed job's seq was rolled back with it: the log has no gap (decision 25).
+    assert results[2] == results[0] + 1
     engine = engines()
     with engine.connect() as conn:
         rows = events_after(conn, 0, 10)
@@ -130,3 +133,40 @@ async def test_a_lost_connection_fails_the_batch_in_flight_and_the_next_reconnec
     with engines().connect() as conn:
         assert [e.data["n"] for e in events_after(conn, 0, 10)] == [1, 3]
     assert after > first
+
+
+@pytest.mark.only_on("postgresql", "several instances' writers share one PostgreSQL log")
+async def test_two_writers_share_one_gap_free_log_and_each_hands_on_all_of_it(
+    engines: Engines, database_url: str
+) -> None:
+    """Decision 25: two writers (two instances) appending at once get seqs 1..N with no gap
+    and no repeat, and each hands on the whole log, its own and the other's, in seq order."""
+    heard: dict[str, list[Event]] = {"a": [], "b": []}
+    writers = {
+        name: LogWriter(
+            engines(writer=True),
+            lambda: 1.0,
+            heard[name].extend,
+            lock_sql=write_lock_sql(database_url),
+            shared=True,
+        )
+        for name in heard
+    }
+    for w in writers.values():
+        w.start()
+    try:
+        seqs = await asyncio.gather(
+            *(writers["ab"[n % 2]].run(lambda tx, n=n: _append(tx, n)) for n in range(400)),
+            *(writers["a"].run(_fail) for _ in range(20)),
+            return_exceptions=True,
+        )
+        for w in writers.values():
+            w.tail()  # what the other wrote after this one's last batch
+        await asyncio.sleep(0.5)
+    finally:
+        for w in writers.values():
+            await w.stop()
+    written = [s for s in seqs if isinstance(s, int)]
+    assert sorted(written) == list(range(1, 401))
+    for name, events in heard.items():
+        assert [e.seq for e in events] == list(range(1, 401)), name
