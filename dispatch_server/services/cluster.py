@@ -17,13 +17,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection, select
 
 from dispatch_server.bus.redis import RedisLink
-from dispatch_server.domain.roster import Fix
+from dispatch_server.domain.roster import Fix, Roster
 from dispatch_server.store.tables import MEMBER
 
 if TYPE_CHECKING:
@@ -93,23 +94,27 @@ def presence(ctx: Context) -> dict[str, Any]:
     return {"from": ctx.cluster.instance, "consoles": ctx.consoles, "members": members}
 
 
-def apply_presence(ctx: Context, message: dict[str, Any]) -> None:
-    """Another instance's first-hand picture: newer than ours wins, member by member."""
-    cluster = ctx.cluster
-    assert cluster is not None
+def merge_presence(
+    cluster: Cluster,
+    roster: Roster,
+    here: Callable[[int], bool],
+    now: float,
+    message: dict[str, Any],
+) -> None:
+    """Another instance's first-hand picture into ours: newer than ours wins, member by
+    member; a member connected `here` is ours to report, not theirs."""
     sender = message["from"]
     if sender == cluster.instance:
         return
-    roster = ctx.roster
     peer = cluster.peers.setdefault(sender, Peer(0, 0.0))
     peer.consoles = int(message["consoles"])
-    peer.seen = ctx.clock()
-    now_here = set()
+    peer.seen = now
+    there: set[int] = set()
     for entry in message["members"]:
         member_id = int(entry[0])
-        if member_id not in roster or ctx.hub.has(member_id):
-            continue  # unknown yet (a reload will bring it), or connected here: ours is first-hand
-        now_here.add(member_id)
+        if member_id not in roster or here(member_id):
+            continue  # unknown yet (a reload will bring it), or connected here
+        there.add(member_id)
         i = roster.row[member_id]
         roster.connected[i] = True
         roster.last_seen[i] = max(float(roster.last_seen[i]), float(entry[1]))
@@ -117,10 +122,15 @@ def apply_presence(ctx: Context, message: dict[str, Any]) -> None:
             roster.set_fix(
                 member_id, Fix(float(entry[2]), float(entry[3]), entry[4], float(entry[5]))
             )
-    for member_id in peer.members - now_here:
-        if member_id in roster and not ctx.hub.has(member_id):
+    for member_id in peer.members - there:
+        if member_id in roster and not here(member_id):
             roster.connected[roster.row[member_id]] = False  # gone from there; last_seen stays
-    peer.members = now_here
+    peer.members = there
+
+
+def apply_presence(ctx: Context, message: dict[str, Any]) -> None:
+    assert ctx.cluster is not None
+    merge_presence(ctx.cluster, ctx.roster, ctx.hub.has, ctx.clock(), message)
     ctx.deadlines_changed.set()  # someone silent may be heard again, or the reverse
 
 
