@@ -65,12 +65,17 @@ def _set_rule(tx: Tx, grid_id: str | None, member_id: int | None, rule: Rule | N
         tx.conn.execute(insert(CHECK_IN_RULE), row)
 
 
+async def refresh_rules(ctx: Context) -> None:
+    """The rules as stored, copied onto every member's roster row."""
+    ctx.check_in_rules = await ctx.read(load_rules)
+    apply_rules(ctx)
+
+
 async def set_rule(
     ctx: Context, grid_id: str | None, member_id: int | None, rule: Rule | None
 ) -> None:
     await ctx.writer.run(lambda tx: _set_rule(tx, grid_id, member_id, rule))
-    ctx.check_in_rules = await ctx.read(load_rules)
-    apply_rules(ctx)
+    await refresh_rules(ctx)
     cluster.reload(ctx, "check_in_rules")
 
 

@@ -147,13 +147,11 @@ async def reload_now(ctx: Context, what: str) -> None:
             if row.id not in ctx.roster:
                 ctx.add_member(row.id, row.name, row.grid_id, list(row.skills))
     elif what == "escalation_rules":
-        ctx.escalation_rules = await ctx.read(escalation.load_rules)
-        escalation.track_all(ctx)
+        await escalation.refresh_rules(ctx)
     elif what == "partners":
-        ctx.partners = await ctx.read(escalation.load_partners)
+        await escalation.refresh_partners(ctx)
     elif what == "check_in_rules":
-        ctx.check_in_rules = await ctx.read(check_ins.load_rules)
-        check_ins.apply_rules(ctx)
+        await check_ins.refresh_rules(ctx)
     else:
         log.warning("unknown reload %r", what)
 

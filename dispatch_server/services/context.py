@@ -156,7 +156,11 @@ async def running(settings: Settings, admin_token: str, clock: Clock) -> AsyncIt
     from dispatch_server.services.cluster import look_at_the_log
     from dispatch_server.services.cluster import run as cluster_run
     from dispatch_server.services.deadlines import run_deadlines
-    from dispatch_server.services.escalation import load_partners, load_rules, run_deliveries
+    from dispatch_server.services.escalation import (
+        refresh_partners,
+        refresh_rules,
+        run_deliveries,
+    )
     from dispatch_server.services.observer import committed, load_live
 
     grids = GridIndex(load_grids(settings.grids), settings.grid_overlap_tolerance_m2)
@@ -191,8 +195,8 @@ async def running(settings: Settings, admin_token: str, clock: Clock) -> AsyncIt
         cluster=Cluster(settings.bus_url, settings.bus_prefix) if settings.bus_url else None,
         leader=Leadership(settings.database_url if shared else None),
     )
-    ctx.escalation_rules = await ctx.read(load_rules)
-    ctx.partners = await ctx.read(load_partners)
+    await refresh_rules(ctx)
+    await refresh_partners(ctx)
     for member_id, name, grid_id, skills in members:
         ctx.add_member(member_id, name, grid_id, skills)
     head = await load_live(ctx)  # before the writer starts: it hands on what follows `head`

@@ -93,10 +93,19 @@ def _replace_rules(tx: Tx, rules: list[Rule]) -> None:
         tx.conn.execute(insert(ESCALATION_RULE), [_rule_row(r) for r in rules])
 
 
-async def replace_rules(ctx: Context, rules: list[Rule]) -> list[Rule]:
-    await ctx.writer.run(lambda tx: _replace_rules(tx, rules))
+async def refresh_rules(ctx: Context) -> None:
+    """The rules as stored, and each open incident's next step by them."""
     ctx.escalation_rules = await ctx.read(load_rules)
     track_all(ctx)
+
+
+async def refresh_partners(ctx: Context) -> None:
+    ctx.partners = await ctx.read(load_partners)
+
+
+async def replace_rules(ctx: Context, rules: list[Rule]) -> list[Rule]:
+    await ctx.writer.run(lambda tx: _replace_rules(tx, rules))
+    await refresh_rules(ctx)
     cluster.reload(ctx, "escalation_rules")
     return ctx.escalation_rules
 

@@ -69,8 +69,7 @@ async def load_live(ctx: Context) -> int:
     returns the seq that picture stands at (the writer hands on what comes after)."""
     head, incidents, on_shift, offline, checks, calls = await ctx.read(_live_state)
     now = ctx.clock()
-    ctx.check_in_rules = await ctx.read(check_ins.load_rules)
-    check_ins.apply_rules(ctx)
+    await check_ins.refresh_rules(ctx)
     for row in checks:
         if row.id in ctx.roster:
             i = ctx.roster.row[row.id]

@@ -5,6 +5,7 @@ Redis restarts; deadlines fire once in the whole cluster."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from datetime import datetime
 from pathlib import Path
@@ -145,10 +146,9 @@ async def test_instance_a_killed_mid_burst_nothing_lost_nothing_twice(
                 )
                 for i, m in enumerate(members)
             ]
-            runs = [running(c) for c in clients]
-            for r in runs:
-                await r.__aenter__()
-            try:
+            async with contextlib.AsyncExitStack() as stack:
+                for c in clients:
+                    await stack.enter_async_context(running(c))
                 await until(lambda: all(c.view.link.value == "online" for c in clients))
                 pressed = []
                 for round_ in range(10):
@@ -160,9 +160,6 @@ async def test_instance_a_killed_mid_burst_nothing_lost_nothing_twice(
                         a.proc.kill()
                         at_kill = accepted(clients)
                 await until(lambda: all(not c.outbox.pending() for c in clients), timeout=60)
-            finally:
-                for r in reversed(runs):
-                    await r.__aexit__(None, None, None)
         # The kill fell mid-burst, and A's handhelds came back through the balancer to B.
         assert 150 < at_kill < 500, at_kill
         on_a = lb.routed[:50].count(a.running.port)

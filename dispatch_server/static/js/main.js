@@ -19,7 +19,7 @@ const LANG_KEY = "dispatch.lang";
 const $ = (id) => document.getElementById(id);
 
 const S = {
-  api: null, token: "", config: null, grids: null, map: null, feed: null,
+  api: null, config: null, grids: null, map: null, feed: null,
   members: new Map(), incidents: new Map(), selected: null, detail: null, draft: newDraft(),
   rollCall: null, view: "incidents", dirtySince: null, lastLog: [],
 };
@@ -297,7 +297,6 @@ async function signIn(token) {
     return;
   }
   S.api = api;
-  S.token = token;
   localStorage.setItem(TOKEN_KEY, token);
   $("signin").hidden = true;
   $("resume").hidden = true;
