@@ -140,10 +140,20 @@ def _escalate(
     event = tx.append(
         NewEvent(EventType.INCIDENT_ESCALATED, "system:escalation", incident_id, data)
     )
-    for partner_id in partner_ids:
+    # A partner already on the incident (an earlier step reached it) stays on it once: a later
+    # step to the same partner is a normal step, with its own event and delivery.
+    already = set(
         tx.conn.execute(
-            insert(INCIDENT_PARTNER), {"incident_id": incident_id, "partner_id": partner_id}
-        )
+            select(INCIDENT_PARTNER.c.partner_id).where(
+                INCIDENT_PARTNER.c.incident_id == incident_id
+            )
+        ).scalars()
+    )
+    for partner_id in partner_ids:
+        if partner_id not in already:
+            tx.conn.execute(
+                insert(INCIDENT_PARTNER), {"incident_id": incident_id, "partner_id": partner_id}
+            )
     for partner_id in webhooks:
         tx.conn.execute(
             insert(DELIVERY),
