@@ -103,6 +103,9 @@ class Link:
         self._queue: asyncio.Queue[str] = asyncio.Queue(maxsize)
         self._send_timeout_s = send_timeout_s
         self.overflowed = False
+        # Set while the queue is at most half full: a backlog waits on it (see `page`).
+        self._room = asyncio.Event()
+        self._room.set()
 
     def send(self, frame: dict[str, Any]) -> None:
         try:
@@ -111,9 +114,31 @@ class Link:
             # Full means the pump is stuck in a send: it sees this flag when that ends.
             self.overflowed = True
 
+    async def page(self, frame: dict[str, Any]) -> bool:
+        """Queue one frame of a backlog (what a handheld missed), waiting while the queue is
+        more than half full: a backlog of any length goes out page by page and never fills
+        the queue, so live frames keep their room. False when the peer is too slow (the
+        link is then closed with RESYNC, like an overflow)."""
+        try:
+            async with asyncio.timeout(self._send_timeout_s):
+                await self._room.wait()
+        except TimeoutError:
+            self.overflowed = True
+            return False
+        self.send(frame)
+        self._note_room()
+        return not self.overflowed
+
+    def _note_room(self) -> None:
+        if self._queue.qsize() * 2 <= self._queue.maxsize:
+            self._room.set()
+        else:
+            self._room.clear()
+
     async def pump(self) -> None:
         while True:
             text = await self._queue.get()
+            self._note_room()
             if self.overflowed:
                 await close(self._ws, CloseCode.RESYNC, "too far behind; reconnect")
                 return

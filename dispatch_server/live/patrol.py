@@ -195,6 +195,23 @@ class PatrolSession:
         self.link.send(frame)
 
 
+async def _send_backlog(ctx: Context, member_id: int, link: Link) -> None:
+    """What the handheld missed, paged: however many alarms a member has, the backlog never
+    overflows the queue (issue 10: 64 of them once locked a member out). It runs beside the
+    reader, so an alarm sent right after hello is taken at once."""
+    for incident_id in await ctx.read(_pending_assignments, member_id):
+        if (inc := ctx.active.get(incident_id)) is not None:
+            if not await link.page(assignment_frame(inc, member_id)):
+                return
+    for rc in list(ctx.roll_calls.values()):
+        if member_id in rc.expected and member_id not in rc.answers:
+            if not await link.page(roll_calls.frame(rc)):
+                return
+    for inc in await ctx.read(_reported, member_id, ctx.clock() - RECENT_S):
+        if not await link.page(alert_update_frame(inc, ctx.roster.name)):
+            return
+
+
 async def patrol_socket(ws: WebSocket, ctx: Context) -> None:
     greeted = await handshake(ws, ctx, PATROL_FRAMES, {Kind.MEMBER})
     if greeted is None:
@@ -223,15 +240,9 @@ async def patrol_socket(ws: WebSocket, ctx: Context) -> None:
     try:
         async with asyncio.TaskGroup() as tasks:
             pump = tasks.create_task(link.pump())
-            for incident_id in await ctx.read(_pending_assignments, member_id):
-                if (inc := ctx.active.get(incident_id)) is not None:
-                    link.send(assignment_frame(inc, member_id))
-            for inc in await ctx.read(_reported, member_id, ctx.clock() - RECENT_S):
-                link.send(alert_update_frame(inc, roster.name))
-            for rc in list(ctx.roll_calls.values()):
-                if member_id in rc.expected and member_id not in rc.answers:
-                    link.send(roll_calls.frame(rc))
+            backlog = tasks.create_task(_send_backlog(ctx, member_id, link))
             await PatrolSession(ctx, member_id, link, tasks).read_until_closed(ws)
+            backlog.cancel()
             pump.cancel()
     finally:
         if ctx.hub.detach(member_id, link):

@@ -218,3 +218,44 @@ async def test_roll_call_replies_that_cannot_be_taken(server: Running) -> None:
     assert (await again.expect("roll_call"))["roll_call_id"] == rid
     await again.send({"type": "roll_call_reply", "roll_call_id": rid, "status": "all_normal"})
     await again.expect("roll_call_recorded", roll_call_id=rid)
+
+
+async def test_a_member_with_100_open_alarms_gets_every_frame_and_is_answered(
+    server: Running,
+) -> None:
+    """Issue 10, fix 2: the hello backlog (one alert_update per open alarm) once overflowed
+    the 64-frame queue and closed the handheld with 4409 on every connection."""
+    d = await server.api.dispatcher()
+    await server.console(d["token"]).connect()
+    reporter = await _member(server, "G02")
+    m = await server.api.member("Zhao", "G01")
+    h = await server.handheld(m["token"]).connect()
+    await h.start_shift()
+    mine = [(await h.alarm())["incident_id"] for _ in range(100)]
+    others = [(await reporter.alarm())["incident_id"] for _ in range(3)]
+    async with server.api.client(d["token"]) as api:
+        for incident_id in [*others, *mine[:3]]:
+            r = await api.post(f"/api/incidents/{incident_id}/acknowledge")
+            assert r.status_code == 200
+        for incident_id in others:
+            r = await api.post(
+                f"/api/incidents/{incident_id}/dispatch", json={"member_ids": [m["member_id"]]}
+            )
+            assert r.status_code == 200
+        rid = (await api.post("/api/roll-calls", json={"timeout_s": 60})).json()["roll_call_id"]
+    await h.close()
+
+    again = await server.handheld(m["token"]).connect()
+    alert_id = str(uuid.uuid4())
+    await again.send({"type": "alert", "alert_id": alert_id})  # right after welcome
+    accepted = await again.expect("alert_accepted", alert_id=alert_id)
+    assert accepted["duplicate"] is False
+    for incident_id in others:
+        await again.expect("assignment", incident_id=incident_id)
+    updates: set[int] = set()
+    while not set(mine) <= updates:  # every one of the member's alarms (and perhaps the new)
+        updates.add((await again.expect("alert_update"))["incident_id"])
+    await again.expect("roll_call", roll_call_id=rid)
+    await again.send({"type": "heartbeat"})
+    await again.send({"type": "assignment_reply", "incident_id": others[0], "accept": True})
+    await again.expect("assignment_recorded", incident_id=others[0])
