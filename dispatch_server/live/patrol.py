@@ -199,16 +199,20 @@ async def _send_backlog(ctx: Context, member_id: int, link: Link) -> None:
     """What the handheld missed, paged: however many alarms a member has, the backlog never
     overflows the queue (issue 10: 64 of them once locked a member out). It runs beside the
     reader, so an alarm sent right after hello is taken at once."""
-    for incident_id in await ctx.read(_pending_assignments, member_id):
-        if (inc := ctx.active.get(incident_id)) is not None:
-            if not await link.page(assignment_frame(inc, member_id)):
-                return
-    for rc in list(ctx.roll_calls.values()):
-        if member_id in rc.expected and member_id not in rc.answers:
-            if not await link.page(roll_calls.frame(rc)):
-                return
+    frames = [
+        assignment_frame(inc, member_id)
+        for incident_id in await ctx.read(_pending_assignments, member_id)
+        if (inc := ctx.active.get(incident_id)) is not None
+    ]
+    frames += [
+        roll_calls.frame(rc)
+        for rc in list(ctx.roll_calls.values())
+        if member_id in rc.expected and member_id not in rc.answers
+    ]
     for inc in await ctx.read(_reported, member_id, ctx.clock() - RECENT_S):
-        if not await link.page(alert_update_frame(inc, ctx.roster.name)):
+        frames.append(alert_update_frame(inc, ctx.roster.name))
+    for frame in frames:
+        if not await link.page(frame):
             return
 
 
