@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable, Callable
+from functools import partial
 
 from sqlalchemy import Connection, select
 from starlette.websockets import WebSocket
@@ -77,12 +79,49 @@ def _pending_assignments(conn: Connection, member_id: int) -> list[int]:
     return list(conn.execute(q).scalars())
 
 
+# Frames waiting in a session's ordered lane; beyond this a frame is refused, not queued.
+LANE_MAX = 64
+Step = Callable[[], Awaitable[None]]
+
+
 class PatrolSession:
+    """One handheld's frames, taken in the order sent (DESIGN.md: "one socket's frames take
+    effect in the order they were sent").
+
+    Every frame but an alarm goes through one ordered lane: a `position` sent right after
+    `shift_start` waits for the shift to be committed, never overtakes it. Alarms take
+    their own way at once (a task each, in the order read, so they reach the writer in
+    order and share its group commit): an alarm never waits behind a slow frame of
+    another kind.
+    """
+
     def __init__(self, ctx: Context, member_id: int, link: Link, tasks: asyncio.TaskGroup) -> None:
         self.ctx = ctx
         self.member_id = member_id
         self.link = link
         self.tasks = tasks
+        self._lane: asyncio.Queue[tuple[Step, str] | None] = asyncio.Queue(LANE_MAX)
+
+    async def run_lane(self) -> None:
+        """Until `finish`: what the handheld sent before it went is still carried out."""
+        while (item := await self._lane.get()) is not None:
+            step, ref = item
+            try:
+                await step()
+            except Exception:
+                # A bug, not the handheld's fault: say so, and keep the session going.
+                log.exception("%s from member %s failed", ref, self.member_id)
+                self._error(FrameError(ErrorCode.UNAVAILABLE, "not recorded; retry", ref))
+
+    async def finish(self) -> None:
+        await self._lane.put(None)
+
+    def _in_order(self, step: Step, ref: str) -> None:
+        try:
+            self._lane.put_nowait((step, ref))
+        except asyncio.QueueFull:
+            message = f"{LANE_MAX} frames are still waiting; send this one again later"
+            self._error(FrameError(ErrorCode.UNAVAILABLE, message, ref))
 
     async def read_until_closed(self, ws: WebSocket) -> None:
         roster = self.ctx.roster
@@ -105,17 +144,19 @@ class PatrolSession:
             case Alert():
                 self.tasks.create_task(self._alarm(frame))
             case Position():
-                self._position(frame)
-            case ShiftStart() | ShiftEnd():
-                self.tasks.create_task(self._shift(isinstance(frame, ShiftStart)))
+                self._in_order(partial(self._position, frame), "position")
+            case ShiftStart():
+                self._in_order(partial(self._shift, True), "shift_start")
+            case ShiftEnd():
+                self._in_order(partial(self._shift, False), "shift_end")
             case AssignmentReply():
-                self.tasks.create_task(self._reply(frame))
+                self._in_order(partial(self._reply, frame), "assignment_reply")
             case RollCallReply():
-                self.tasks.create_task(self._roll_call(frame))
+                self._in_order(partial(self._roll_call, frame), "roll_call_reply")
             case Heartbeat():
                 pass  # being heard is all it is for (see read_until_closed)
             case CheckInFrame():
-                self.tasks.create_task(self._check_in())
+                self._in_order(self._check_in, "check_in")
             case Hello():
                 self._error(FrameError(ErrorCode.INVALID_FRAME, "already said hello", "hello"))
 
@@ -139,7 +180,7 @@ class PatrolSession:
             return
         self.link.send(accepted.model_dump())
 
-    def _position(self, p: Position) -> None:
+    async def _position(self, p: Position) -> None:
         roster = self.ctx.roster
         if not roster.on_shift[roster.row[self.member_id]]:
             self._error(FrameError(ErrorCode.NOT_ON_SHIFT, "send shift_start first", "position"))
@@ -245,8 +286,12 @@ async def patrol_socket(ws: WebSocket, ctx: Context) -> None:
         async with asyncio.TaskGroup() as tasks:
             pump = tasks.create_task(link.pump())
             backlog = tasks.create_task(_send_backlog(ctx, member_id, link))
-            await PatrolSession(ctx, member_id, link, tasks).read_until_closed(ws)
+            session = PatrolSession(ctx, member_id, link, tasks)
+            lane = tasks.create_task(session.run_lane())
+            await session.read_until_closed(ws)
             backlog.cancel()
+            await session.finish()
+            await lane
             pump.cancel()
     finally:
         if ctx.hub.detach(member_id, link):

@@ -259,3 +259,43 @@ async def test_a_member_with_100_open_alarms_gets_every_frame_and_is_answered(
     await again.send({"type": "heartbeat"})
     await again.send({"type": "assignment_reply", "incident_id": others[0], "accept": True})
     await again.expect("assignment_recorded", incident_id=others[0])
+
+
+async def test_pipelined_frames_take_effect_in_the_order_sent(server: Running) -> None:
+    """Issue 10, fix 5: 100 handhelds each send shift_start and then position without
+    waiting for the `shift` answer; every position is applied (none gets not_on_shift),
+    and shift_end then position gets not_on_shift, in order too."""
+    handhelds = [
+        await server.handheld(
+            (await server.api.member(f"m{i}", f"G{i % 10 + 1:02d}"))["token"]
+        ).connect()
+        for i in range(100)
+    ]
+    points = {h.welcome["member_id"]: _inside(h.welcome["grid_id"]) for h in handhelds}
+    for h in handhelds:
+        lon, lat = points[h.welcome["member_id"]]
+        await h.send({"type": "shift_start"})
+        await h.send({"type": "position", "lon": lon, "lat": lat, "accuracy_m": 5})
+    for h in handhelds:
+        await h.expect("shift", on_shift=True)
+    await asyncio.sleep(0.2)  # nothing else may arrive: no error for any position
+    for h in handhelds:
+        while True:
+            try:
+                frame = await h.recv(timeout=0.01)
+            except TimeoutError:
+                break
+            assert frame["type"] != "error", frame
+        assert not [f for f in h.inbox if f["type"] == "error"], h.inbox
+    d = await server.api.dispatcher()
+    members = {m["member_id"]: m for m in await server.api.get("/api/members", d["token"])}
+    for member_id, (lon, lat) in points.items():
+        fix = members[member_id]["fix"]
+        assert fix is not None, f"member {member_id}'s position was not applied"
+        assert (fix["lon"], fix["lat"]) == (pytest.approx(lon), pytest.approx(lat))
+    h = handhelds[0]
+    await h.send({"type": "shift_end"})
+    await h.send({"type": "position", "lon": 113.0, "lat": 28.0})
+    await h.expect("shift", on_shift=False)
+    error = await h.expect("error")
+    assert error["code"] == "not_on_shift" and error["ref_type"] == "position"
