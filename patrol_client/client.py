@@ -261,7 +261,8 @@ class PatrolClient:
     async def handle(self, frame: dict[str, Any]) -> None:
         kind = frame.get("type")
         if kind == "alert_accepted":
-            # "unattended": no duty volunteer at a console; security partners were called.
+            # "unattended": no duty volunteer at a console (escalation may or may not reach
+            # anyone: the handheld must not promise that it did).
             detail = "unattended" if frame.get("unattended") else None
             await asyncio.to_thread(
                 self.outbox.accepted, frame["alert_id"], frame["incident_id"], detail

@@ -94,6 +94,9 @@ class Incident:
     escalated_rules: frozenset[int] = frozenset()
     escalated_to: frozenset[int] = frozenset()
     partner_acks: frozenset[int] = frozenset()
+    # Steps that reached nobody (no partner of that kind covers the grid): the console must
+    # say so loudly, since someone has to phone the guards.
+    escalation_problems: tuple[dict[str, Any], ...] = ()
     last_seq: int = 0
 
 
@@ -160,10 +163,15 @@ def fold(incident: Incident | None, event: Event) -> Incident:
             note = {"seq": event.seq, "at": event.at, "by": event.actor, "text": d["text"]}
             return replace(inc, notes=(*inc.notes, note))
         case EventType.INCIDENT_ESCALATED:
+            problems = inc.escalation_problems
+            if d.get("problem"):
+                problem = {k: d[k] for k in ("rule_id", "trigger", "to", "problem")}
+                problems = (*problems, {**problem, "seq": event.seq, "at": event.at})
             return replace(
                 inc,
                 escalated_rules=inc.escalated_rules | {d["rule_id"]},
                 escalated_to=inc.escalated_to | set(d["partner_ids"]),
+                escalation_problems=problems,
             )
         case EventType.PARTNER_ACKNOWLEDGED:
             return replace(inc, partner_acks=inc.partner_acks | {d["partner_id"]})

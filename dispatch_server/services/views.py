@@ -58,6 +58,8 @@ def incident_view(inc: Incident) -> dict[str, Any]:
         ],
         "notes": [{**n, "at": iso(n["at"])} for n in inc.notes],
         "escalated_to": sorted(inc.escalated_to),
+        # Escalation steps that reached nobody: `{rule_id, trigger, to, problem, seq, at}`.
+        "escalation_problems": [{**p, "at": iso(p["at"])} for p in inc.escalation_problems],
         "unattended": inc.unattended,
         "last_seq": inc.last_seq,
     }

@@ -75,7 +75,9 @@ const WORDS = {
     actor_admin: "管理员",
     actor_dispatcher: "值班员{id}",
     actor_system: "系统",
-    unattended: "报警时无人值守，已直接上报",
+    unattended: "报警时无人值守",
+    nobody_reached: "上报失败：没有{to}负责本网格，系统没有通知到任何人。请马上直接打电话！",
+    nobody_reached_badge: "上报无人接收，请打电话",
     next_escalation: "{t} 后自动上报",
     escalation_due: "即将自动上报",
     rc_title: "无线电点名",
@@ -177,7 +179,9 @@ const WORDS = {
     actor_admin: "Admin",
     actor_dispatcher: "Duty volunteer {id}",
     actor_system: "System",
-    unattended: "No console was staffed: escalated at once",
+    unattended: "No console was staffed when it came in",
+    nobody_reached: "Escalation reached nobody: no {to} partner covers this grid. Phone them yourself, now!",
+    nobody_reached_badge: "Escalation reached nobody: phone",
     next_escalation: "escalates in {t}",
     escalation_due: "escalating now",
     rc_title: "Radio roll call",
@@ -247,6 +251,7 @@ const EVENTS = {
     note_added: "{who}备注：{text}",
     incident_resolved: "{who}结案：{disposition}",
     incident_escalated: "自动上报给{to}（{trigger}）",
+    incident_escalation_failed: "自动上报失败（{trigger}）：没有{to}负责本网格，无人收到",
     delivery_succeeded: "已通知合作方（第{attempt}次）",
     delivery_failed: "通知合作方失败（第{attempt}次：{result}），稍后重试",
     delivery_dead_lettered: "通知合作方彻底失败（{result}），请电话联系",
@@ -268,6 +273,7 @@ const EVENTS = {
     note_added: "{who} noted: {text}",
     incident_resolved: "{who} resolved it: {disposition}",
     incident_escalated: "Escalated to {to} ({trigger})",
+    incident_escalation_failed: "Escalation ({trigger}) reached nobody: no {to} partner covers this grid",
     delivery_succeeded: "Partner notified (try {attempt})",
     delivery_failed: "Notifying the partner failed (try {attempt}: {result}); retrying",
     delivery_dead_lettered: "Notifying the partner failed for good ({result}): phone them",
@@ -311,7 +317,8 @@ export function name(kind, value) {
 
 export function eventText(ev, vars) {
   const words = EVENTS[current];
-  const template = words[ev.type];
+  // A step that reached nobody must never read like one that reached someone.
+  const template = words[ev.type === "incident_escalated" && ev.problem ? "incident_escalation_failed" : ev.type];
   if (!template) return ev.type;
   const merged = {...ev, ...vars};
   if (ev.type === "assignment_replied") merged.answer = ev.accept ? words.answer_yes : words.answer_no;

@@ -161,12 +161,16 @@ function apply(ev) {
     if (ev.type === "incident_opened") {
       keep({incident_id: ev.incident_id, status: "open", grid_id: ev.grid_id, category: ev.category,
         lon: ev.lon, lat: ev.lat, opened_at: ev.at, reporter_id: ev.reporter_id, note: ev.note,
-        escalated_to: [], unattended: ev.unattended ?? false, last_seq: ev.seq, disposition: null});
+        escalated_to: [], escalation_problems: [], unattended: ev.unattended ?? false, last_seq: ev.seq,
+        disposition: null});
     }
     const inc = S.incidents.get(ev.incident_id);
     if (inc && QUICK[ev.type]) inc.status = QUICK[ev.type](inc);
     if (inc && ev.type === "incident_resolved") { inc.disposition = ev.disposition; inc.resolved_at = ev.at; }
-    if (inc && ev.type === "incident_escalated") inc.escalated_to = [...new Set([...inc.escalated_to, ...ev.partner_ids])];
+    if (inc && ev.type === "incident_escalated") {
+      inc.escalated_to = [...new Set([...inc.escalated_to, ...ev.partner_ids])];
+      if (ev.problem) inc.escalation_problems = [...(inc.escalation_problems ?? []), ev];
+    }
     if (S.dirtySince === null) S.dirtySince = ev.seq - 1;
   }
   if (ev.type.startsWith("roll_call_")) loadRollCall(ev.roll_call_id).catch(() => {});

@@ -73,6 +73,15 @@ function timeline(inc, memberName) {
   return ol;
 }
 
+/** The loudest thing on the panel: an escalation that reached nobody (someone must phone). */
+function nobodyReached(inc) {
+  const problems = inc.escalation_problems ?? [];
+  if (inc.status === "resolved" || !problems.length) return null;
+  const kinds = [...new Set(problems.map((p) => name("partner", p.to)))];
+  return h("div", {class: "nobody-reached", id: "nobody-reached", role: "alert"},
+    t("nobody_reached", {to: list(kinds)}));
+}
+
 function escalationLine(inc) {
   if (inc.status === "resolved") return null;
   const parts = [];
@@ -97,6 +106,7 @@ export function renderPanel(box, inc, {draft, gridName, memberName, act, close})
       h("h2", {}, `#${inc.incident_id} ${name("category", inc.category)}`),
       h("button", {type: "button", class: "ghost", id: "panel-close", onclick: close}, t("close"))),
     h("div", {class: `chip big status-${inc.status}`, id: "panel-status", "data-status": inc.status}, name("status", inc.status)),
+    nobodyReached(inc),
     escalationLine(inc),
     h("div", {class: "facts"},
       row(t("reporter"), inc.reporter_id ? memberName(inc.reporter_id) : "—"),

@@ -36,6 +36,8 @@ function card(inc, {selected, gridName, memberName, onSelect}) {
   h("div", {class: "age", "data-since": resolved ? "" : inc.opened_at},
     resolved ? name("disposition", inc.disposition) : ageText(inc.opened_at)),
   h("div", {class: "card-who"}, inc.reporter_id ? `${t("reporter")}: ${memberName(inc.reporter_id)}` : ""),
+  inc.escalation_problems?.length && !resolved
+    ? h("div", {class: "badge alarm"}, t("nobody_reached_badge")) : null,
   inc.escalated_to?.length ? h("div", {class: "badge"}, t("escalated_badge")) : null);
 }
 

@@ -426,3 +426,39 @@ async def test_map_tells_fresh_stale_and_offline_members_apart(
             pattern = rf"http://127\.0\.0\.1:{tiles_at}/tiles/\d+/\d+/\d+\.png"
             assert tiles and all(re.fullmatch(pattern, t) for t in tiles), tiles
             await page.screenshot("09-member-marks")
+
+
+async def test_an_escalation_that_reached_nobody_is_the_loudest_thing_on_the_panel(
+    server: Running,
+) -> None:
+    """Issue 10, fix 7: an unattended alarm in a grid no security partner covers once read
+    "已直接上报 / escalated to security" although nobody was reached."""
+    duty = await server.api.dispatcher("张阿姨")
+    h = await server.handheld((await server.api.member("王大爷", "G03"))["token"]).connect()
+    accepted = await h.alarm(category="medical")  # nobody at a console: unattended
+    assert accepted["unattended"] is True
+    incident_id = accepted["incident_id"]
+    async with asyncio.timeout(5):
+        while not (detail := await server.api.get(f"/api/incidents/{incident_id}"))[
+            "escalation_problems"
+        ]:
+            await asyncio.sleep(0.05)
+    assert detail["escalated_to"] == []
+    [problem] = detail["escalation_problems"]
+    assert problem["trigger"] == "unattended" and "G03" in problem["problem"]
+    async with console_page(server.base) as page:
+        await page.sign_in(duty["token"])
+        card = page.page.locator(f'#queue .card[data-incident="{incident_id}"]')
+        await card.locator(".badge.alarm").wait_for(timeout=5000)
+        await card.click()
+        loud = page.page.locator("#panel #nobody-reached")
+        await loud.wait_for(timeout=5000)
+        assert "请马上直接打电话" in await loud.inner_text()
+        panel_text = await page.page.locator("#panel").inner_text()
+        assert "已直接上报" not in panel_text and "已上报安保" not in panel_text
+        assert "自动上报失败" in panel_text  # the timeline says it too
+        await page.screenshot("10-escalation-reached-nobody")
+        await page.page.click("#lang")  # to English
+        await page.wait_js("document.documentElement.lang === 'en'")
+        text = await loud.inner_text()
+        assert "reached nobody" in text and "Escalated to" not in text
