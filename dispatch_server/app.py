@@ -31,11 +31,20 @@ from dispatch_server.live.console import console_socket
 from dispatch_server.live.partner import partner_socket
 from dispatch_server.live.patrol import patrol_socket
 from dispatch_server.services.cluster import consoles_open
-from dispatch_server.services.context import running
+from dispatch_server.services.context import Context, running
 from dispatch_server.settings import Settings
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
+
+
+def duty_report(ctx: Context) -> dict[str, Any]:
+    return {
+        "instance": ctx.duty_log.instance,
+        "failing": [d.name for d in ctx.supervisor.failing],
+        # Each background duty: running or failing (since when, last error, failures).
+        "duties": ctx.supervisor.snapshot(),
+    }
 
 
 def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
@@ -91,10 +100,19 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     async def ws_partner(websocket: WebSocket) -> None:
         await partner_socket(websocket, websocket.app.state.ctx)
 
-    @app.get("/api/health", tags=["health"])
-    async def health(ctx: CtxDep) -> dict[str, Any]:
-        return {
-            "ok": True,
+    @app.get(
+        "/api/health",
+        tags=["health"],
+        responses={503: {"description": "a background duty is failing (see `duties`)"}},
+    )
+    async def health(ctx: CtxDep) -> JSONResponse:
+        """503 with `ok: false` while any background duty fails: a clock that has stopped
+        must never hide behind "ok" (issue 10)."""
+        duties = duty_report(ctx)
+        failing = duties["failing"]
+        body = {
+            "ok": not failing,
+            **duties,
             "grids": len(ctx.grids.grids),
             "members": len(ctx.roster),
             "handhelds_connected": ctx.hub.connected(),
@@ -109,6 +127,12 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
             "bus_connected": ctx.cluster.link.connected if ctx.cluster else None,
             "consoles_open": consoles_open(ctx),
         }
+        return JSONResponse(body, status_code=503 if failing else 200)
+
+    @app.get("/api/duties", tags=["health"])
+    async def duties(ctx: CtxDep) -> dict[str, Any]:
+        """The background duties alone, always 200: what the console's banner reads."""
+        return duty_report(ctx)
 
     # The console is plain files: no build step, no CDN, nothing fetched from the internet.
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -33,6 +33,9 @@ class EventType(StrEnum):
     DELIVERY_DEAD_LETTERED = "delivery_dead_lettered"
     PARTNER_ACKNOWLEDGED = "partner_acknowledged"
     PARTNER_UPDATE = "partner_update"
+    # A background duty failed or stopped making progress, and when it recovered.
+    DUTY_FAILED = "duty_failed"
+    DUTY_RECOVERED = "duty_recovered"
 
 
 @dataclass(frozen=True)

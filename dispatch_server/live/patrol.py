@@ -128,7 +128,7 @@ class PatrolSession:
         while (payload := await receive_text(ws)) is not None:
             roster.link_up(self.member_id, self.ctx.clock())
             if roster.marked_offline[roster.row[self.member_id]]:
-                self.ctx.deadlines_changed.set()  # back: the supervision check says so now
+                self.ctx.scheduler.wake()  # back: the supervision check says so now
             if isinstance(payload, bytes):
                 self._error(FrameError(ErrorCode.BINARY_FRAME, "frames are JSON text, not binary"))
                 continue

@@ -50,7 +50,7 @@ def apply_rules(ctx: Context) -> None:
     for i, member_id in enumerate(roster.ids):
         rule = domain.rule_for(member_id, roster.grids[i], by_member, by_grid)
         domain.set_rule(roster, member_id, rule)
-    ctx.deadlines_changed.set()
+    ctx.scheduler.wake()
 
 
 def _set_rule(tx: Tx, grid_id: str | None, member_id: int | None, rule: Rule | None) -> None:
@@ -151,7 +151,7 @@ def apply(ctx: Context, event: Event) -> None:
     if event.type in (EventType.MEMBER_CHECKED_IN, EventType.SHIFT_STARTED):
         ctx.roster.last_check_in[i] = event.at
         ctx.roster.check_in_state[i] = CheckIn.OK
-        ctx.deadlines_changed.set()
+        ctx.scheduler.wake()
         return
     state = CheckIn.WARNING if event.type is EventType.CHECK_IN_WARNING else CheckIn.OVERDUE
     ctx.roster.check_in_state[i] = state

@@ -131,7 +131,7 @@ def merge_presence(
 def apply_presence(ctx: Context, message: dict[str, Any]) -> None:
     assert ctx.cluster is not None
     merge_presence(ctx.cluster, ctx.roster, ctx.hub.has, ctx.clock(), message)
-    ctx.deadlines_changed.set()  # someone silent may be heard again, or the reverse
+    ctx.scheduler.wake()  # someone silent may be heard again, or the reverse
 
 
 def _members(conn: Connection) -> list[Any]:
@@ -156,11 +156,12 @@ async def reload_now(ctx: Context, what: str) -> None:
         log.warning("unknown reload %r", what)
 
 
-async def look_at_the_log(ctx: Context) -> None:
+async def look_at_the_log(ctx: Context, duty: str = "cluster") -> None:
     """Once a second, whatever the notices say: a lost notice delays, never loses."""
     while True:
         await asyncio.sleep(TAIL_EVERY_S)
         ctx.writer.tail()
+        ctx.supervisor.beat(duty)
 
 
 async def run(ctx: Context) -> None:
@@ -185,6 +186,7 @@ async def run(ctx: Context) -> None:
     async def heartbeat() -> None:
         while True:
             link.publish("presence", presence(ctx))
+            ctx.supervisor.beat("cluster")
             await asyncio.sleep(PRESENCE_EVERY_S)
 
     async def reloading() -> None:

@@ -6,8 +6,9 @@ import asyncio
 import contextlib
 import gc
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, TypeVar
 
 import httpx
@@ -24,12 +25,15 @@ from dispatch_server.domain.responders import RankPolicy
 from dispatch_server.domain.roll_calls import RollCall
 from dispatch_server.domain.roster import Roster
 from dispatch_server.domain.skills import Skill, mask
+from dispatch_server.duties.scheduler import Scheduler, Source
+from dispatch_server.duties.supervisor import Supervisor
 from dispatch_server.geo.grids import load_grids
 from dispatch_server.geo.index import GridIndex
 from dispatch_server.live.hub import PatrolHub
 from dispatch_server.services.auth import Kind as PrincipalKind
 from dispatch_server.services.auth import Principal, is_admin, lookup
 from dispatch_server.services.cluster import Cluster, log_grew
+from dispatch_server.services.duty_log import DUTY_LOG, DutyLog
 from dispatch_server.services.leader import Leadership, while_leading
 from dispatch_server.settings import Settings
 from dispatch_server.store.engine import Checkpointer, is_sqlite, make_engine, write_lock_sql
@@ -53,14 +57,14 @@ class Context:
     roster: Roster
     hub: PatrolHub
     policy: RankPolicy
+    # Every background duty reports here; health and the consoles show what it says.
+    supervisor: Supervisor
+    # The one clock loop: call `scheduler.wake(at)` after adding a deadline.
+    scheduler: Scheduler
     # Open incidents, folded from the log and kept in step by the observer.
     active: dict[int, Incident] = field(default_factory=dict)
     # Open roll calls, kept in step the same way.
     roll_calls: dict[int, RollCall] = field(default_factory=dict)
-    # Set when a deadline is added, so the deadline task recomputes its sleep; and the
-    # time that task will wake by itself (a later deadline need not wake it).
-    deadlines_changed: asyncio.Event = field(default_factory=asyncio.Event)
-    deadline_wake: float = 0.0
     # Lone-worker check-in rules: (by member, by grid).
     check_in_rules: tuple[dict[int, Rule], dict[str, Rule]] = field(
         default_factory=lambda: ({}, {})
@@ -81,6 +85,8 @@ class Context:
     cluster: Cluster | None = None
     # Whether this instance keeps the deadlines (always, on SQLite: services/leader.py).
     leader: Leadership = field(default_factory=lambda: Leadership(None))
+    # Changes of duty state, on their way to the log.
+    duty_log: DutyLog = field(default_factory=DutyLog)
 
     async def read(self, fn: Callable[..., T], *args: object) -> T:
         """Run a read off the event loop, on a pooled connection."""
@@ -152,26 +158,36 @@ def _prepare_database(engine: Engine, grids: GridIndex) -> list[tuple[int, str, 
 
 @contextlib.asynccontextmanager
 async def running(settings: Settings, admin_token: str, clock: Clock) -> AsyncIterator[Context]:
-    """Build the context, run its background work, and tear it down in order."""
-    from dispatch_server.services.cluster import look_at_the_log
-    from dispatch_server.services.cluster import run as cluster_run
-    from dispatch_server.services.deadlines import run_deadlines
-    from dispatch_server.services.escalation import (
-        refresh_partners,
-        refresh_rules,
-        run_deliveries,
-    )
+    """Build the context, run its background duties under supervision, and tear it all down
+    in reverse order; a start that fails half-way closes what it had opened."""
+    async with contextlib.AsyncExitStack() as stack:
+        ctx = await _build(stack, settings, admin_token, clock)
+        tasks = _start_duties(ctx)
+        stack.push_async_callback(_cancel, tasks)
+        yield ctx
+
+
+async def _build(
+    stack: contextlib.AsyncExitStack, settings: Settings, admin_token: str, clock: Clock
+) -> Context:
+    from dispatch_server.services.escalation import refresh_partners, refresh_rules
     from dispatch_server.services.observer import committed, load_live
 
     grids = GridIndex(load_grids(settings.grids), settings.grid_overlap_tolerance_m2)
     # First, before anything connects: a refusal must not leave an empty SQLite file behind.
     await asyncio.to_thread(check_current, settings.database_url)
     writer_engine = make_engine(settings.database_url, writer=True)
+    stack.callback(writer_engine.dispose)
     reader = make_engine(settings.database_url)
+    stack.callback(reader.dispose)
     members = await asyncio.to_thread(_prepare_database, writer_engine, grids)
     # On PostgreSQL other instances may share the log: the writer takes the cluster-wide
     # write lock and reads what they wrote (store/log.py); one instance leads the deadlines.
     shared = not is_sqlite(settings.database_url)
+    supervisor = Supervisor(clock)
+    leader = Leadership(settings.database_url if shared else None)
+    http = httpx.AsyncClient(timeout=settings.webhook_timeout_s)
+    stack.push_async_callback(http.aclose)
     ctx = Context(
         settings=settings,
         admin_token=admin_token,
@@ -186,49 +202,108 @@ async def running(settings: Settings, admin_token: str, clock: Clock) -> AsyncIt
             lock_sql=write_lock_sql(settings.database_url),
             shared=shared,
             on_local_commit=lambda seq: log_grew(ctx, seq),
+            on_batch=lambda failure: _writer_progress(supervisor, failure),
         ),
         bus=MemoryBus(),
         roster=Roster(max(64, len(members))),
         hub=PatrolHub(),
         policy=policy_from(settings),
-        http=httpx.AsyncClient(timeout=settings.webhook_timeout_s),
+        supervisor=supervisor,
+        scheduler=Scheduler(clock, supervisor, active=lambda: leader.leading),
+        http=http,
         cluster=Cluster(settings.bus_url, settings.bus_prefix) if settings.bus_url else None,
-        leader=Leadership(settings.database_url if shared else None),
+        leader=leader,
     )
     await refresh_rules(ctx)
     await refresh_partners(ctx)
     for member_id, name, grid_id, skills in members:
         ctx.add_member(member_id, name, grid_id, skills)
     head = await load_live(ctx)  # before the writer starts: it hands on what follows `head`
-    checkpointer = Checkpointer(reader) if is_sqlite(settings.database_url) else None
     ctx.writer.start(handed=head)
-    if checkpointer:
+    stack.push_async_callback(ctx.writer.stop)
+    if is_sqlite(settings.database_url):
+        supervisor.register(CHECKPOINTS, expected_s=30.0)
+        checkpointer = Checkpointer(
+            reader, on_done=lambda failure: _thread_progress(supervisor, CHECKPOINTS, failure)
+        )
         checkpointer.start()
+        stack.push_async_callback(asyncio.to_thread, checkpointer.stop)
     # What startup loaded lives as long as the process: keep it out of every full collection
     # (the benchmark saw 36-239 ms gen-2 pauses as the heap grew).
     gc.freeze()
-    background = [
-        asyncio.create_task(ctx.leader.run(), name="leader"),
-        asyncio.create_task(
-            while_leading(ctx.leader, lambda: run_deadlines(ctx)), name="deadlines"
+    return ctx
+
+
+CHECKPOINTS = "checkpoints"
+LOG_WRITER = "log_writer"
+
+
+def _writer_progress(supervisor: Supervisor, failure: BaseException | None) -> None:
+    if failure is None:
+        supervisor.beat(LOG_WRITER)
+    else:
+        supervisor.failed(LOG_WRITER, failure)
+
+
+def _thread_progress(supervisor: Supervisor, name: str, failure: BaseException | None) -> None:
+    if failure is None:
+        supervisor.beat_from_thread(name)
+    else:
+        supervisor.failed_from_thread(name, failure)
+
+
+def clock_sources(ctx: Context) -> list[Source]:
+    """The four clocks, each stepped in a guard of its own by the scheduler."""
+    from dispatch_server.services import check_ins, escalation, roll_calls, supervision
+
+    return [
+        Source(
+            "roll_calls", lambda: roll_calls.next_check(ctx), partial(roll_calls.close_due, ctx)
         ),
-        asyncio.create_task(
-            while_leading(ctx.leader, lambda: run_deliveries(ctx)), name="deliveries"
+        Source(
+            "supervision", lambda: supervision.next_check(ctx), partial(supervision.apply_due, ctx)
+        ),
+        Source("check_ins", lambda: check_ins.next_check(ctx), partial(check_ins.apply_due, ctx)),
+        Source(
+            "escalation", lambda: escalation.next_check(ctx), partial(escalation.apply_due, ctx)
         ),
     ]
+
+
+def _start_duties(ctx: Context) -> list[asyncio.Task[None]]:
+    """Every background duty, each under the supervisor: restarted with backoff when it fails,
+    watched for progress, and shown in health, on the consoles and in the log."""
+    from dispatch_server.services.cluster import look_at_the_log
+    from dispatch_server.services.cluster import run as cluster_run
+    from dispatch_server.services.escalation import DELIVERIES, run_deliveries
+
+    sup, leader = ctx.supervisor, ctx.leader
+    for source in clock_sources(ctx):
+        ctx.scheduler.register(source)
+    sup.register(LOG_WRITER, expected_s=30.0, active=lambda: ctx.writer.pending > 0)
+    sup.register(DELIVERIES, expected_s=60.0, active=lambda: leader.leading)
+    sup.register(DUTY_LOG)
+    sup.register("watchdog")
+    sup.on_change(ctx.duty_log.tell)
+    duties: dict[str, Callable[[], Awaitable[None]]] = {
+        "watchdog": sup.watch,
+        "scheduler": lambda: while_leading(leader, ctx.scheduler.run),
+        DELIVERIES: lambda: while_leading(leader, lambda: run_deliveries(ctx)),
+        DUTY_LOG: lambda: ctx.duty_log.run(ctx.writer, lambda: sup.beat(DUTY_LOG)),
+    }
+    if ctx.leader.elects:
+        sup.register("leadership", expected_s=15.0)
+        duties["leadership"] = lambda: leader.run(lambda: sup.beat("leadership"))
     if ctx.cluster is not None:
-        background.append(asyncio.create_task(cluster_run(ctx), name="cluster"))
-    elif shared:
-        background.append(asyncio.create_task(look_at_the_log(ctx), name="log-tail"))
-    try:
-        yield ctx
-    finally:
-        for task in background:
-            task.cancel()
-        await asyncio.gather(*background, return_exceptions=True)
-        await ctx.http.aclose()
-        await ctx.writer.stop()
-        if checkpointer:
-            await asyncio.to_thread(checkpointer.stop)
-        writer_engine.dispose()
-        reader.dispose()
+        sup.register("cluster", expected_s=15.0)
+        duties["cluster"] = lambda: cluster_run(ctx)
+    elif ctx.leader.elects:
+        sup.register("log_tail", expected_s=15.0)
+        duties["log_tail"] = lambda: look_at_the_log(ctx, "log_tail")
+    return [asyncio.create_task(sup.keep(name, run), name=name) for name, run in duties.items()]
+
+
+async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)

@@ -37,6 +37,8 @@ from dispatch_server.store.log import Tx, incident_events
 from dispatch_server.store.tables import DELIVERY, ESCALATION_RULE, INCIDENT_PARTNER, PARTNER
 
 log = logging.getLogger(__name__)
+DELIVERIES = "deliveries"  # the duty's name, for the supervisor
+DELIVERIES_IDLE_S = 5.0
 SIGNATURE_HEADER = "X-Dispatch-Signature"
 TIMESTAMP_HEADER = "X-Dispatch-Timestamp"
 
@@ -175,15 +177,14 @@ def track(ctx: Context, inc: Incident) -> None:
         ctx.escalation_next.pop(inc.incident_id, None)
         return
     ctx.escalation_next[inc.incident_id] = at
-    if at < ctx.deadline_wake:
-        ctx.deadlines_changed.set()
+    ctx.scheduler.wake(at)
 
 
 def track_all(ctx: Context) -> None:
     ctx.escalation_next.clear()
     for inc in ctx.active.values():
         track(ctx, inc)
-    ctx.deadlines_changed.set()
+    ctx.scheduler.wake()
 
 
 async def apply_due(ctx: Context, now: float) -> None:
@@ -309,18 +310,17 @@ async def run_deliveries(ctx: Context) -> None:
     while True:
         ctx.deliveries_changed.clear()
         due, later = await ctx.read(_due_deliveries, ctx.clock())
-        failed = False
         for delivery in due:
-            try:
-                await _attempt(ctx, delivery)
-            except Exception:  # logged; the row is still pending, so it is tried again
-                log.exception("delivery %s failed to run", delivery.id)
-                failed = True
-        if failed:  # whatever broke, do not spin on it
-            await asyncio.sleep(ctx.settings.webhook_retry_s)
+            # A failure here (not the receiver's: ours) ends this round; the supervisor logs
+            # it, shows it and restarts the loop after a backoff. The row is still pending.
+            await _attempt(ctx, delivery)
+            ctx.supervisor.beat(DELIVERIES)
+        ctx.supervisor.beat(DELIVERIES)
         if due:
             continue
-        wait = None if later is None else max(0.0, later - ctx.clock())
+        # Wake by itself now and then, so the watchdog sees this loop is alive.
+        wait = DELIVERIES_IDLE_S if later is None else max(0.0, later - ctx.clock())
+        wait = min(wait, DELIVERIES_IDLE_S)
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(wait):
                 await ctx.deliveries_changed.wait()

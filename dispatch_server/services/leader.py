@@ -36,13 +36,15 @@ class Leadership:
     def __init__(self, url: str | None, every_s: float = 1.0) -> None:
         """`url`: the PostgreSQL URL to elect on; None (SQLite) leads at once."""
         self._url = url
+        self.elects = url is not None  # False: the only instance, leading from the start
         self._every_s = every_s
         self.leading = url is None
         self._cond = asyncio.Condition()
         self._engine: Engine | None = None
         self._conn: Any = None  # the DBAPI connection that holds the lock
 
-    async def run(self) -> None:
+    async def run(self, beat: Callable[[], None] = lambda: None) -> None:
+        """Elect until cancelled, calling `beat` after each look (progress, for the watchdog)."""
         if self._url is None:
             return
         # NullPool: closing the connection must really end the session (and free the lock).
@@ -55,6 +57,7 @@ class Leadership:
                     async with self._cond:
                         self.leading = leading
                         self._cond.notify_all()
+                beat()
                 await asyncio.sleep(self._every_s)
         finally:
             self.leading = False

@@ -96,7 +96,7 @@ def apply(ctx: Context, event: Event) -> None:
         member_id = event.data["member_id"]
         if member_id in ctx.roster:
             ctx.roster.set_shift(member_id, event.type is EventType.SHIFT_STARTED)
-            ctx.deadlines_changed.set()  # supervision watches a new member, or one fewer
+            ctx.scheduler.wake()  # supervision watches a new member, or one fewer
         if event.type is EventType.SHIFT_STARTED:
             check_ins.apply(ctx, event)  # a shift starts checked in
         return

@@ -63,7 +63,7 @@ async def start(ctx: Context, grid_ids: list[str] | None, timeout_s: float, by: 
     roster = ctx.roster
     on_shift = {m: roster.grids[i] for i, m in enumerate(roster.ids) if roster.on_shift[i]}
     rc = await ctx.writer.run(lambda tx: _start(tx, grids, on_shift, timeout_s, by))
-    ctx.deadlines_changed.set()
+    ctx.scheduler.wake(rc.deadline)
     return rc
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -123,9 +124,16 @@ class Checkpointer:
     PASSIVE never blocks the writer; a last TRUNCATE on stop leaves a small WAL.
     """
 
-    def __init__(self, engine: Engine, every_s: float = 1.0) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        every_s: float = 1.0,
+        on_done: Callable[[BaseException | None], None] = lambda _: None,
+    ) -> None:
+        """`on_done(failure)`: from the checkpoint thread, after each checkpoint."""
         self._engine = engine
         self._every_s = every_s
+        self._on_done = on_done
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -149,5 +157,8 @@ class Checkpointer:
         try:
             with self._engine.connect() as conn:
                 conn.exec_driver_sql(f"PRAGMA wal_checkpoint({mode})")
-        except Exception:  # logged, retried next time: a late checkpoint only grows the WAL
+        except Exception as exc:  # logged, shown, retried: a late checkpoint grows the WAL
             log.exception("WAL checkpoint (%s) failed", mode)
+            self._on_done(exc)
+            return
+        self._on_done(None)

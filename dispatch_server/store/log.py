@@ -90,15 +90,20 @@ class LogWriter:
         lock_sql: str | None = None,
         shared: bool = False,
         on_local_commit: Callable[[int], None] | None = None,
+        on_batch: Callable[[BaseException | None], None] | None = None,
     ) -> None:
         """`lock_sql`: run first in every write transaction (the cluster-wide write lock);
         `shared`: other instances write to this log too, so read what they wrote;
         `on_local_commit(seq)`: after a batch of this instance's own commits (to tell the
-        others)."""
+        others);
+        `on_batch(failure)`: after every batch, with the error if its commit failed (progress
+        or failure, for the supervisor)."""
         self._engine = engine
         self._lock_sql = lock_sql
         self._shared = shared
         self._on_local_commit = on_local_commit
+        self._on_batch = on_batch
+        self.pending = 0  # jobs handed to run() and not yet done: the writer owes progress
         self.handed = 0  # the last seq given to on_commit
         self._tail_wanted = False
         self._sql = HotSql.for_paramstyle(engine.dialect.paramstyle)
@@ -138,7 +143,11 @@ class LogWriter:
             raise RuntimeError("the log writer is not running")
         fut: asyncio.Future[T] = self._loop.create_future()
         self._jobs.put((job, fut))
-        return await fut
+        self.pending += 1
+        try:
+            return await fut
+        finally:
+            self.pending -= 1
 
     def _main(self) -> None:
         # One connection for the writer's life: a pool checkout per batch costs more than
@@ -166,6 +175,7 @@ class LogWriter:
         outcomes: list[Outcome] = []
         events: list[Event] = []
         local = 0
+        failed: BaseException | None = None
         try:
             with conn.begin():
                 cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
@@ -195,9 +205,10 @@ class LogWriter:
             outcomes = [(fut, None, failure) for _, fut in batch]
             events = []
             local = 0
+            failed = failure
         self.batches += 1
         self.jobs_done += len(batch)
-        self._hand_over(outcomes, events, events[-1].seq if local else 0)
+        self._hand_over(outcomes, events, events[-1].seq if local else 0, failed)
 
     def _tail(self, conn: Connection) -> None:
         try:
@@ -210,12 +221,18 @@ class LogWriter:
         if events:
             self._hand_over([], events, 0)
 
-    def _hand_over(self, outcomes: list[Outcome], events: list[Event], local_last: int) -> None:
+    def _hand_over(
+        self,
+        outcomes: list[Outcome],
+        events: list[Event],
+        local_last: int,
+        failed: BaseException | None = None,
+    ) -> None:
         if events:
             self.handed = events[-1].seq
         assert self._loop is not None
         # FIFO from this one thread: batches complete in commit order, so in seq order.
-        self._loop.call_soon_threadsafe(self._complete, outcomes, events, local_last)
+        self._loop.call_soon_threadsafe(self._complete, outcomes, events, local_last, failed)
 
     def _read_after(self, cursor: Any, seq: int) -> list[Event]:
         cursor.execute(self._sql.events_after, {"seq": seq})
@@ -237,6 +254,7 @@ class LogWriter:
         outcomes: list[tuple[asyncio.Future[Any], Any, BaseException | None]],
         events: list[Event],
         local_last: int,
+        failed: BaseException | None = None,
     ) -> None:
         """On the loop. Resolving a future only schedules its caller, so live state (updated
         by on_commit, synchronously, right after) is current before any caller runs; and the
@@ -251,10 +269,13 @@ class LogWriter:
         if events:
             try:
                 self._on_commit(events)
-            except Exception:
+            except Exception as exc:  # live state may now lag the log: that must be seen
                 log.exception("on_commit failed for seq %d..%d", events[0].seq, events[-1].seq)
+                failed = failed or exc
         if local_last and self._on_local_commit is not None:
             self._on_local_commit(local_last)
+        if self._on_batch is not None and (outcomes or failed):
+            self._on_batch(failed)
 
 
 def row_to_event(row: Any) -> Event:

@@ -239,6 +239,9 @@ async def test_a_receiver_that_never_answers_well_is_dead_lettered(
             await server.api.post(
                 "/api/partners", {"name": "p", "grids": ALL_GRIDS, "webhook_url": receiver.url}
             )
+            # Attended, so only the violence rule fires (unattended would be a second step,
+            # with a delivery of its own).
+            await server.console((await server.api.dispatcher())["token"]).connect()
             h = await server.handheld((await server.api.member("Li", "G01"))["token"]).connect()
             incident_id = (await h.alarm(category="violence"))["incident_id"]
             await receiver.wait_for(3)

@@ -37,6 +37,8 @@ class Running:
     settings: Settings
     # What a test holds open for the server's life (a duty console, say).
     keep: list[Any] = field(default_factory=list)
+    # The app, when it runs in this process: a test may reach its components to inject faults.
+    app: Any = None
 
     @property
     def base(self) -> str:
@@ -84,7 +86,8 @@ async def in_process(
     in this event loop."""
     sock = bind("127.0.0.1", port)
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn_config(create_app(settings, clock), settings))
+    app = create_app(settings, clock)
+    server = uvicorn.Server(uvicorn_config(app, settings))
     task = asyncio.create_task(server.serve(sockets=[sock]))
     running: Running | None = None
     try:
@@ -93,7 +96,7 @@ async def in_process(
                 task.result()
                 raise RuntimeError("the server stopped before it started (see its log)")
             await asyncio.sleep(0.01)
-        running = Running("127.0.0.1", port, settings)
+        running = Running("127.0.0.1", port, settings, app=app)
         yield running
     finally:
         if running is not None:

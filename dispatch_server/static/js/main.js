@@ -13,6 +13,7 @@ import {queueOrder, renderQueue, tickAges} from "./queue.js";
 import {renderButtons, renderRollCall, tickRollCall} from "./rollcall.js";
 import {fillLogForm, logQuery, renderLog} from "./log.js";
 import * as sound from "./sound.js";
+import {applyDutyEvent, pollHealth, renderDuties} from "./duties.js";
 
 const TOKEN_KEY = "dispatch.token";
 const LANG_KEY = "dispatch.lang";
@@ -67,6 +68,11 @@ function draw() {
   sound.setTitles(t("title"), t("new_alarm"));
   sound.ring(open.some((i) => i.status === "open"));
   drawSound();
+  renderDuties($("duties"));
+}
+
+function checkDuties() {
+  pollHealth().then(redraw, () => {});  // unreachable: the offline banner says so already
 }
 
 function drawPanel() {
@@ -157,6 +163,7 @@ const QUICK = {
 };
 
 function apply(ev) {
+  if (applyDutyEvent(ev)) checkDuties();
   if (ev.incident_id !== undefined) {
     if (ev.type === "incident_opened") {
       keep({incident_id: ev.incident_id, status: "open", grid_id: ev.grid_id, category: ev.category,
@@ -314,6 +321,8 @@ async function signIn(token) {
   setConn("connecting");
   setInterval(flush, 300);
   setInterval(() => loadMembers().catch(() => {}), 5000);
+  checkDuties();
+  setInterval(checkDuties, 3000);
   setInterval(() => {
     tickAges($("queue"));
     tickRollCall($("rc-current"));

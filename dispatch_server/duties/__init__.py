@@ -1,0 +1,1 @@
+"""Background duties and what keeps them honest: the supervisor and the scheduler."""
