@@ -1,10 +1,10 @@
 """`PatrolClient`: the handheld's engine, for a screen, a button on a small device, or a fleet.
 
-It reconnects forever (except when the token is refused), replays its outbox in
-order on every link until each alarm is accepted, reports position while on
-shift, and keeps what the centre said (alarm progress, assignments, roll calls)
-for whatever shows it. Every answer the user gives while the link is down is
-kept and sent on the next link.
+It reconnects forever, whatever broke the link (except when the token is
+refused), replays its outbox in order on every link until each alarm is
+accepted, reports position while on shift, and keeps what the centre said
+(alarm progress, assignments, roll calls) for whatever shows it. Every answer
+the user gives while the link is down is kept and sent on the next link.
 """
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from enum import StrEnum
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection
-from websockets.exceptions import ConnectionClosed
+from websockets.exceptions import ConnectionClosed, WebSocketException
+from websockets.uri import parse_uri
 
 from patrol_client.connection import STOPPING_CODES, Backoff, Refused, open_link, patrol_url
 from patrol_client.outbox import Alarm, AlarmState, Outbox
@@ -32,6 +33,11 @@ RESEND_AFTER_S = 10.0  # an alarm sent on this link and not answered by then is 
 ALARM_STATES = {s.value: s for s in AlarmState}
 # The centre's errors that mean "this alarm will never be taken": stop retrying it.
 FINAL_ALERT_ERRORS = {"invalid_frame", "conflict"}
+# How a link usually dies (logged in one line): refused, reset or timed-out connections
+# (OSError, TimeoutError), a server that dies mid-handshake or answers 5xx (InvalidHandshake),
+# a dropped link (ConnectionClosed), a short read (EOFError), a welcome that is not one
+# (ConnectionError). Any other failure is retried too, but logged with its traceback.
+EXPECTED_LINK_ERRORS = (OSError, EOFError, WebSocketException)
 
 
 async def _wait(event: asyncio.Event, seconds: float) -> None:
@@ -94,13 +100,14 @@ class PatrolClient:
         on_change: Callable[[], None] | None = None,
     ) -> None:
         self.url = patrol_url(server)
+        parse_uri(self.url)  # a URL that can never work fails here, not in a retry loop
         self.token = token
         self.outbox = outbox
         self.position = position
         self.position_every_s = position_every_s
         self.backoff = backoff or Backoff()
         self.view = View()
-        self._on_change = on_change or (lambda: None)
+        self._on_change_callback = on_change or (lambda: None)
         self._want_shift: bool | None = None  # None: keep what the server has
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
@@ -141,34 +148,46 @@ class PatrolClient:
     # --- the loop -------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Until stop(); raises Refused (after showing why) when the token is refused."""
+        """Until stop(); raises Refused (after showing why) when the token is refused.
+
+        Nothing else ends it: a handheld whose outbox holds an alarm must keep trying, so
+        every other failure of a link (connect, handshake, hello, the session itself) is
+        shown, logged and tried again after a backoff. Only cancellation goes through."""
         while not self._stop.is_set():
             self._set_link(Link.CONNECTING)
             started = time.monotonic()
             try:
-                ws, welcome = await open_link(self.url, self.token)
+                await self._link()
             except Refused as exc:
                 self.view.stopped_because = str(exc)
                 self._set_link(Link.STOPPED)
                 raise
-            except (OSError, ConnectionClosed, TimeoutError, ConnectionError) as exc:
-                self.view.last_error = f"{type(exc).__name__}: {exc}"
-            else:
-                try:
-                    await self._session(ws, welcome)
-                except Refused as exc:
-                    self.view.stopped_because = str(exc)
-                    self._set_link(Link.STOPPED)
-                    raise
-                except (OSError, ConnectionClosed, TimeoutError) as exc:
-                    self.view.last_error = f"{type(exc).__name__}: {exc}"
-                finally:
-                    await ws.close()
+            except Exception as exc:  # everything else is retried: see the docstring
+                self._failed(exc)
             self.backoff.link_lasted(time.monotonic() - started)
             self._set_link(Link.OFFLINE)
             if not self._stop.is_set():
                 await _wait(self._stop, self.backoff.next_delay())
         self._set_link(Link.STOPPED)
+
+    async def _link(self) -> None:
+        """One link: connect, hello, then the session until it ends."""
+        ws, welcome = await open_link(self.url, self.token)
+        try:
+            await self._session(ws, welcome)
+        finally:
+            # The link may be dead already; closing it cannot fail in a way that matters.
+            with contextlib.suppress(Exception):
+                await ws.close()
+
+    def _failed(self, exc: Exception) -> None:
+        self.view.last_error = f"{type(exc).__name__}: {exc}"
+        if isinstance(exc, EXPECTED_LINK_ERRORS):
+            log.info("link to %s lost (%s); trying again", self.url, self.view.last_error)
+        else:
+            # Not a network failure we know (a frame we cannot read, say): still tried again,
+            # since giving up would strand the outbox, but with the whole story in the log.
+            log.warning("link to %s failed; trying again", self.url, exc_info=exc)
 
     async def _session(self, ws: ClientConnection, welcome: dict[str, Any]) -> None:
         self.view.welcome = welcome
@@ -320,6 +339,13 @@ class PatrolClient:
         elif frame.get("ref_type") == "assignment_reply":
             # The incident is gone or was never ours: stop offering the answer.
             self.view.assignments.pop(frame.get("incident_id", -1), None)
+
+    def _on_change(self) -> None:
+        """Tell whatever shows the view. Its failure is its own: the link and the outbox go on."""
+        try:
+            self._on_change_callback()
+        except Exception:
+            log.exception("on_change failed")
 
     def _poke(self) -> None:
         self._wake.set()

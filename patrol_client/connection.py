@@ -1,8 +1,10 @@
 """Getting and keeping a link: connect, hello, and when to try again.
 
-The `websockets` library retries only the opening handshake; a link that drops
-after hello is this module's business. Closes 4401 and 4403 mean the token is
-wrong: trying again cannot help, so they stop the client with a clear message.
+`websockets.connect` tries once; every retry is the client's business. Closes
+4401 and 4403 mean the token is wrong: trying again cannot help, so they stop
+the client with a clear message. Everything else (a refused or reset TCP
+connection, a server that dies in the middle of the handshake or answers 503,
+a timeout, a welcome that is not one) is worth another try.
 """
 
 from __future__ import annotations
@@ -71,19 +73,24 @@ class Backoff:
 
 
 async def open_link(url: str, token: str) -> tuple[ClientConnection, dict[str, Any]]:
-    """Connect and say hello. Raises Refused for a bad token, OSError/ConnectionClosed otherwise."""
+    """Connect and say hello. Raises Refused for a bad token; anything else that goes wrong
+    (the handshake, the hello, a welcome that is not one) raises something else, and the
+    socket is closed before it propagates."""
     ws = await websockets.connect(url, open_timeout=OPEN_TIMEOUT_S, close_timeout=2, max_size=2**20)
     try:
         await ws.send(json.dumps({"type": "hello", "token": token}))
         async with asyncio.timeout(HELLO_TIMEOUT_S):
             raw = await ws.recv()
+        welcome = json.loads(raw)
+        if not isinstance(welcome, dict) or welcome.get("type") != "welcome":
+            kind = welcome.get("type") if isinstance(welcome, dict) else type(welcome).__name__
+            raise ConnectionError(f"expected welcome, got {kind}")
     except websockets.ConnectionClosed as exc:
         await ws.close()
         if exc.rcvd is not None and exc.rcvd.code in STOPPING_CODES:
             raise Refused(exc.rcvd.code, exc.rcvd.reason) from None
         raise
-    welcome: dict[str, Any] = json.loads(raw)
-    if welcome.get("type") != "welcome":
+    except BaseException:
         await ws.close()
-        raise ConnectionError(f"expected welcome, got {welcome.get('type')}")
+        raise
     return ws, welcome

@@ -10,15 +10,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import random
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 from patrol_client.client import PatrolClient
-from patrol_client.connection import Backoff
+from patrol_client.connection import Backoff, Refused
 from patrol_client.outbox import Outbox
 from patrol_client.position import SimulatedWalk
+
+log = logging.getLogger(__name__)
 
 GRIDS = [f"G{i:02d}" for i in range(1, 11)]
 SKILLS = [
@@ -87,7 +90,7 @@ class SimulatedPatrol:
     ) -> None:
         self.rng = rng
         self.options = options
-        name = token[:8].replace("-", "_")
+        self.name = name = token[:8].replace("-", "_")
         self.client = PatrolClient(
             server,
             token,
@@ -112,20 +115,41 @@ class SimulatedPatrol:
                 self.client.answer_roll_call(r.roll_call_id, "all_normal")
 
     async def run(self) -> None:
-        async with asyncio.TaskGroup() as tasks:
-            tasks.create_task(self.client.run())
-            if self.options.alarm_every_s > 0:
-                tasks.create_task(self._raise_now_and_then())
+        """The member's life: until cancelled, or until the centre refuses its token (Refused).
+        The client retries every other failure by itself."""
+        presser = None
+        if self.options.alarm_every_s > 0:
+            presser = asyncio.create_task(self._raise_now_and_then())
+        try:
+            await self.client.run()
+        finally:
+            if presser is not None:
+                presser.cancel()
+                await asyncio.gather(presser, return_exceptions=True)
 
     async def _raise_now_and_then(self) -> None:
         while True:
             await asyncio.sleep(self.rng.expovariate(1.0 / self.options.alarm_every_s))
-            await self.client.alarm(self.rng.choice(CATEGORIES))
+            try:
+                await self.client.alarm(self.rng.choice(CATEGORIES))
+            except Exception:
+                log.exception("patrol %s could not write an alarm to its outbox", self.name)
+
+
+async def _live(patrol: SimulatedPatrol) -> None:
+    """One member, and whatever ends it ends only it: the rest of the fleet goes on."""
+    try:
+        await patrol.run()
+    except Refused as exc:
+        log.error("patrol %s stopped: %s", patrol.name, exc)
+    except Exception:
+        log.exception("patrol %s failed; the rest of the fleet goes on", patrol.name)
 
 
 async def run_fleet(
     server: str, tokens: list[str], outbox_dir: Path, options: FleetOptions
 ) -> None:
+    """Until cancelled, or until every member has been refused."""
     rng = random.Random(options.seed)
     patrols = [
         SimulatedPatrol(server, t, outbox_dir, options, random.Random(rng.random())) for t in tokens
@@ -133,7 +157,7 @@ async def run_fleet(
     try:
         async with asyncio.TaskGroup() as tasks:
             for p in patrols:
-                tasks.create_task(p.run())
+                tasks.create_task(_live(p))
     finally:
         for p in patrols:
             with contextlib.suppress(Exception):

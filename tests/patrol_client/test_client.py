@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
+import json
+from collections import Counter
+from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from websockets.asyncio.server import ServerConnection, serve
+from websockets.exceptions import ConnectionClosed, InvalidURI
 
 from patrol_client.client import Link, PatrolClient
 from patrol_client.connection import Refused
@@ -187,3 +195,155 @@ async def test_the_handheld_is_told_when_the_centre_is_unattended(
         )
     got = client.outbox.get(alarm.alert_id)
     assert got is not None and got.detail == "unattended"
+
+
+# --- Servers that die in the handshake or talk nonsense: the handheld outlives them all. ---
+
+HANDSHAKE_DEATHS = {
+    # The server process died after accepting: the connection ends before any answer. This
+    # is websockets' InvalidMessage, "did not receive a valid HTTP response".
+    "closed after the request": b"",
+    "closed mid-response": b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n",
+    "garbage": b"SSH-2.0-OpenSSH_9.2p1\r\n\r\n",
+    "503": b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+    "502": b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 3\r\nConnection: close\r\n\r\nbad",
+}
+
+
+@contextlib.asynccontextmanager
+async def dying_handshakes(port: int) -> AsyncIterator[Counter[str]]:
+    """A raw TCP server on the port that ends each opening handshake a different bad way."""
+    seen: Counter[str] = Counter()
+    order = itertools.cycle(HANDSHAKE_DEATHS)
+    busy: set[asyncio.Task[Any]] = set()
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        mode = next(order)
+        busy.add(task := asyncio.current_task())  # type: ignore[arg-type]
+        try:
+            await reader.readuntil(b"\r\n\r\n")
+            writer.write(HANDSHAKE_DEATHS[mode])
+            await writer.drain()
+            seen[mode] += 1
+        except (OSError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()
+            with contextlib.suppress(OSError):
+                await writer.wait_closed()
+            busy.discard(task)  # type: ignore[arg-type]
+
+    server = await asyncio.start_server(answer, "127.0.0.1", port)
+    try:
+        yield seen
+    finally:
+        server.close()
+        await server.wait_closed()
+        await until(lambda: not busy)
+
+
+SESSION_DEATHS: dict[str, list[Any]] = {
+    # What comes back after the handheld's hello, on an otherwise good websocket.
+    "welcome that is not JSON": ["{not json"],
+    "welcome that is a list": ["[]"],
+    "internal error close": [1011],
+    "garbage after welcome": [{"type": "welcome", "member_id": 1}, "\x00\x01"],
+    "alert_accepted without its fields": [{"type": "welcome"}, {"type": "alert_accepted"}],
+}
+
+
+@contextlib.asynccontextmanager
+async def nonsense_after_hello(port: int) -> AsyncIterator[Counter[str]]:
+    """A websocket server that shakes hands and then says something no centre would say."""
+    seen: Counter[str] = Counter()
+    order = itertools.cycle(SESSION_DEATHS)
+
+    async def handler(ws: ServerConnection) -> None:
+        mode = next(order)
+        with contextlib.suppress(ConnectionClosed):
+            await ws.recv()  # hello
+            for step in SESSION_DEATHS[mode]:
+                if isinstance(step, int):
+                    await ws.close(step, "boom")
+                else:
+                    await ws.send(step if isinstance(step, str) else json.dumps(step))
+            seen[mode] += 1
+            await ws.wait_closed()
+
+    async with serve(handler, "127.0.0.1", port):
+        yield seen
+
+
+async def _outlives(
+    tmp_path: Path, database_url: str, bad_server: Any, wanted: dict[str, Any]
+) -> list[str]:
+    """A queued alarm survives every death `bad_server` deals, then the real server takes the
+    port and accepts it; run() never ends by itself. Returns the errors the handheld showed."""
+    port = free_port()
+    settings = settings_for(database_url)
+    async with in_process(settings, port=port) as server:
+        member = await server.api.member("Li", "G03")
+    errors: list[str] = []
+    outbox = Outbox(tmp_path / "outbox.sqlite3")
+
+    def shown() -> None:
+        errors.append(client.view.last_error or "")
+
+    client = PatrolClient(
+        f"http://127.0.0.1:{port}", member["token"], outbox, backoff=fast_backoff(), on_change=shown
+    )
+    async with running(client) as task:
+        alarm = await client.alarm("fire")
+        async with bad_server(port) as seen:
+            await until(lambda: task.done() or min(seen[m] for m in wanted) >= 2, timeout=30)
+            assert not task.done(), f"run() ended: {task.exception()!r}"
+        assert outbox.pending(), "nothing here could accept the alarm"
+        async with in_process(settings, port=port) as server:
+            await until(lambda: task.done() or not outbox.pending(), timeout=20)
+            assert not task.done(), f"run() ended: {task.exception()!r}"
+            listing = await server.api.get("/api/incidents")
+        assert not task.done()
+    got = outbox.get(alarm.alert_id)
+    logged = {i["alert_id"]: i["incident_id"] for i in listing["incidents"]}
+    assert got is not None and got.state is AlarmState.ACCEPTED
+    assert list(logged) == [alarm.alert_id] and got.incident_id == logged[alarm.alert_id]
+    return errors
+
+
+async def test_a_server_dying_in_the_handshake_never_ends_the_handheld(
+    tmp_path: Path, database_url: str
+) -> None:
+    errors = await _outlives(tmp_path, database_url, dying_handshakes, HANDSHAKE_DEATHS)
+    shown = " | ".join(errors)
+    assert "InvalidMessage" in shown and "InvalidStatus" in shown, shown
+
+
+async def test_a_server_talking_nonsense_after_hello_never_ends_the_handheld(
+    tmp_path: Path, database_url: str
+) -> None:
+    errors = await _outlives(tmp_path, database_url, nonsense_after_hello, SESSION_DEATHS)
+    shown = " | ".join(errors)
+    assert "JSONDecodeError" in shown and "1011" in shown, shown
+
+
+def test_a_url_that_can_never_work_fails_at_once(tmp_path: Path) -> None:
+    with pytest.raises(InvalidURI):
+        PatrolClient("http://:8000", "t", Outbox(tmp_path / "o.sqlite3"))
+
+
+async def test_a_screen_that_raises_does_not_stop_the_handheld(
+    server: Running, tmp_path: Path
+) -> None:
+    m = await server.api.member("Li", "G06")
+
+    def broken_screen() -> None:
+        raise RuntimeError("the screen fell over")
+
+    outbox = Outbox(tmp_path / "o.sqlite3")
+    client = PatrolClient(
+        server.base, m["token"], outbox, backoff=fast_backoff(), on_change=broken_screen
+    )
+    async with running(client) as task:
+        await client.alarm("theft")
+        await until(lambda: task.done() or not outbox.pending())
+        assert not task.done(), f"run() ended: {task.exception()!r}"

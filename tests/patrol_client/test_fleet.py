@@ -76,3 +76,24 @@ async def test_serve_demo_brings_up_a_living_fleet(tmp_path: Path, database_url:
         assert "Demo: 5 simulated patrols" in (tmp_path / "server.log").read_text()
     finally:
         proc.stop()
+
+
+async def test_one_refused_member_does_not_stop_the_fleet(server: Running, tmp_path: Path) -> None:
+    tokens = await asyncio.to_thread(register_members, server.base, ADMIN, 2)
+    options = FleetOptions(alarm_every_s=0.3, position_every_s=0.2, seed=5)
+    fleet = asyncio.create_task(
+        run_fleet(server.base, ["revoked-token", *tokens], tmp_path, options)
+    )
+    try:
+        async with asyncio.timeout(20):
+            # The refused one is refused at once; the others go on alarming after that.
+            while len((await server.api.get("/api/incidents"))["incidents"]) < 4:
+                assert not fleet.done(), f"the fleet ended: {fleet.exception()!r}"
+                await asyncio.sleep(0.1)
+        members = await server.api.get("/api/members")
+        assert all(m["on_shift"] and m["connected"] for m in members)
+        assert not fleet.done()
+    finally:
+        fleet.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await fleet
