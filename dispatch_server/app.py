@@ -30,8 +30,9 @@ from dispatch_server.domain.errors import Conflict, NotFound
 from dispatch_server.live.console import console_socket
 from dispatch_server.live.partner import partner_socket
 from dispatch_server.live.patrol import patrol_socket
+from dispatch_server.runtime import running
 from dispatch_server.services.cluster import consoles_open
-from dispatch_server.services.context import Context, running
+from dispatch_server.services.context import Context
 from dispatch_server.settings import Settings
 
 log = logging.getLogger(__name__)

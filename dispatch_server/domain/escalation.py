@@ -44,6 +44,18 @@ class Rule:
         return self.category in (None, inc.category) and self.grid_id in (None, inc.grid_id)
 
 
+@dataclass(frozen=True)
+class Partner:
+    """A security partner: who it is, which grids it covers, where its webhook goes."""
+
+    partner_id: int
+    name: str
+    kind: PartnerKind
+    grids: frozenset[str]
+    webhook_url: str | None
+    webhook_secret: str | None
+
+
 DEFAULT_RULES = [
     Rule(1, Trigger.IMMEDIATE, PartnerKind.SECURITY, category="fire"),
     Rule(2, Trigger.IMMEDIATE, PartnerKind.SECURITY, category="violence"),

@@ -16,46 +16,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from sqlalchemy import Connection, select
-
-from dispatch_server.bus.redis import RedisLink
-from dispatch_server.domain.roster import Fix, Roster
-from dispatch_server.store.tables import MEMBER
-
-if TYPE_CHECKING:
-    from dispatch_server.services.context import Context
+from dispatch_server.bus.presence import merge_presence
+from dispatch_server.services.context import Context
 
 log = logging.getLogger(__name__)
 
 PRESENCE_EVERY_S = 0.5
 TAIL_EVERY_S = 1.0
-# A peer not heard from for this long has gone: its consoles no longer count.
-PEER_TIMEOUT_S = 3.0
 RELOAD_EVERY_S = 30.0
-RELOADABLE = ("members", "escalation_rules", "partners", "check_in_rules")
-
-
-@dataclass
-class Peer:
-    consoles: int
-    seen: float
-    members: set[int] = field(default_factory=set)
-
-
-class Cluster:
-    def __init__(self, url: str, prefix: str = "dispatch") -> None:
-        self.instance = secrets.token_hex(4)
-        self.link = RedisLink(url, prefix)
-        self.peers: dict[str, Peer] = {}
-        self.reloads: asyncio.Queue[str] = asyncio.Queue(100)
-
-    def consoles_elsewhere(self, now: float) -> int:
-        return sum(p.consoles for p in self.peers.values() if now - p.seen < PEER_TIMEOUT_S)
 
 
 def log_grew(ctx: Context, seq: int) -> None:
@@ -94,66 +64,20 @@ def presence(ctx: Context) -> dict[str, Any]:
     return {"from": ctx.cluster.instance, "consoles": ctx.consoles, "members": members}
 
 
-def merge_presence(
-    cluster: Cluster,
-    roster: Roster,
-    here: Callable[[int], bool],
-    now: float,
-    message: dict[str, Any],
-) -> None:
-    """Another instance's first-hand picture into ours: newer than ours wins, member by
-    member; a member connected `here` is ours to report, not theirs."""
-    sender = message["from"]
-    if sender == cluster.instance:
-        return
-    peer = cluster.peers.setdefault(sender, Peer(0, 0.0))
-    peer.consoles = int(message["consoles"])
-    peer.seen = now
-    there: set[int] = set()
-    for entry in message["members"]:
-        member_id = int(entry[0])
-        if member_id not in roster or here(member_id):
-            continue  # unknown yet (a reload will bring it), or connected here
-        there.add(member_id)
-        i = roster.row[member_id]
-        roster.connected[i] = True
-        roster.last_seen[i] = max(float(roster.last_seen[i]), float(entry[1]))
-        if len(entry) > 2 and not float(entry[5]) <= float(roster.fix_at[i]):
-            roster.set_fix(
-                member_id, Fix(float(entry[2]), float(entry[3]), entry[4], float(entry[5]))
-            )
-    for member_id in peer.members - there:
-        if member_id in roster and not here(member_id):
-            roster.connected[roster.row[member_id]] = False  # gone from there; last_seen stays
-    peer.members = there
-
-
 def apply_presence(ctx: Context, message: dict[str, Any]) -> None:
     assert ctx.cluster is not None
     merge_presence(ctx.cluster, ctx.roster, ctx.hub.has, ctx.clock(), message)
     ctx.scheduler.wake()  # someone silent may be heard again, or the reverse
 
 
-def _members(conn: Connection) -> list[Any]:
-    return list(conn.execute(select(MEMBER.c.id, MEMBER.c.name, MEMBER.c.grid_id, MEMBER.c.skills)))
-
-
 async def reload_now(ctx: Context, what: str) -> None:
-    """Bring one in-memory setting up to date with the database."""
-    from dispatch_server.services import check_ins, escalation
-
-    if what == "members":
-        for row in await ctx.read(_members):
-            if row.id not in ctx.roster:
-                ctx.add_member(row.id, row.name, row.grid_id, list(row.skills))
-    elif what == "escalation_rules":
-        await escalation.refresh_rules(ctx)
-    elif what == "partners":
-        await escalation.refresh_partners(ctx)
-    elif what == "check_in_rules":
-        await check_ins.refresh_rules(ctx)
-    else:
+    """Bring one in-memory setting up to date with the database (the runtime registers how,
+    in `ctx.reloads`: this module knows no service)."""
+    refresh = ctx.reloads.get(what)
+    if refresh is None:
         log.warning("unknown reload %r", what)
+        return
+    await refresh()
 
 
 async def look_at_the_log(ctx: Context, duty: str = "cluster") -> None:
@@ -197,7 +121,7 @@ async def run(ctx: Context) -> None:
                 async with asyncio.timeout(RELOAD_EVERY_S):
                     wanted = [await cluster.reloads.get()]
             except TimeoutError:
-                wanted = list(RELOADABLE)
+                wanted = list(ctx.reloads)
             for what in wanted:
                 try:
                     await reload_now(ctx, what)

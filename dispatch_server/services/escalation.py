@@ -15,7 +15,6 @@ import hashlib
 import hmac
 import json
 import logging
-from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -26,7 +25,7 @@ from dispatch_server.clock import iso
 from dispatch_server.domain import escalation as domain
 from dispatch_server.domain import incidents as incident_domain
 from dispatch_server.domain.errors import Conflict
-from dispatch_server.domain.escalation import PartnerKind, Rule, Trigger
+from dispatch_server.domain.escalation import Partner, PartnerKind, Rule, Trigger
 from dispatch_server.domain.events import Event, EventType, NewEvent
 from dispatch_server.domain.incidents import Incident
 from dispatch_server.services import cluster
@@ -41,16 +40,6 @@ DELIVERIES = "deliveries"  # the duty's name, for the supervisor
 DELIVERIES_IDLE_S = 5.0
 SIGNATURE_HEADER = "X-Dispatch-Signature"
 TIMESTAMP_HEADER = "X-Dispatch-Timestamp"
-
-
-@dataclass(frozen=True)
-class Partner:
-    partner_id: int
-    name: str
-    kind: PartnerKind
-    grids: frozenset[str]
-    webhook_url: str | None
-    webhook_secret: str | None
 
 
 # --- rules and partners ------------------------------------------------------------------

@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import Connection, insert, select, update
 
 from dispatch_server.clock import iso
-from dispatch_server.domain.escalation import PartnerKind
+from dispatch_server.domain.escalation import Partner, PartnerKind
 from dispatch_server.domain.events import EventType, NewEvent, actor
 from dispatch_server.services import cluster
 from dispatch_server.services.auth import Kind, issue, new_token
@@ -72,8 +72,6 @@ def _create_partner(
 async def create_partner(
     ctx: Context, name: str, grids: list[str], kind: PartnerKind, webhook_url: str | None
 ) -> tuple[int, str, str | None]:
-    from dispatch_server.services.escalation import Partner
-
     result = await ctx.writer.run(
         lambda tx: _create_partner(tx, name, grids, kind.value, webhook_url)
     )
@@ -139,3 +137,14 @@ def live_members(ctx: Context) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def _members(conn: Connection) -> list[Any]:
+    return list(conn.execute(select(MEMBER.c.id, MEMBER.c.name, MEMBER.c.grid_id, MEMBER.c.skills)))
+
+
+async def reload_members(ctx: Context) -> None:
+    """Members another instance registered: into this instance's roster."""
+    for row in await ctx.read(_members):
+        if row.id not in ctx.roster:
+            ctx.add_member(row.id, row.name, row.grid_id, list(row.skills))

@@ -34,7 +34,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, func, select
 
 from dispatch_server.clock import Clock
 from dispatch_server.domain.events import Event, EventType, NewEvent
@@ -306,6 +306,4 @@ def roll_call_events(conn: Connection, roll_call_id: int) -> list[Event]:
 
 
 def last_seq(conn: Connection) -> int:
-    from sqlalchemy import func
-
     return int(conn.execute(select(func.coalesce(func.max(EVENT.c.seq), 0))).scalar_one())

@@ -20,7 +20,9 @@ from sqlalchemy import Connection
 from sqlmodel import SQLModel
 from sqlmodel.sql.sqltypes import AutoString
 
+from dispatch_server.settings import Settings
 from dispatch_server.store import tables  # noqa: F401  (registers the tables)
+from dispatch_server.store.engine import make_engine
 
 
 def render_item(kind: str, obj: Any, _autogen: AutogenContext) -> str | Literal[False]:
@@ -52,9 +54,6 @@ def main() -> None:
         configure(given)
         return
     # The alembic command: connect as the server would.
-    from dispatch_server.settings import Settings
-    from dispatch_server.store.engine import make_engine
-
     engine = make_engine(Settings().database_url, writer=True)
     try:
         with engine.begin() as connection:

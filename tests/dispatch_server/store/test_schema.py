@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel
 
 from dispatch_server.clock import system_clock
-from dispatch_server.services.context import running
+from dispatch_server.runtime import running
 from dispatch_server.store import tables  # noqa: F401  (registers the tables)
 from dispatch_server.store.engine import make_engine
 from dispatch_server.store.schema import (

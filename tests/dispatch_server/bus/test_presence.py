@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from dispatch_server.bus.presence import PEER_TIMEOUT_S, Cluster, merge_presence
 from dispatch_server.domain.roster import Roster
-from dispatch_server.services.cluster import PEER_TIMEOUT_S, Cluster, merge_presence
 
 
 def roster_of(*member_ids: int) -> Roster:
