@@ -47,8 +47,8 @@ from dispatch_server.services import (
     supervision,
 )
 from dispatch_server.services.context import Context
+from dispatch_server.services.deliveries import DELIVERIES, run_deliveries
 from dispatch_server.services.duty_log import DUTY_LOG
-from dispatch_server.services.escalation import DELIVERIES, run_deliveries
 from dispatch_server.services.leader import Leadership, while_leading
 from dispatch_server.settings import Settings
 from dispatch_server.store.engine import Checkpointer, is_sqlite, make_engine, write_lock_sql
@@ -64,11 +64,20 @@ LOG_WRITER = "log_writer"
 async def running(settings: Settings, admin_token: str, clock: Clock) -> AsyncIterator[Context]:
     """Build the context, run its background duties under supervision, and tear it all down
     in reverse order; a start that fails half-way closes what it had opened."""
-    async with contextlib.AsyncExitStack() as stack:
-        ctx = await _build(stack, settings, admin_token, clock)
+    async with assembled(settings, admin_token, clock) as ctx:
         tasks = _start_duties(ctx)
-        stack.push_async_callback(_cancel, tasks)
-        yield ctx
+        try:
+            yield ctx
+        finally:
+            await _cancel(tasks)
+
+
+@contextlib.asynccontextmanager
+async def assembled(settings: Settings, admin_token: str, clock: Clock) -> AsyncIterator[Context]:
+    """The components built and the writer running, but no background duty: what a unit
+    test of a service drives by hand (it calls `apply_due(now)` itself, with its own clock)."""
+    async with contextlib.AsyncExitStack() as stack:
+        yield await _build(stack, settings, admin_token, clock)
 
 
 def policy_from(settings: Settings) -> RankPolicy:
@@ -171,6 +180,7 @@ async def _build(
         ctx.add_member(member_id, name, grid_id, skills)
     # Before the writer starts: it hands on what follows `head`.
     head = await observer.load_live(ctx)
+    supervisor.register(LOG_WRITER, expected_s=30.0, active=lambda: ctx.writer.pending > 0)
     ctx.writer.start(handed=head)
     stack.push_async_callback(ctx.writer.stop)
     if is_sqlite(settings.database_url):
@@ -226,7 +236,6 @@ def _start_duties(ctx: Context) -> list[asyncio.Task[None]]:
     sup, leader = ctx.supervisor, ctx.leader
     for source in clock_sources(ctx):
         ctx.scheduler.register(source)
-    sup.register(LOG_WRITER, expected_s=30.0, active=lambda: ctx.writer.pending > 0)
     sup.register(DELIVERIES, expected_s=60.0, active=lambda: leader.leading)
     sup.register(DUTY_LOG)
     sup.register("watchdog")

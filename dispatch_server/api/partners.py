@@ -12,7 +12,7 @@ from sqlalchemy import Connection
 
 from dispatch_server.deps import CtxDep, get_principal
 from dispatch_server.domain.incidents import Incident
-from dispatch_server.services import escalation
+from dispatch_server.services import partners
 from dispatch_server.services.auth import Kind, Principal
 from dispatch_server.services.incidents import load
 from dispatch_server.store.log import Tx, incident_events
@@ -35,18 +35,18 @@ class UpdateBody(BaseModel):
 
 
 def _mine(conn: Connection, partner_id: int) -> list[dict[str, Any]]:
-    ids = sorted(escalation.visible_incidents(conn, partner_id), reverse=True)
-    return [escalation.partner_view(load(conn, i)) for i in ids]
+    ids = sorted(partners.visible_incidents(conn, partner_id), reverse=True)
+    return [partners.partner_view(load(conn, i)) for i in ids]
 
 
 def _one(conn: Connection, partner_id: int, incident_id: int) -> dict[str, Any]:
-    inc = escalation.check_visible(conn, partner_id, incident_id)
+    inc = partners.check_visible(conn, partner_id, incident_id)
     timeline = [
-        escalation.partner_frame(e)
+        partners.partner_frame(e)
         for e in incident_events(conn, incident_id)
-        if e.type in escalation.PARTNER_EVENTS
+        if e.type in partners.PARTNER_EVENTS
     ]
-    return {**escalation.partner_view(inc), "timeline": timeline}
+    return {**partners.partner_view(inc), "timeline": timeline}
 
 
 async def _guarded(call: Awaitable[T]) -> T:
@@ -70,9 +70,9 @@ async def my_incident(incident_id: int, ctx: CtxDep, who: PartnerDep) -> dict[st
 @router.post("/incidents/{incident_id}/acknowledge")
 async def acknowledge(incident_id: int, ctx: CtxDep, who: PartnerDep) -> dict[str, Any]:
     def job(tx: Tx) -> Incident:
-        return escalation.partner_acknowledge(tx, who.id, incident_id)
+        return partners.partner_acknowledge(tx, who.id, incident_id)
 
-    return escalation.partner_view(await _guarded(ctx.writer.run(job)))
+    return partners.partner_view(await _guarded(ctx.writer.run(job)))
 
 
 @router.post("/incidents/{incident_id}/updates")
@@ -80,6 +80,6 @@ async def post_update(
     incident_id: int, body: UpdateBody, ctx: CtxDep, who: PartnerDep
 ) -> dict[str, Any]:
     def job(tx: Tx) -> Incident:
-        return escalation.partner_update(tx, who.id, incident_id, body.text)
+        return partners.partner_update(tx, who.id, incident_id, body.text)
 
-    return escalation.partner_view(await _guarded(ctx.writer.run(job)))
+    return partners.partner_view(await _guarded(ctx.writer.run(job)))

@@ -1,0 +1,84 @@
+"""What a security partner may see and do: only incidents escalated to it, and of those
+only where and what, never who is where (DESIGN.md)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from dispatch_server.clock import iso
+from dispatch_server.domain import incidents as incident_domain
+from dispatch_server.domain.errors import Conflict
+from dispatch_server.domain.events import Event, EventType
+from dispatch_server.domain.incidents import Incident
+from dispatch_server.services.incidents import load
+from dispatch_server.services.views import event_view
+from dispatch_server.store.log import Tx
+from dispatch_server.store.tables import INCIDENT_PARTNER
+
+PARTNER_EVENTS = frozenset(
+    {
+        EventType.INCIDENT_ESCALATED,
+        EventType.INCIDENT_ACKNOWLEDGED,
+        EventType.NOTE_ADDED,
+        EventType.PARTNER_ACKNOWLEDGED,
+        EventType.PARTNER_UPDATE,
+        EventType.INCIDENT_RESOLVED,
+    }
+)
+
+
+def partner_view(inc: Incident) -> dict[str, Any]:
+    """The incident as a partner sees it: where and what, not who is where."""
+    return {
+        "incident_id": inc.incident_id,
+        "status": inc.status.value,
+        "grid_id": inc.grid_id,
+        "lon": inc.lon,
+        "lat": inc.lat,
+        "category": inc.category,
+        "note": inc.note,
+        "opened_at": iso(inc.opened_at),
+        "acknowledged": inc.acknowledged_at is not None,
+        "responders_coming": sum(
+            a.reply is incident_domain.Reply.ACCEPTED for a in inc.assignments.values()
+        ),
+        "resolved_at": iso(inc.resolved_at) if inc.resolved_at else None,
+        "disposition": inc.disposition.value if inc.disposition else None,
+        "notes": [{**n, "at": iso(n["at"])} for n in inc.notes],
+    }
+
+
+def partner_frame(event: Event) -> dict[str, Any]:
+    frame = event_view(event)
+    frame.pop("actor", None)
+    return frame
+
+
+def visible_incidents(conn: Connection, partner_id: int) -> set[int]:
+    q = select(INCIDENT_PARTNER.c.incident_id).where(INCIDENT_PARTNER.c.partner_id == partner_id)
+    return set(conn.execute(q).scalars())
+
+
+def check_visible(conn: Connection, partner_id: int, incident_id: int) -> Incident:
+    if incident_id not in visible_incidents(conn, partner_id):
+        raise PermissionError(f"incident {incident_id} was not escalated to you")
+    return load(conn, incident_id)
+
+
+def partner_acknowledge(tx: Tx, partner_id: int, incident_id: int) -> Incident:
+    inc = check_visible(tx.conn, partner_id, incident_id)
+    new = incident_domain.partner_acknowledge(inc, partner_id, f"partner:{partner_id}")
+    if new is None:
+        return inc
+    return incident_domain.fold(inc, tx.append(new))
+
+
+def partner_update(tx: Tx, partner_id: int, incident_id: int, text: str) -> Incident:
+    inc = check_visible(tx.conn, partner_id, incident_id)
+    try:
+        new = incident_domain.partner_update(inc, partner_id, text, f"partner:{partner_id}")
+    except Conflict as exc:
+        raise PermissionError(str(exc)) from None
+    return incident_domain.fold(inc, tx.append(new))
