@@ -20,6 +20,7 @@ from dispatch_server.domain.events import Event, EventType, NewEvent
 from dispatch_server.protocol.frames import Alert, Category
 from dispatch_server.services import cluster
 from dispatch_server.services.context import Context
+from dispatch_server.services.effects import Deliver, Effect, Wake
 from dispatch_server.services.intake import open_incident, opening_data
 from dispatch_server.store.log import Tx
 from dispatch_server.store.tables import CHECK_IN_RULE, MEMBER
@@ -142,18 +143,17 @@ def next_check(ctx: Context) -> float | None:
     return domain.next_due(ctx.roster)
 
 
-def apply(ctx: Context, event: Event) -> None:
+def apply(ctx: Context, event: Event) -> list[Effect]:
     """Live state (called by the observer), and the prompt on the member's handheld."""
     member_id = event.data["member_id"]
     if member_id not in ctx.roster:
-        return
+        return []
     i = ctx.roster.row[member_id]
     if event.type in (EventType.MEMBER_CHECKED_IN, EventType.SHIFT_STARTED):
         ctx.roster.last_check_in[i] = event.at
         ctx.roster.check_in_state[i] = CheckIn.OK
-        ctx.scheduler.wake()
-        return
+        return [Wake()]
     state = CheckIn.WARNING if event.type is EventType.CHECK_IN_WARNING else CheckIn.OVERDUE
     ctx.roster.check_in_state[i] = state
     frame = {"type": "check_in_due", "state": state.name.lower(), "since": iso(event.at)}
-    ctx.hub.deliver(member_id, frame)
+    return [Deliver(member_id, frame)]

@@ -142,17 +142,19 @@ def _escalate(
         )
 
 
-def track(ctx: Context, inc: Incident) -> None:
-    """Remember when this incident's next step falls due (called whenever it changes)."""
+def track(ctx: Context, inc: Incident) -> float | None:
+    """Remember when this incident's next step falls due (called whenever it changes), and
+    return it: the clocks must look by then."""
     at = domain.next_step(inc, ctx.escalation_rules) if inc.incident_id in ctx.active else None
     if at is None:
         ctx.escalation_next.pop(inc.incident_id, None)
-        return
-    ctx.escalation_next[inc.incident_id] = at
-    ctx.scheduler.wake(at)
+    else:
+        ctx.escalation_next[inc.incident_id] = at
+    return at
 
 
 def track_all(ctx: Context) -> None:
+    """After the rules changed (or at start): every open incident's clock afresh."""
     ctx.escalation_next.clear()
     for inc in ctx.active.values():
         track(ctx, inc)

@@ -16,6 +16,7 @@ from dispatch_server.domain.incidents import ACTIVE, Incident, busy_members, fol
 from dispatch_server.domain.roll_calls import RollCall
 from dispatch_server.services import check_ins, escalation, roll_calls
 from dispatch_server.services.context import Context
+from dispatch_server.services.effects import Deliver, Effect, Wake, carry_out
 from dispatch_server.services.views import alert_update_frame, assignment_frame
 from dispatch_server.store.log import incident_events, last_seq
 from dispatch_server.store.tables import INCIDENT, MEMBER, ROLL_CALL
@@ -88,37 +89,48 @@ async def load_live(ctx: Context) -> int:
     return head
 
 
-def apply(ctx: Context, event: Event) -> None:
+def apply(ctx: Context, event: Event) -> list[Effect]:
+    """Fold one committed event into live state; return what that asks of the world."""
     if event.roll_call_id is not None:
-        roll_calls.apply(ctx, event)
-        return
+        return roll_calls.apply(ctx, event)
     if event.type in (EventType.SHIFT_STARTED, EventType.SHIFT_ENDED):
-        member_id = event.data["member_id"]
-        if member_id in ctx.roster:
-            ctx.roster.set_shift(member_id, event.type is EventType.SHIFT_STARTED)
-            ctx.scheduler.wake()  # supervision watches a new member, or one fewer
-        if event.type is EventType.SHIFT_STARTED:
-            check_ins.apply(ctx, event)  # a shift starts checked in
-        return
+        return _shift(ctx, event)
     if event.type in CHECK_IN_EVENTS:
-        check_ins.apply(ctx, event)
-        return
+        return check_ins.apply(ctx, event)
     if event.type in (EventType.MEMBER_OFFLINE, EventType.MEMBER_ONLINE):
         member_id = event.data["member_id"]
         if member_id in ctx.roster:
             ctx.roster.set_marked_offline(member_id, event.type is EventType.MEMBER_OFFLINE)
-        return
+        return []
     if event.incident_id is None:
-        return
+        return []
+    return _incident(ctx, event)
+
+
+def _shift(ctx: Context, event: Event) -> list[Effect]:
+    member_id = event.data["member_id"]
+    effects: list[Effect] = []
+    if member_id in ctx.roster:
+        ctx.roster.set_shift(member_id, event.type is EventType.SHIFT_STARTED)
+        effects.append(Wake())  # supervision watches a new member, or one fewer
+    if event.type is EventType.SHIFT_STARTED:
+        effects += check_ins.apply(ctx, event)  # a shift starts checked in
+    return effects
+
+
+def _incident(ctx: Context, event: Event) -> list[Effect]:
+    assert event.incident_id is not None
     before = ctx.active.get(event.incident_id)
     if before is None and event.type is not EventType.INCIDENT_OPENED:
-        return  # resolved long ago: a late note changes nothing live
+        return []  # resolved long ago: a late note changes nothing live
     after = fold(before, event)
     if after.status in ACTIVE:
         ctx.active[after.incident_id] = after
     else:
         ctx.active.pop(after.incident_id, None)
-    escalation.track(ctx, after)  # its escalation clock may have moved
+    effects: list[Effect] = []
+    if (at := escalation.track(ctx, after)) is not None:
+        effects.append(Wake(at))  # its escalation clock may have moved
     changed = (busy_members(before) if before else set()) ^ busy_members(after)
     for member_id in changed:
         if member_id in ctx.roster:
@@ -126,14 +138,15 @@ def apply(ctx: Context, event: Event) -> None:
             ctx.roster.set_busy(member_id, still)
     if event.type is EventType.RESPONDERS_DISPATCHED:
         for member_id in event.data["member_ids"]:
-            ctx.hub.deliver(member_id, assignment_frame(after, member_id))
+            effects.append(Deliver(member_id, assignment_frame(after, member_id)))
     if event.type in REPORTER_SEES:
-        ctx.hub.deliver(after.reporter_id, alert_update_frame(after, ctx.roster.name))
+        effects.append(Deliver(after.reporter_id, alert_update_frame(after, ctx.roster.name)))
+    return effects
 
 
 def committed(ctx: Context, events: list[Event]) -> None:
     """The writer's on_commit: live state first, then the consoles, before any caller hears
     "done" (a responder who was just told their accept is recorded is already busy)."""
     for event in events:
-        apply(ctx, event)
+        carry_out(ctx, apply(ctx, event))
     ctx.bus.publish(events)

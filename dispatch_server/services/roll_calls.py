@@ -21,6 +21,7 @@ from dispatch_server.domain.roll_calls import RollCall
 from dispatch_server.protocol.frames import Alert, Category
 from dispatch_server.protocol.frames import RollCallAnswer as RollCallStatus
 from dispatch_server.services.context import Context
+from dispatch_server.services.effects import Deliver, Effect, Wake
 from dispatch_server.services.intake import open_incident, opening_data
 from dispatch_server.services.views import event_view
 from dispatch_server.store.log import Tx, roll_call_events
@@ -62,9 +63,7 @@ async def start(ctx: Context, grid_ids: list[str] | None, timeout_s: float, by: 
     grids = grid_ids or list(ctx.grids.grids)
     roster = ctx.roster
     on_shift = {m: roster.grids[i] for i, m in enumerate(roster.ids) if roster.on_shift[i]}
-    rc = await ctx.writer.run(lambda tx: _start(tx, grids, on_shift, timeout_s, by))
-    ctx.scheduler.wake(rc.deadline)
-    return rc
+    return await ctx.writer.run(lambda tx: _start(tx, grids, on_shift, timeout_s, by))
 
 
 def _answer(
@@ -111,7 +110,7 @@ def _close(tx: Tx, roll_call_id: int) -> RollCall:
 
 
 async def close_due(ctx: Context, now: float) -> None:
-    """Close every roll call whose deadline has passed (called by services/deadlines.py)."""
+    """Close every roll call whose deadline has passed (a clock source: runtime.py)."""
     for roll_call_id in domain.due(ctx.roll_calls.values(), now):
         await ctx.writer.run(partial(_close, roll_call_id=roll_call_id))
 
@@ -155,7 +154,7 @@ def frame(rc: RollCall) -> dict[str, Any]:
     return {"type": "roll_call", "roll_call_id": rc.roll_call_id, "deadline": iso(rc.deadline)}
 
 
-def apply(ctx: Context, event: Event) -> None:
+def apply(ctx: Context, event: Event) -> list[Effect]:
     """Live state for open roll calls; called by the observer for roll call events."""
     assert event.roll_call_id is not None
     before = ctx.roll_calls.get(event.roll_call_id)
@@ -164,6 +163,8 @@ def apply(ctx: Context, event: Event) -> None:
         ctx.roll_calls[after.roll_call_id] = after
     else:
         ctx.roll_calls.pop(after.roll_call_id, None)
-    if before is None:  # just started: ask every member it expects
-        for member_id in after.expected:
-            ctx.hub.deliver(member_id, frame(after))
+    if before is not None:
+        return []
+    # Just started (here or on another instance): ask every member it expects, and let the
+    # clocks know when it closes.
+    return [*(Deliver(m, frame(after)) for m in after.expected), Wake(after.deadline)]
