@@ -125,7 +125,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
             # and whether its Redis link is up (null: no bus configured).
             "last_seq": ctx.writer.handed,
             "leader": ctx.leader.leading,
-            "bus_connected": ctx.cluster.link.connected if ctx.cluster else None,
+            "bus_connected": ctx.cluster.link.connected if ctx.settings.bus_url else None,
             "consoles_open": consoles_open(ctx),
         }
         return JSONResponse(body, status_code=503 if failing else 200)

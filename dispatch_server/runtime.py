@@ -27,6 +27,7 @@ from functools import partial
 import httpx
 from sqlalchemy import Connection, Engine, select
 
+from dispatch_server.bus.link import link_for
 from dispatch_server.bus.memory import MemoryBus
 from dispatch_server.bus.presence import Cluster
 from dispatch_server.clock import Clock
@@ -165,7 +166,7 @@ async def _build(
         supervisor=supervisor,
         scheduler=Scheduler(clock, supervisor, active=lambda: leader.leading),
         http=http,
-        cluster=Cluster(settings.bus_url, settings.bus_prefix) if settings.bus_url else None,
+        cluster=Cluster(link_for(settings.bus_url, settings.bus_prefix)),
         leader=leader,
     )
     ctx.reloads.update(
@@ -249,7 +250,7 @@ def _start_duties(ctx: Context) -> list[asyncio.Task[None]]:
     if ctx.leader.elects:
         sup.register("leadership", expected_s=15.0)
         duties["leadership"] = lambda: leader.run(lambda: sup.beat("leadership"))
-    if ctx.cluster is not None:
+    if ctx.settings.bus_url is not None:  # others to hear and tell
         sup.register("cluster", expected_s=15.0)
         duties["cluster"] = lambda: cluster.run(ctx)
     elif ctx.leader.elects:

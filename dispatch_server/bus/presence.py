@@ -1,6 +1,6 @@
-"""The cluster as this instance sees it: its Redis link, the peers heard from, and how
-their first-hand picture of the handhelds merges into ours (a plain function, tested
-without Redis)."""
+"""The cluster as this instance sees it: its link to the others (bus/link.py: Redis, or
+the in-memory twin), the peers heard from, and how their first-hand picture of the
+handhelds merges into ours (a plain function, tested without Redis)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from dispatch_server.bus.redis import RedisLink
+from dispatch_server.bus.link import Link
 from dispatch_server.domain.roster import Fix, Roster
 
 # A peer not heard from for this long has gone: its consoles no longer count.
@@ -25,9 +25,9 @@ class Peer:
 
 
 class Cluster:
-    def __init__(self, url: str, prefix: str = "dispatch") -> None:
+    def __init__(self, link: Link) -> None:
         self.instance = secrets.token_hex(4)
-        self.link = RedisLink(url, prefix)
+        self.link = link
         self.peers: dict[str, Peer] = {}
         self.reloads: asyncio.Queue[str] = asyncio.Queue(100)
 

@@ -30,20 +30,16 @@ RELOAD_EVERY_S = 30.0
 
 def log_grew(ctx: Context, seq: int) -> None:
     """After a local commit: tell the others to read the log up to `seq`."""
-    if ctx.cluster is not None:
-        ctx.cluster.link.publish("log", {"from": ctx.cluster.instance, "seq": seq})
+    ctx.cluster.link.publish("log", {"from": ctx.cluster.instance, "seq": seq})
 
 
 def reload(ctx: Context, what: str) -> None:
     """After an administrator's change kept in memory: the others reload it too."""
-    if ctx.cluster is not None:
-        ctx.cluster.link.publish("reload", {"from": ctx.cluster.instance, "what": what})
+    ctx.cluster.link.publish("reload", {"from": ctx.cluster.instance, "what": what})
 
 
 def consoles_open(ctx: Context) -> int:
     """Duty consoles open anywhere in the cluster."""
-    if ctx.cluster is None:
-        return int(ctx.consoles)
     return int(ctx.consoles) + ctx.cluster.consoles_elsewhere(ctx.clock())
 
 
@@ -60,12 +56,10 @@ def presence(ctx: Context) -> dict[str, Any]:
         if fix is not None:
             entry += [fix.x, fix.y, fix.accuracy_m, fix.at]
         members.append(entry)
-    assert ctx.cluster is not None
     return {"from": ctx.cluster.instance, "consoles": ctx.consoles, "members": members}
 
 
 def apply_presence(ctx: Context, message: dict[str, Any]) -> None:
-    assert ctx.cluster is not None
     merge_presence(ctx.cluster, ctx.roster, ctx.hub.has, ctx.clock(), message)
     ctx.scheduler.wake()  # someone silent may be heard again, or the reverse
 
@@ -92,7 +86,6 @@ async def run(ctx: Context) -> None:
     """Listen, publish presence, look at the log now and then, reload what others changed:
     until cancelled."""
     cluster = ctx.cluster
-    assert cluster is not None
     link = cluster.link
 
     def on_reload(message: dict[str, Any]) -> None:

@@ -15,6 +15,7 @@ import httpx
 from sqlalchemy import Engine
 
 from dispatch_server.bus.base import Bus
+from dispatch_server.bus.link import MemoryLink
 from dispatch_server.bus.presence import Cluster
 from dispatch_server.clock import Clock
 from dispatch_server.domain.check_ins import Rule, rule_for
@@ -76,8 +77,9 @@ class Context:
     consoles: int = 0
     # Times a console fell behind and was brought up to date from the log.
     console_resyncs: int = 0
-    # With DISPATCH_BUS_URL: notices to and from the other instances (services/cluster.py).
-    cluster: Cluster | None = None
+    # Notices to and from the other instances (services/cluster.py): over Redis with
+    # DISPATCH_BUS_URL, else an in-memory link that nobody else hears.
+    cluster: Cluster = field(default_factory=lambda: Cluster(MemoryLink()))
     # Whether this instance keeps the deadlines (always, on SQLite: services/leader.py).
     leader: Leadership = field(default_factory=lambda: Leadership(None))
     # Changes of duty state, on their way to the log.

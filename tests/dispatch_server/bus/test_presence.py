@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from dispatch_server.bus.link import MemoryLink
 from dispatch_server.bus.presence import PEER_TIMEOUT_S, Cluster, merge_presence
 from dispatch_server.domain.roster import Roster
 
@@ -20,7 +21,7 @@ def message(sender: str, consoles: int, *members: list[Any]) -> dict[str, Any]:
 
 
 def test_newer_wins_member_by_member_and_ours_stay_ours() -> None:
-    cluster = Cluster("redis://unused")
+    cluster = Cluster(MemoryLink())
     roster = roster_of(1, 2, 3)
     here = {3}.__contains__  # member 3 is connected to this instance
     roster.link_up(3, 50.0)
@@ -50,7 +51,7 @@ def test_newer_wins_member_by_member_and_ours_stay_ours() -> None:
 
 
 def test_consoles_count_while_the_peer_is_heard_from() -> None:
-    cluster = Cluster("redis://unused")
+    cluster = Cluster(MemoryLink())
     roster = roster_of()
     merge_presence(cluster, roster, lambda _: False, 100.0, message("a", 2))
     merge_presence(cluster, roster, lambda _: False, 100.5, message("b", 1))
