@@ -108,3 +108,16 @@ async def test_one_handhelds_bad_frame_leaves_others_alone(server: Running) -> N
     await a.send('{"type":"assignment_reply","incident_id":18446744073709551616,"accept":true}')
     assert (await a.expect("error"))["code"] == "invalid_frame"
     assert (await b.alarm())["duplicate"] is False
+
+
+async def test_a_burst_of_bad_frames_is_answered_not_dropped(server: Running) -> None:
+    """A handheld that sends many frames at once and reads every answer keeps its socket:
+    more than its queue holds (64), every one answered, none taken for a peer fallen behind."""
+    h = await server.handheld((await server.api.member("a", "G01"))["token"]).connect()
+    assert h.ws is not None
+    burst = 500
+    for i in range(burst):
+        await h.ws.send(f'{{"type":"assignment_reply","incident_id":{-i},"accept":true}}')
+    for _ in range(burst):
+        assert (await h.recv())["code"] == "invalid_frame"
+    assert (await h.alarm())["duplicate"] is False
