@@ -24,6 +24,7 @@ from dispatch_server.api import (
     roll_calls,
     shifts,
 )
+from dispatch_server.api.checked import CheckedRoute
 from dispatch_server.clock import Clock, system_clock
 from dispatch_server.deps import CtxDep
 from dispatch_server.domain.errors import Conflict, NotFound
@@ -67,6 +68,7 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         description="Live traffic goes over /ws/patrol and /ws/console: see docs/protocol.md.",
         lifespan=lifespan,
     )
+    app.router.route_class = CheckedRoute  # /api/health too
     for module in (
         admin,
         check_ins,

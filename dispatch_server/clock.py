@@ -17,6 +17,13 @@ def system_clock() -> float:
     return time.time()
 
 
+def epoch_seconds(when: datetime) -> float:
+    """A time given by a peer, as seconds since the epoch. A time without an offset is UTC, as
+    every time on the wire is (datetime.timestamp() would take it as local time, through the
+    C library, which fails for the first and last days that datetime can hold)."""
+    return (when if when.tzinfo is not None else when.replace(tzinfo=UTC)).timestamp()
+
+
 def iso(ts: float) -> str:
     """UTC ISO 8601 with milliseconds: what the wire and the exports show."""
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

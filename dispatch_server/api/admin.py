@@ -7,13 +7,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field, HttpUrl
 
+from dispatch_server.api.checked import CheckedRoute
 from dispatch_server.deps import Admin, CtxDep, Dispatcher
 from dispatch_server.domain.escalation import PartnerKind, Rule, Trigger
 from dispatch_server.domain.skills import Skill
 from dispatch_server.protocol.frames import Category
 from dispatch_server.services import escalation, people
 
-router = APIRouter(prefix="/api", tags=["admin"])
+router = APIRouter(prefix="/api", tags=["admin"], route_class=CheckedRoute)
 Name = Annotated[str, Field(min_length=1, max_length=100)]
 
 

@@ -7,16 +7,18 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field, model_validator
 
+from dispatch_server.api.checked import CheckedRoute
 from dispatch_server.deps import Admin, CtxDep, Dispatcher
 from dispatch_server.domain.check_ins import Rule
+from dispatch_server.protocol.frames import Id
 from dispatch_server.services import check_ins
 
-router = APIRouter(prefix="/api/check-in-rules", tags=["check-ins"])
+router = APIRouter(prefix="/api/check-in-rules", tags=["check-ins"], route_class=CheckedRoute)
 
 
 class RuleBody(BaseModel):
     grid_id: str | None = None
-    member_id: int | None = None
+    member_id: Id | None = None
     period_s: float | None = Field(description="null switches lone-worker mode off", gt=0, le=86400)
     overdue_after_s: float | None = Field(default=None, gt=0, le=86400)
 

@@ -6,10 +6,11 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from dispatch_server.api.checked import CheckedRoute
 from dispatch_server.clock import iso
 from dispatch_server.deps import CtxDep, Dispatcher
 
-router = APIRouter(prefix="/api", tags=["console"])
+router = APIRouter(prefix="/api", tags=["console"], route_class=CheckedRoute)
 
 
 @router.get("/console-config")

@@ -6,9 +6,10 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from dispatch_server.api.checked import CheckedRoute
 from dispatch_server.deps import CtxDep, Dispatcher
 
-router = APIRouter(prefix="/api", tags=["grids"])
+router = APIRouter(prefix="/api", tags=["grids"], route_class=CheckedRoute)
 
 
 @router.get("/grids")

@@ -11,14 +11,15 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
-from dispatch_server.clock import iso
+from dispatch_server.api.checked import CheckedRoute
+from dispatch_server.clock import epoch_seconds, iso
 from dispatch_server.deps import CtxDep, Dispatcher
 from dispatch_server.domain.incidents import Disposition, Incident, Status
-from dispatch_server.protocol.frames import Category
+from dispatch_server.protocol.frames import Category, Id, Seq
 from dispatch_server.services import escalation, incidents
 from dispatch_server.services.views import INCIDENT_COLUMNS, csv_text, incident_row, incident_view
 
-router = APIRouter(prefix="/api/incidents", tags=["incidents"])
+router = APIRouter(prefix="/api/incidents", tags=["incidents"], route_class=CheckedRoute)
 
 # An export is read whole into memory: a year of a busy community is a few thousand incidents.
 EXPORT_MAX = 20_000
@@ -34,7 +35,7 @@ Text = Annotated[str, Field(min_length=1, max_length=2000)]
 
 
 class DispatchBody(BaseModel):
-    member_ids: list[int] = Field(min_length=1, max_length=50)
+    member_ids: list[Id] = Field(min_length=1, max_length=50)
 
 
 class NoteBody(BaseModel):
@@ -47,9 +48,15 @@ class ResolveBody(BaseModel):
 
 
 def log_filters(
-    since: Annotated[datetime | None, Query(description="opened at or after (ISO 8601)")] = None,
-    until: Annotated[datetime | None, Query(description="opened before (ISO 8601)")] = None,
-    since_seq: Annotated[int | None, Query(ge=0, description="changed after this seq")] = None,
+    since: Annotated[
+        datetime | None,
+        Query(description="opened at or after (ISO 8601; UTC unless an offset is given)"),
+    ] = None,
+    until: Annotated[
+        datetime | None,
+        Query(description="opened before (ISO 8601; UTC unless an offset is given)"),
+    ] = None,
+    since_seq: Annotated[Seq | None, Query(description="changed after this seq")] = None,
     grid_id: str | None = None,
     status_: Annotated[Status | None, Query(alias="status")] = None,
     category: Category | None = None,
@@ -58,8 +65,8 @@ def log_filters(
 ) -> incidents.Filters:
     """The incident log's search, shared by the listing and the export."""
     return incidents.Filters(
-        since=since.timestamp() if since else None,
-        until=until.timestamp() if until else None,
+        since=epoch_seconds(since) if since else None,
+        until=epoch_seconds(until) if until else None,
         since_seq=since_seq,
         grid_id=grid_id,
         status=status_.value if status_ else None,
@@ -112,7 +119,7 @@ async def export_incidents(
 
 
 @router.get("/{incident_id}")
-async def get_incident(incident_id: int, ctx: CtxDep, _: Dispatcher) -> dict[str, Any]:
+async def get_incident(incident_id: Id, ctx: CtxDep, _: Dispatcher) -> dict[str, Any]:
     inc, view = await ctx.read(incidents.detail, incident_id)
     return {**view, **escalation_state(ctx, inc)}
 
@@ -122,27 +129,25 @@ async def get_incident(incident_id: int, ctx: CtxDep, _: Dispatcher) -> dict[str
 
 
 @router.post("/{incident_id}/acknowledge")
-async def acknowledge(incident_id: int, ctx: CtxDep, who: Dispatcher) -> dict[str, Any]:
+async def acknowledge(incident_id: Id, ctx: CtxDep, who: Dispatcher) -> dict[str, Any]:
     return incident_view(await incidents.acknowledge(ctx, incident_id, who.actor))
 
 
 @router.post("/{incident_id}/dispatch")
 async def dispatch(
-    incident_id: int, body: DispatchBody, ctx: CtxDep, who: Dispatcher
+    incident_id: Id, body: DispatchBody, ctx: CtxDep, who: Dispatcher
 ) -> dict[str, Any]:
     return incident_view(await incidents.dispatch(ctx, incident_id, body.member_ids, who.actor))
 
 
 @router.post("/{incident_id}/notes")
-async def add_note(
-    incident_id: int, body: NoteBody, ctx: CtxDep, who: Dispatcher
-) -> dict[str, Any]:
+async def add_note(incident_id: Id, body: NoteBody, ctx: CtxDep, who: Dispatcher) -> dict[str, Any]:
     return incident_view(await incidents.add_note(ctx, incident_id, body.text, who.actor))
 
 
 @router.post("/{incident_id}/resolve")
 async def resolve(
-    incident_id: int, body: ResolveBody, ctx: CtxDep, who: Dispatcher
+    incident_id: Id, body: ResolveBody, ctx: CtxDep, who: Dispatcher
 ) -> dict[str, Any]:
     inc = await incidents.resolve(ctx, incident_id, body.disposition, body.note, who.actor)
     return incident_view(inc)

@@ -6,10 +6,11 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from dispatch_server.api.checked import CheckedRoute
 from dispatch_server.deps import CtxDep, Dispatcher
 from dispatch_server.services import people
 
-router = APIRouter(prefix="/api", tags=["members"])
+router = APIRouter(prefix="/api", tags=["members"], route_class=CheckedRoute)
 
 
 @router.get("/members")

@@ -10,14 +10,16 @@ from fastapi import APIRouter, Depends, HTTPException, status
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection
 
+from dispatch_server.api.checked import CheckedRoute
 from dispatch_server.deps import CtxDep, get_principal
 from dispatch_server.domain.incidents import Incident
+from dispatch_server.protocol.frames import Id
 from dispatch_server.services import partners
 from dispatch_server.services.auth import Kind, Principal
 from dispatch_server.services.incidents import load
 from dispatch_server.store.log import Tx, incident_events
 
-router = APIRouter(prefix="/api/partner", tags=["partner"])
+router = APIRouter(prefix="/api/partner", tags=["partner"], route_class=CheckedRoute)
 T = TypeVar("T")
 
 
@@ -63,12 +65,12 @@ async def my_incidents(ctx: CtxDep, who: PartnerDep) -> list[dict[str, Any]]:
 
 
 @router.get("/incidents/{incident_id}")
-async def my_incident(incident_id: int, ctx: CtxDep, who: PartnerDep) -> dict[str, Any]:
+async def my_incident(incident_id: Id, ctx: CtxDep, who: PartnerDep) -> dict[str, Any]:
     return await _guarded(ctx.read(_one, who.id, incident_id))
 
 
 @router.post("/incidents/{incident_id}/acknowledge")
-async def acknowledge(incident_id: int, ctx: CtxDep, who: PartnerDep) -> dict[str, Any]:
+async def acknowledge(incident_id: Id, ctx: CtxDep, who: PartnerDep) -> dict[str, Any]:
     def job(tx: Tx) -> Incident:
         return partners.partner_acknowledge(tx, who.id, incident_id)
 
@@ -77,7 +79,7 @@ async def acknowledge(incident_id: int, ctx: CtxDep, who: PartnerDep) -> dict[st
 
 @router.post("/incidents/{incident_id}/updates")
 async def post_update(
-    incident_id: int, body: UpdateBody, ctx: CtxDep, who: PartnerDep
+    incident_id: Id, body: UpdateBody, ctx: CtxDep, who: PartnerDep
 ) -> dict[str, Any]:
     def job(tx: Tx) -> Incident:
         return partners.partner_update(tx, who.id, incident_id, body.text)

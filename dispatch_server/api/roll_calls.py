@@ -7,10 +7,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, status
 from pydantic import BaseModel, Field
 
+from dispatch_server.api.checked import CheckedRoute
 from dispatch_server.deps import CtxDep, Dispatcher
+from dispatch_server.protocol.frames import Id
 from dispatch_server.services import roll_calls
 
-router = APIRouter(prefix="/api/roll-calls", tags=["roll calls"])
+router = APIRouter(prefix="/api/roll-calls", tags=["roll calls"], route_class=CheckedRoute)
 
 
 class NewRollCall(BaseModel):
@@ -38,5 +40,5 @@ async def listing(
 
 
 @router.get("/{roll_call_id}")
-async def detail(roll_call_id: int, ctx: CtxDep, _: Dispatcher) -> dict[str, Any]:
+async def detail(roll_call_id: Id, ctx: CtxDep, _: Dispatcher) -> dict[str, Any]:
     return await ctx.read(roll_calls.detail, roll_call_id)

@@ -7,15 +7,17 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field
 
+from dispatch_server.api.checked import CheckedRoute
 from dispatch_server.deps import Admin, CtxDep, Dispatcher
+from dispatch_server.protocol.frames import Id
 from dispatch_server.services import shifts
 from dispatch_server.services.shifts import Shift
 
-router = APIRouter(prefix="/api/roster", tags=["roster"])
+router = APIRouter(prefix="/api/roster", tags=["roster"], route_class=CheckedRoute)
 
 
 class Slot(BaseModel):
-    member_ids: list[int] = Field(max_length=50)
+    member_ids: list[Id] = Field(max_length=50)
 
 
 @router.put("/{grid_id}/{shift}")

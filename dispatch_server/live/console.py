@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -20,9 +21,10 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from dispatch_server.bus.base import Subscription
 from dispatch_server.clock import iso
 from dispatch_server.domain.events import Event
-from dispatch_server.live.link import close, dumps, handshake, receive_text
+from dispatch_server.live.link import close, dumps, error_frame, handshake, receive_text
 from dispatch_server.protocol.codes import CloseCode, ErrorCode
-from dispatch_server.protocol.frames import CONSOLE_FRAMES, ErrorFrame, Hello, Welcome
+from dispatch_server.protocol.frames import CONSOLE_FRAMES, Hello, Welcome
+from dispatch_server.protocol.parse import FrameError, parse_frame
 from dispatch_server.services.auth import Kind, Principal
 from dispatch_server.services.context import Context
 from dispatch_server.services.views import event_view
@@ -83,15 +85,25 @@ class ConsoleFeed:
                 await self.send(event)
 
 
-async def _ignore_input(ws: WebSocket) -> None:
-    """The feed only listens after hello; anything said gets an error, then we go on."""
-    while (await receive_text(ws)) is not None:
-        frame = ErrorFrame(
-            code=ErrorCode.UNKNOWN_TYPE.value,
-            message="the console socket takes only hello; commands go over REST",
-        )
+async def _refuse_input(ws: WebSocket, socket: str) -> None:
+    """The feed only listens after hello; anything said gets an error naming the frame it
+    answers (`ref_type`), then we go on."""
+    while (payload := await receive_text(ws)) is not None:
+        frame = error_frame(_refusal(payload, socket))
         with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect):
-            await ws.send_text(frame.model_dump_json(exclude_none=True))
+            await ws.send_text(dumps(frame))
+
+
+def _refusal(payload: str | bytes, socket: str) -> FrameError:
+    if isinstance(payload, bytes):
+        return FrameError(ErrorCode.BINARY_FRAME, "frames are JSON text, not binary")
+    try:
+        parse_frame(CONSOLE_FRAMES, payload)
+    except FrameError as exc:
+        if exc.code is not ErrorCode.UNKNOWN_TYPE:
+            return exc
+        return replace(exc, message=f"the {socket} socket takes only hello; commands go over REST")
+    return FrameError(ErrorCode.INVALID_FRAME, "already said hello", "hello")
 
 
 async def console_socket(ws: WebSocket, ctx: Context) -> None:
@@ -100,13 +112,13 @@ async def console_socket(ws: WebSocket, ctx: Context) -> None:
         return
     ctx.consoles += 1
     try:
-        await serve_feed(ws, ctx, *greeted, whole)
+        await serve_feed(ws, ctx, *greeted, whole, "console")
     finally:
         ctx.consoles -= 1
 
 
 async def serve_feed(
-    ws: WebSocket, ctx: Context, principal: Principal, hello: Hello, shape: Shape
+    ws: WebSocket, ctx: Context, principal: Principal, hello: Hello, shape: Shape, socket: str
 ) -> None:
     """welcome, then the feed from `since`, until the peer goes (consoles and partners)."""
     sub = ctx.bus.subscribe(ctx.settings.console_queue)
@@ -125,7 +137,7 @@ async def serve_feed(
         feed = ConsoleFeed(ctx, ws, sub, since, shape)
         async with asyncio.TaskGroup() as tasks:
             feeding = tasks.create_task(feed.run())
-            await _ignore_input(ws)
+            await _refuse_input(ws, socket)
             feeding.cancel()
     except* TimeoutError:
         await close(ws, CloseCode.RESYNC, "send timed out; reconnect with since")

@@ -43,7 +43,13 @@ async def close(ws: WebSocket, code: int, reason: str) -> None:
 
 
 async def receive_text(ws: WebSocket) -> str | bytes | None:
-    """The next frame's payload, or None once the peer has gone."""
+    """The next frame's payload, or None once the peer has gone.
+
+    It first lets the loop run: the websocket hands over frames already buffered without
+    ever waiting, so a reader answering a burst (one error per bad frame) would fill the
+    peer's bounded queue before its pump sent a single answer, and close a peer that reads
+    everything with 4409. A peer that does not read still fills it, as it should."""
+    await asyncio.sleep(0)
     try:
         message = await ws.receive()
     except WebSocketDisconnect:

@@ -34,4 +34,4 @@ async def partner_socket(ws: WebSocket, ctx: Context) -> None:
             return partners.partner_frame(event)
         return None
 
-    await serve_feed(ws, ctx, *greeted, shape)
+    await serve_feed(ws, ctx, *greeted, shape, "partner")

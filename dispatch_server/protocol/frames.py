@@ -17,6 +17,12 @@ from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 Longitude = Annotated[float, Field(ge=-180.0, le=180.0)]
 Latitude = Annotated[float, Field(ge=-90.0, le=90.0)]
 Note = Annotated[str, Field(max_length=1000)]
+# Every id a peer names (incident, roll call, member) and every seq: positive (seqs may be 0)
+# and within a signed 64-bit integer, the most a database column holds. A larger number is
+# refused here, as a clear fault of the frame or request, before any query sees it.
+MAX_ID = 2**63 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+Seq = Annotated[int, Field(ge=0, le=MAX_ID)]
 
 
 class Category(StrEnum):
@@ -45,7 +51,7 @@ class Hello(Frame):
     type: Literal["hello"]
     token: Annotated[str, Field(min_length=1, max_length=512)]
     # Console only: replay every logged event with a greater seq before live ones.
-    since: Annotated[int, Field(ge=0)] | None = None
+    since: Seq | None = None
 
 
 class Position(Frame):
@@ -79,7 +85,7 @@ class RollCallAnswer(StrEnum):
 
 class RollCallReply(Frame):
     type: Literal["roll_call_reply"]
-    roll_call_id: Annotated[int, Field(ge=1)]
+    roll_call_id: Id
     status: RollCallAnswer
     note: Note | None = None
 
@@ -106,7 +112,7 @@ class ShiftEnd(Frame):
 
 class AssignmentReply(Frame):
     type: Literal["assignment_reply"]
-    incident_id: Annotated[int, Field(ge=1)]
+    incident_id: Id
     accept: bool
 
 

@@ -1,0 +1,103 @@
+"""The one JSON reader for everything a peer sends: websocket frames and REST bodies alike.
+
+It takes only JSON that every part of the server can hold, and says what is wrong with
+the rest: bytes that are not UTF-8, `NaN` and `Infinity` (not JSON, though Python's json
+reads them), a number too large for a double (`1e400` would become infinity) or with
+more digits than Python converts, a lone surrogate such as `"\\ud800"` (not Unicode
+text: it cannot be encoded, stored or echoed back), U+0000 in a string (PostgreSQL text
+cannot hold it), and nesting deeper than MAX_DEPTH. It imports only the standard
+library, so the handheld may share it like the frame models.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+# Frames and bodies are flat; a little room for an extra field holding a small object.
+MAX_DEPTH = 32
+
+
+class NotJson(ValueError):
+    """Input that is not JSON this server takes; the message says what is wrong and where.
+    `value` is what was read when the text is JSON in form but holds something refused
+    (NaN, a lone surrogate, ...; those become None), so a caller can still tell which
+    request it was; None when nothing could be read."""
+
+    def __init__(self, message: str, value: Any = None) -> None:
+        super().__init__(message)
+        self.value = value
+
+
+def loads(data: str | bytes) -> Any:
+    """Parse one JSON text (bytes must be UTF-8), or raise NotJson."""
+    if isinstance(data, bytes | bytearray):
+        try:
+            text = bytes(data).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise NotJson(
+                f"not UTF-8: byte 0x{exc.object[exc.start]:02x} at offset {exc.start}"
+            ) from None
+    else:
+        text = data
+    refused: list[str] = []
+
+    def constant(name: str) -> None:
+        refused.append(f"{name} is not a JSON number")
+
+    def finite(literal: str) -> float | None:
+        number = float(literal)
+        if math.isfinite(number):
+            return number
+        refused.append(f"the number {literal[:40]} is out of range")
+        return None
+
+    try:
+        value = json.loads(text, parse_constant=constant, parse_float=finite)
+    except RecursionError:
+        raise NotJson(f"nested deeper than {MAX_DEPTH} levels") from None
+    except json.JSONDecodeError as exc:
+        raise NotJson(f"{exc.msg} (line {exc.lineno} column {exc.colno})") from None
+    except ValueError as exc:  # an integer of more than 4300 digits
+        raise NotJson(f"a number out of range: {exc}") from None
+    problem = refused[0] if refused else _problem(value)
+    if problem is not None:
+        raise NotJson(problem, value)
+    return value
+
+
+def _problem(value: Any) -> str | None:
+    """Every string (keys too) is Unicode text without U+0000; nesting within MAX_DEPTH."""
+    stack: list[tuple[Any, int]] = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            if (fault := text_fault(item)) is not None:
+                return fault
+        elif isinstance(item, dict | list):
+            if depth >= MAX_DEPTH:
+                return f"nested deeper than {MAX_DEPTH} levels"
+            if isinstance(item, dict):
+                for key, inner in item.items():
+                    if (fault := text_fault(key)) is not None:
+                        return fault
+                    stack.append((inner, depth + 1))
+            else:
+                stack.extend((inner, depth + 1) for inner in item)
+    return None
+
+
+def text_fault(s: str) -> str | None:
+    """What makes this string unfit to store or send back, if anything."""
+    if "\x00" in s:
+        return "a string contains U+0000 (NUL), which no text field may hold"
+    if not s.isascii():
+        try:
+            s.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            return (
+                f"a string contains a lone surrogate (\\u{ord(s[exc.start]):04x}), "
+                "which is not Unicode text"
+            )
+    return None
