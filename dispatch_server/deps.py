@@ -1,4 +1,5 @@
-"""Dependency aliases: the context, and who is asking."""
+"""Dependency aliases: what a handler needs (the context, or a narrow part of it), and who
+is asking."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from dispatch_server.duties.supervisor import Supervisor
+from dispatch_server.geo.index import GridIndex
 from dispatch_server.services.auth import Kind, Principal
 from dispatch_server.services.context import Context
+from dispatch_server.settings import Settings
 
 _bearer = HTTPBearer(
     auto_error=False, description="A token from the admin API, or the admin token."
@@ -16,11 +20,31 @@ _bearer = HTTPBearer(
 
 
 def get_ctx(request: Request) -> Context:
-    ctx: Context = request.app.state.ctx
+    """The lifespan's state (app.py): built once by the runtime."""
+    ctx: Context = request.state.ctx
     return ctx
 
 
+# Everything the services need: for handlers that call a service.
 CtxDep = Annotated[Context, Depends(get_ctx)]
+
+
+def get_settings(ctx: CtxDep) -> Settings:
+    return ctx.settings
+
+
+def get_grids(ctx: CtxDep) -> GridIndex:
+    return ctx.grids
+
+
+def get_supervisor(ctx: CtxDep) -> Supervisor:
+    return ctx.supervisor
+
+
+# Narrow: a handler that only reads settings, the grids or the duties asks for just that.
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+GridsDep = Annotated[GridIndex, Depends(get_grids)]
+SupervisorDep = Annotated[Supervisor, Depends(get_supervisor)]
 
 
 async def get_principal(

@@ -27,7 +27,7 @@ async def _health(server: Running) -> tuple[int, dict[str, Any]]:
 async def test_a_failing_clock_source_is_seen_and_the_others_keep_firing(
     server: Running,
 ) -> None:
-    ctx: Context = server.app.state.ctx
+    ctx: Context = server.ctx
     source = ctx.scheduler.source("check_ins")
     healthy = source.apply_due
 

@@ -37,8 +37,9 @@ class Running:
     settings: Settings
     # What a test holds open for the server's life (a duty console, say).
     keep: list[Any] = field(default_factory=list)
-    # The app, when it runs in this process: a test may reach its components to inject faults.
-    app: Any = None
+    # The runtime's context, when the server runs in this process: a test may reach its
+    # components to inject faults.
+    ctx: Any = None
 
     @property
     def base(self) -> str:
@@ -96,7 +97,7 @@ async def in_process(
                 task.result()
                 raise RuntimeError("the server stopped before it started (see its log)")
             await asyncio.sleep(0.01)
-        running = Running("127.0.0.1", port, settings, app=app)
+        running = Running("127.0.0.1", port, settings, ctx=server.lifespan.state["ctx"])
         yield running
     finally:
         if running is not None:
