@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from functools import partial
+from typing import Any
 
 from sqlalchemy import Connection, select
 from starlette.websockets import WebSocket
@@ -81,7 +81,13 @@ def _pending_assignments(conn: Connection, member_id: int) -> list[int]:
 
 # Frames waiting in a session's ordered lane; beyond this a frame is refused, not queued.
 LANE_MAX = 64
-Step = Callable[[], Awaitable[None]]
+# What a domain Conflict means, by the frame that met it (default: `conflict`).
+CONFLICT_CODES = {
+    "assignment_reply": ErrorCode.NOT_ASSIGNED,
+    "roll_call_reply": ErrorCode.NOT_CALLED,
+}
+Answer = dict[str, Any] | None
+Work = Callable[[Any], Awaitable[Answer]]
 
 
 class PatrolSession:
@@ -93,6 +99,9 @@ class PatrolSession:
     their own way at once (a task each, in the order read, so they reach the writer in
     order and share its group commit): an alarm never waits behind a slow frame of
     another kind.
+
+    Each frame's work returns the answer to send, or raises; `_answer` is the one place
+    that turns what it raised into an error frame.
     """
 
     def __init__(self, ctx: Context, member_id: int, link: Link, tasks: asyncio.TaskGroup) -> None:
@@ -100,28 +109,22 @@ class PatrolSession:
         self.member_id = member_id
         self.link = link
         self.tasks = tasks
-        self._lane: asyncio.Queue[tuple[Step, str] | None] = asyncio.Queue(LANE_MAX)
+        self._lane: asyncio.Queue[tuple[Any, Work] | None] = asyncio.Queue(LANE_MAX)
 
     async def run_lane(self) -> None:
         """Until `finish`: what the handheld sent before it went is still carried out."""
         while (item := await self._lane.get()) is not None:
-            step, ref = item
-            try:
-                await step()
-            except Exception:
-                # A bug, not the handheld's fault: say so, and keep the session going.
-                log.exception("%s from member %s failed", ref, self.member_id)
-                self._error(FrameError(ErrorCode.UNAVAILABLE, "not recorded; retry", ref))
+            await self._answer(*item)
 
     async def finish(self) -> None:
         await self._lane.put(None)
 
-    def _in_order(self, step: Step, ref: str) -> None:
+    def _in_order(self, frame: Any, work: Work) -> None:
         try:
-            self._lane.put_nowait((step, ref))
+            self._lane.put_nowait((frame, work))
         except asyncio.QueueFull:
             message = f"{LANE_MAX} frames are still waiting; send this one again later"
-            self._error(FrameError(ErrorCode.UNAVAILABLE, message, ref))
+            self._error(FrameError(ErrorCode.UNAVAILABLE, message, frame.type))
 
     async def read_until_closed(self, ws: WebSocket) -> None:
         roster = self.ctx.roster
@@ -142,98 +145,79 @@ class PatrolSession:
     def handle(self, frame: object) -> None:
         match frame:
             case Alert():
-                self.tasks.create_task(self._alarm(frame))
+                self.tasks.create_task(self._answer(frame, self._alarm))
             case Position():
-                self._in_order(partial(self._position, frame), "position")
-            case ShiftStart():
-                self._in_order(partial(self._shift, True), "shift_start")
-            case ShiftEnd():
-                self._in_order(partial(self._shift, False), "shift_end")
+                self._in_order(frame, self._position)
+            case ShiftStart() | ShiftEnd():
+                self._in_order(frame, self._shift)
             case AssignmentReply():
-                self._in_order(partial(self._reply, frame), "assignment_reply")
+                self._in_order(frame, self._reply)
             case RollCallReply():
-                self._in_order(partial(self._roll_call, frame), "roll_call_reply")
+                self._in_order(frame, self._roll_call)
             case Heartbeat():
                 pass  # being heard is all it is for (see read_until_closed)
             case CheckInFrame():
-                self._in_order(self._check_in, "check_in")
+                self._in_order(frame, self._check_in)
             case Hello():
                 self._error(FrameError(ErrorCode.INVALID_FRAME, "already said hello", "hello"))
+
+    async def _answer(self, frame: Any, work: Work) -> None:
+        """Do one frame's work and send its answer; whatever it raised becomes an error frame
+        that names the frame (and its alarm or incident)."""
+        ref: str = frame.type
+        alert_id = str(frame.alert_id) if isinstance(frame, Alert) else None
+        incident_id = getattr(frame, "incident_id", None)
+        try:
+            answer = await work(frame)
+        except FrameError as exc:
+            self._error(exc)
+            return
+        except NotFound as exc:
+            code, message = ErrorCode.NOT_FOUND, str(exc)
+        except Conflict as exc:
+            code, message = CONFLICT_CODES.get(ref, ErrorCode.CONFLICT), str(exc)
+        except Exception:
+            # Not committed (a database away, a bug): say so, so the handheld keeps it and
+            # retries; an alarm stays in the handheld's outbox.
+            log.exception("%s from member %s failed", ref, self.member_id)
+            code, message = ErrorCode.UNAVAILABLE, "not recorded; retry"
+        else:
+            if answer is not None:
+                self.link.send(answer)
+            return
+        self._error(FrameError(code, message, ref, alert_id, incident_id))
 
     def _error(self, exc: FrameError) -> None:
         self.link.send(error_frame(exc))
 
-    async def _alarm(self, alert: Alert) -> None:
-        try:
-            accepted = await raise_alarm(self.ctx, self.member_id, alert)
-        except Conflict as exc:
-            self._error(FrameError(ErrorCode.CONFLICT, str(exc), "alert", str(alert.alert_id)))
-            return
-        except Exception:
-            # Not committed: say so, so the handheld keeps the alarm in its outbox and retries.
-            log.exception("alarm %s from member %s failed", alert.alert_id, self.member_id)
-            self._error(
-                FrameError(
-                    ErrorCode.UNAVAILABLE, "not recorded; retry", "alert", str(alert.alert_id)
-                )
-            )
-            return
-        self.link.send(accepted.model_dump())
+    async def _alarm(self, alert: Alert) -> Answer:
+        accepted = await raise_alarm(self.ctx, self.member_id, alert)
+        return accepted.model_dump()
 
-    async def _position(self, p: Position) -> None:
+    async def _position(self, p: Position) -> Answer:
         roster = self.ctx.roster
         if not roster.on_shift[roster.row[self.member_id]]:
-            self._error(FrameError(ErrorCode.NOT_ON_SHIFT, "send shift_start first", "position"))
-            return
+            raise FrameError(ErrorCode.NOT_ON_SHIFT, "send shift_start first", "position")
         x, y = self.ctx.grids.projection.to_xy(p.lon, p.lat)
         roster.set_fix(self.member_id, Fix(x, y, p.accuracy_m, self.ctx.clock()))
+        return None  # positions are not answered
 
-    async def _shift(self, on: bool) -> None:
-        try:
-            state = await people.set_shift(self.ctx, self.member_id, on)
-        except Exception:
-            log.exception("shift change for member %s failed", self.member_id)
-            ref = "shift_start" if on else "shift_end"
-            self._error(FrameError(ErrorCode.UNAVAILABLE, "not recorded; retry", ref))
-            return
-        self.link.send(ShiftState(on_shift=state).model_dump())
+    async def _shift(self, frame: ShiftStart | ShiftEnd) -> Answer:
+        on = isinstance(frame, ShiftStart)
+        state = await people.set_shift(self.ctx, self.member_id, on)
+        return ShiftState(on_shift=state).model_dump()
 
-    async def _reply(self, r: AssignmentReply) -> None:
-        try:
-            await incidents.reply(self.ctx, r.incident_id, self.member_id, r.accept)
-        except NotFound as exc:
-            self._error(
-                FrameError(ErrorCode.NOT_FOUND, str(exc), "assignment_reply", None, r.incident_id)
-            )
-            return
-        except Conflict as exc:
-            code = ErrorCode.NOT_ASSIGNED
-            self._error(FrameError(code, str(exc), "assignment_reply", None, r.incident_id))
-            return
-        frame = {"type": "assignment_recorded", "incident_id": r.incident_id, "accept": r.accept}
-        self.link.send(frame)
+    async def _reply(self, r: AssignmentReply) -> Answer:
+        await incidents.reply(self.ctx, r.incident_id, self.member_id, r.accept)
+        return {"type": "assignment_recorded", "incident_id": r.incident_id, "accept": r.accept}
 
-    async def _check_in(self) -> None:
-        try:
-            await check_ins.check_in(self.ctx, self.member_id)
-        except Exception:
-            log.exception("check-in of member %s failed", self.member_id)
-            self._error(FrameError(ErrorCode.UNAVAILABLE, "not recorded; retry", "check_in"))
-            return
-        self.link.send({"type": "check_in_recorded", "at": iso(self.ctx.clock())})
+    async def _check_in(self, _: CheckInFrame) -> Answer:
+        await check_ins.check_in(self.ctx, self.member_id)
+        return {"type": "check_in_recorded", "at": iso(self.ctx.clock())}
 
-    async def _roll_call(self, r: RollCallReply) -> None:
-        ref = "roll_call_reply"
-        try:
-            await roll_calls.answer(self.ctx, r.roll_call_id, self.member_id, r.status, r.note)
-        except NotFound as exc:
-            self._error(FrameError(ErrorCode.NOT_FOUND, str(exc), ref))
-            return
-        except Conflict as exc:
-            self._error(FrameError(ErrorCode.NOT_CALLED, str(exc), ref))
-            return
-        frame = {"type": "roll_call_recorded", "roll_call_id": r.roll_call_id, "status": r.status}
-        self.link.send(frame)
+    async def _roll_call(self, r: RollCallReply) -> Answer:
+        await roll_calls.answer(self.ctx, r.roll_call_id, self.member_id, r.status, r.note)
+        return {"type": "roll_call_recorded", "roll_call_id": r.roll_call_id, "status": r.status}
 
 
 async def _send_backlog(ctx: Context, member_id: int, link: Link) -> None:
