@@ -24,12 +24,16 @@ from dispatch_server.protocol.codes import ErrorCode
 from dispatch_server.protocol.frames import (
     PATROL_FRAMES,
     Alert,
+    AssignmentRecorded,
     AssignmentReply,
     CheckInFrame,
+    CheckInRecorded,
     Heartbeat,
     Hello,
     Position,
+    RollCallRecorded,
     RollCallReply,
+    ServerFrame,
     ShiftEnd,
     ShiftStart,
     ShiftState,
@@ -178,7 +182,7 @@ class PatrolSession:
                 )
             )
             return
-        self.link.send(accepted.model_dump())
+        self.link.send(accepted)
 
     async def _position(self, p: Position) -> None:
         roster = self.ctx.roster
@@ -196,7 +200,7 @@ class PatrolSession:
             ref = "shift_start" if on else "shift_end"
             self._error(FrameError(ErrorCode.UNAVAILABLE, "not recorded; retry", ref))
             return
-        self.link.send(ShiftState(on_shift=state).model_dump())
+        self.link.send(ShiftState(on_shift=state))
 
     async def _reply(self, r: AssignmentReply) -> None:
         try:
@@ -210,8 +214,7 @@ class PatrolSession:
             code = ErrorCode.NOT_ASSIGNED
             self._error(FrameError(code, str(exc), "assignment_reply", None, r.incident_id))
             return
-        frame = {"type": "assignment_recorded", "incident_id": r.incident_id, "accept": r.accept}
-        self.link.send(frame)
+        self.link.send(AssignmentRecorded(incident_id=r.incident_id, accept=r.accept))
 
     async def _check_in(self) -> None:
         try:
@@ -220,7 +223,7 @@ class PatrolSession:
             log.exception("check-in of member %s failed", self.member_id)
             self._error(FrameError(ErrorCode.UNAVAILABLE, "not recorded; retry", "check_in"))
             return
-        self.link.send({"type": "check_in_recorded", "at": iso(self.ctx.clock())})
+        self.link.send(CheckInRecorded(at=iso(self.ctx.clock())))
 
     async def _roll_call(self, r: RollCallReply) -> None:
         ref = "roll_call_reply"
@@ -232,15 +235,14 @@ class PatrolSession:
         except Conflict as exc:
             self._error(FrameError(ErrorCode.NOT_CALLED, str(exc), ref))
             return
-        frame = {"type": "roll_call_recorded", "roll_call_id": r.roll_call_id, "status": r.status}
-        self.link.send(frame)
+        self.link.send(RollCallRecorded(roll_call_id=r.roll_call_id, status=r.status))
 
 
 async def _send_backlog(ctx: Context, member_id: int, link: Link) -> None:
     """What the handheld missed, paged: however many alarms a member has, the backlog never
     overflows the queue (issue 10: 64 of them once locked a member out). It runs beside the
     reader, so an alarm sent right after hello is taken at once."""
-    frames = [
+    frames: list[ServerFrame] = [
         assignment_frame(inc, member_id)
         for incident_id in await ctx.read(_pending_assignments, member_id)
         if (inc := ctx.active.get(incident_id)) is not None
@@ -278,7 +280,7 @@ async def patrol_socket(ws: WebSocket, ctx: Context) -> None:
                 "name_en": grid.name_en,
                 "geometry": grid.feature["geometry"],
             },
-        ).model_dump(exclude_none=True)
+        )
     )
     ctx.hub.attach(member_id, link)
     roster.link_up(member_id, ctx.clock())
