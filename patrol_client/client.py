@@ -5,6 +5,9 @@ refused), replays its outbox in order on every link until each alarm is
 accepted, reports position while on shift, and keeps what the centre said
 (alarm progress, assignments, roll calls) for whatever shows it. Every answer
 the user gives while the link is down is kept and sent on the next link.
+
+What each frame means is decided in `patrol_client.core`, which does no I/O; this
+module only feeds it and carries out what it returns.
 """
 
 from __future__ import annotations
@@ -15,24 +18,31 @@ import json
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from enum import StrEnum
 from typing import Any
 
 from websockets.asyncio.client import ClientConnection
 from websockets.exceptions import ConnectionClosed, WebSocketException
 from websockets.uri import parse_uri
 
+from dispatch_server.protocol.frames import ToHandheld, Welcome
 from patrol_client.connection import STOPPING_CODES, Backoff, Refused, open_link, patrol_url
-from patrol_client.outbox import Alarm, AlarmState, Outbox
+from patrol_client.core import (
+    RESEND_AFTER_S,
+    Effect,
+    HandheldCore,
+    Link,
+    Unknown,
+    Wake,
+    alarms_due,
+    parse,
+)
+from patrol_client.outbox import Alarm, Outbox
 from patrol_client.position import PositionSource
 
 log = logging.getLogger(__name__)
 
-RESEND_AFTER_S = 10.0  # an alarm sent on this link and not answered by then is sent again
-ALARM_STATES = {s.value: s for s in AlarmState}
-# The centre's errors that mean "this alarm will never be taken": stop retrying it.
-FINAL_ALERT_ERRORS = {"invalid_frame", "conflict"}
+__all__ = ["Link", "PatrolClient"]
+
 # How a link usually dies (logged in one line): refused, reset or timed-out connections
 # (OSError, TimeoutError), a server that dies mid-handshake or answers 5xx (InvalidHandshake),
 # a dropped link (ConnectionClosed), a short read (EOFError), a welcome that is not one
@@ -46,45 +56,6 @@ async def _wait(event: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
         async with asyncio.timeout(seconds):
             await event.wait()
-
-
-class Link(StrEnum):
-    CONNECTING = "connecting"
-    ONLINE = "online"
-    OFFLINE = "offline"
-    STOPPED = "stopped"
-
-
-@dataclass
-class Assignment:
-    incident_id: int
-    frame: dict[str, Any]
-    answer: bool | None = None  # what the user chose
-    recorded: bool = False  # the centre has it
-
-
-@dataclass
-class RollCall:
-    roll_call_id: int
-    frame: dict[str, Any]
-    answer: str | None = None
-    recorded: bool = False
-
-
-@dataclass
-class View:
-    """Everything a screen shows, in one place."""
-
-    link: Link = Link.CONNECTING
-    welcome: dict[str, Any] = field(default_factory=dict)
-    on_shift: bool = False
-    assignments: dict[int, Assignment] = field(default_factory=dict)
-    roll_calls: dict[int, RollCall] = field(default_factory=dict)
-    # Lone-worker mode: "warning" or "overdue" while the centre waits for a check-in.
-    check_in_due: str | None = None
-    check_in_wanted: bool = False
-    stopped_because: str | None = None
-    last_error: str | None = None
 
 
 class PatrolClient:
@@ -106,9 +77,9 @@ class PatrolClient:
         self.position = position
         self.position_every_s = position_every_s
         self.backoff = backoff or Backoff()
-        self.view = View()
+        self.core = HandheldCore()
+        self.view = self.core.view  # the same object for the client's whole life
         self._on_change_callback = on_change or (lambda: None)
-        self._want_shift: bool | None = None  # None: keep what the server has
         self._wake = asyncio.Event()
         self._stop = asyncio.Event()
 
@@ -123,23 +94,21 @@ class PatrolClient:
         return alarm
 
     def set_shift(self, on: bool) -> None:
-        self._want_shift = on
-        self._poke()
+        if self.core.set_shift(on):
+            self._poke()
 
     def answer_assignment(self, incident_id: int, accept: bool) -> None:
-        if (a := self.view.assignments.get(incident_id)) is not None:
-            a.answer, a.recorded = accept, False
+        if self.core.answer_assignment(incident_id, accept):
             self._poke()
 
     def answer_roll_call(self, roll_call_id: int, status: str) -> None:
-        if (r := self.view.roll_calls.get(roll_call_id)) is not None:
-            r.answer, r.recorded = status, False
+        if self.core.answer_roll_call(roll_call_id, status):
             self._poke()
 
     def check_in(self) -> None:
         """Lone-worker mode: "I am fine". Sent now, or on the next link."""
-        self.view.check_in_wanted = True
-        self._poke()
+        if self.core.check_in():
+            self._poke()
 
     def stop(self) -> None:
         self._stop.set()
@@ -189,11 +158,10 @@ class PatrolClient:
             # since giving up would strand the outbox, but with the whole story in the log.
             log.warning("link to %s failed; trying again", self.url, exc_info=exc)
 
-    async def _session(self, ws: ClientConnection, welcome: dict[str, Any]) -> None:
-        self.view.welcome = welcome
-        self.view.on_shift = bool(welcome.get("on_shift"))
+    async def _session(self, ws: ClientConnection, welcome: Welcome) -> None:
+        self.core.welcome(welcome)
         if self.position is not None and hasattr(self.position, "on_welcome"):
-            self.position.on_welcome(welcome)
+            self.position.on_welcome(welcome.wire())  # the welcome as it came on the wire
         self._set_link(Link.ONLINE)
         # The link's tasks: whichever ends first (link lost, stop asked) ends them all.
         tasks = [
@@ -216,40 +184,18 @@ class PatrolClient:
         sent_at: dict[str, float] = {}
         while True:
             self._wake.clear()
-            await self._sync_shift(ws)
+            if (shift := self.core.shift_to_send()) is not None:
+                await ws.send(json.dumps(shift))
             now = time.monotonic()
-            for alarm in await asyncio.to_thread(self.outbox.pending):
-                if now - sent_at.get(alarm.alert_id, float("-inf")) >= RESEND_AFTER_S:
-                    await ws.send(json.dumps(alarm.frame()))
-                    sent_at[alarm.alert_id] = now
-                    await asyncio.to_thread(self.outbox.mark_sent, alarm.alert_id)
-                    self._on_change()
-            await self._send_answers(ws)
+            pending = await asyncio.to_thread(self.outbox.pending)
+            for alarm in alarms_due(pending, sent_at, now):
+                await ws.send(json.dumps(alarm.frame()))
+                sent_at[alarm.alert_id] = now
+                await asyncio.to_thread(self.outbox.mark_sent, alarm.alert_id)
+                self._on_change()
+            for answer in self.core.answers_to_send():
+                await ws.send(json.dumps(answer))
             await _wait(self._wake, RESEND_AFTER_S / 2)
-
-    async def _sync_shift(self, ws: ClientConnection) -> None:
-        if self._want_shift is not None and self._want_shift != self.view.on_shift:
-            await ws.send(json.dumps({"type": "shift_start" if self._want_shift else "shift_end"}))
-
-    async def _send_answers(self, ws: ClientConnection) -> None:
-        if self.view.check_in_wanted:
-            await ws.send(json.dumps({"type": "check_in"}))
-        for a in self.view.assignments.values():
-            if a.answer is not None and not a.recorded:
-                frame = {
-                    "type": "assignment_reply",
-                    "incident_id": a.incident_id,
-                    "accept": a.answer,
-                }
-                await ws.send(json.dumps(frame))
-        for r in self.view.roll_calls.values():
-            if r.answer is not None and not r.recorded:
-                frame = {
-                    "type": "roll_call_reply",
-                    "roll_call_id": r.roll_call_id,
-                    "status": r.answer,
-                }
-                await ws.send(json.dumps(frame))
 
     async def _report_positions(self, ws: ClientConnection) -> None:
         """While on shift, a position every `position_every_s`, or a heartbeat when there is
@@ -268,7 +214,9 @@ class PatrolClient:
     async def _read(self, ws: ClientConnection) -> None:
         try:
             async for raw in ws:
-                await self.handle(json.loads(raw))
+                # Not JSON, or a known frame that is broken, raises and drops the link;
+                # a frame of a type this handheld does not know is ignored (see parse).
+                await self.handle(parse(raw))
                 self._on_change()
         except ConnectionClosed as exc:
             if exc.rcvd is not None and exc.rcvd.code in STOPPING_CODES:
@@ -277,68 +225,16 @@ class PatrolClient:
 
     # --- what the centre says -----------------------------------------------------------
 
-    async def handle(self, frame: dict[str, Any]) -> None:
-        kind = frame.get("type")
-        if kind == "alert_accepted":
-            # "unattended": no duty volunteer at a console (escalation may or may not reach
-            # anyone: the handheld must not promise that it did).
-            detail = "unattended" if frame.get("unattended") else None
-            await asyncio.to_thread(
-                self.outbox.accepted, frame["alert_id"], frame["incident_id"], detail
-            )
-        elif kind == "alert_update":
-            state = ALARM_STATES.get(frame["status"], AlarmState.ACCEPTED)
-            coming = [c.get("name") or str(c["member_id"]) for c in frame.get("coming", [])]
-            await asyncio.to_thread(
-                self.outbox.progressed,
-                frame["alert_id"],
-                frame["incident_id"],
-                state,
-                coming,
-                frame.get("disposition"),
-            )
-        elif kind == "shift":
-            self.view.on_shift = bool(frame["on_shift"])
-            if self._want_shift == self.view.on_shift:
-                self._want_shift = None
-        elif kind == "assignment":
-            known = self.view.assignments.get(frame["incident_id"])
-            if known is None:
-                self.view.assignments[frame["incident_id"]] = Assignment(
-                    frame["incident_id"], frame
-                )
-            else:
-                known.frame = frame
-            self._poke()
-        elif kind == "assignment_recorded":
-            if (a := self.view.assignments.get(frame["incident_id"])) is not None:
-                a.recorded = a.answer == frame["accept"]
-        elif kind == "check_in_due":
-            self.view.check_in_due = frame["state"]
-        elif kind == "check_in_recorded":
-            self.view.check_in_wanted = False
-            self.view.check_in_due = None
-        elif kind == "roll_call":
-            rid = frame["roll_call_id"]
-            self.view.roll_calls.setdefault(rid, RollCall(rid, frame))
-        elif kind == "roll_call_recorded":
-            if (r := self.view.roll_calls.get(frame["roll_call_id"])) is not None:
-                r.recorded = r.answer == frame["status"]
-        elif kind == "error":
-            await self._error(frame)
+    async def handle(self, frame: ToHandheld | Unknown) -> None:
+        """One frame from the centre: the core decides, this carries it out."""
+        for effect in self.core.receive(frame):
+            await self._carry_out(effect)
 
-    async def _error(self, frame: dict[str, Any]) -> None:
-        self.view.last_error = f"{frame.get('code')}: {frame.get('message')}"
-        alert_id = frame.get("alert_id")
-        if (
-            alert_id
-            and frame.get("ref_type") == "alert"
-            and frame.get("code") in FINAL_ALERT_ERRORS
-        ):
-            await asyncio.to_thread(self.outbox.rejected, alert_id, frame.get("message", ""))
-        elif frame.get("ref_type") == "assignment_reply":
-            # The incident is gone or was never ours: stop offering the answer.
-            self.view.assignments.pop(frame.get("incident_id", -1), None)
+    async def _carry_out(self, effect: Effect) -> None:
+        if isinstance(effect, Wake):
+            self._poke()
+        else:
+            await asyncio.to_thread(self.outbox.apply, effect)
 
     def _on_change(self) -> None:
         """Tell whatever shows the view. Its failure is its own: the link and the outbox go on."""

@@ -13,12 +13,14 @@ import asyncio
 import json
 import random
 from dataclasses import dataclass, field
-from typing import Any
 
 import websockets
+from pydantic import ValidationError
 from websockets.asyncio.client import ClientConnection
 
 from dispatch_server.protocol.codes import CloseCode
+from dispatch_server.protocol.frames import Welcome
+from patrol_client.core import parse
 
 OPEN_TIMEOUT_S = 10.0
 HELLO_TIMEOUT_S = 10.0
@@ -72,7 +74,7 @@ class Backoff:
             self.attempt = 0
 
 
-async def open_link(url: str, token: str) -> tuple[ClientConnection, dict[str, Any]]:
+async def open_link(url: str, token: str) -> tuple[ClientConnection, Welcome]:
     """Connect and say hello. Raises Refused for a bad token; anything else that goes wrong
     (the handshake, the hello, a welcome that is not one) raises something else, and the
     socket is closed before it propagates."""
@@ -81,10 +83,16 @@ async def open_link(url: str, token: str) -> tuple[ClientConnection, dict[str, A
         await ws.send(json.dumps({"type": "hello", "token": token}))
         async with asyncio.timeout(HELLO_TIMEOUT_S):
             raw = await ws.recv()
-        welcome = json.loads(raw)
-        if not isinstance(welcome, dict) or welcome.get("type") != "welcome":
-            kind = welcome.get("type") if isinstance(welcome, dict) else type(welcome).__name__
-            raise ConnectionError(f"expected welcome, got {kind}")
+        try:
+            welcome = parse(raw)  # not JSON at all raises JSONDecodeError
+        except ValidationError as exc:
+            first = exc.errors(include_url=False)[0]
+            where = ".".join(str(p) for p in first["loc"]) or "frame"
+            raise ConnectionError(
+                f"expected welcome, got a bad frame ({where}: {first['msg']})"
+            ) from None
+        if not isinstance(welcome, Welcome):
+            raise ConnectionError(f"expected welcome, got {welcome.type}")
     except websockets.ConnectionClosed as exc:
         await ws.close()
         if exc.rcvd is not None and exc.rcvd.code in STOPPING_CODES:

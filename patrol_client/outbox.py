@@ -32,6 +32,93 @@ class AlarmState(StrEnum):
 
 
 NOT_YET_ACCEPTED = (AlarmState.QUEUED, AlarmState.SENT)
+# An alarm the centre has taken, as its incident moves on (`alert_update`'s status).
+TAKEN = (
+    AlarmState.ACCEPTED,
+    AlarmState.ACKNOWLEDGED,
+    AlarmState.DISPATCHED,
+    AlarmState.RESPONDING,
+    AlarmState.RESOLVED,
+)
+
+
+# --- what may happen to an alarm: data, and one rule (no I/O) ------------------------
+
+
+@dataclass(frozen=True)
+class MarkSent:
+    """It went out on a live link."""
+
+    alert_id: str
+
+    def columns(self) -> dict[str, Any]:
+        return {}
+
+
+@dataclass(frozen=True)
+class Accept:
+    """`alert_accepted`: the centre committed it."""
+
+    alert_id: str
+    incident_id: int
+    detail: str | None = None
+
+    def columns(self) -> dict[str, Any]:
+        return {"incident_id": self.incident_id, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class Reject:
+    """The centre refused it for good: never send it again."""
+
+    alert_id: str
+    reason: str
+
+    def columns(self) -> dict[str, Any]:
+        return {"detail": self.reason}
+
+
+@dataclass(frozen=True)
+class Progress:
+    """`alert_update`: news of an alarm the centre has taken."""
+
+    alert_id: str
+    incident_id: int
+    state: AlarmState  # one of TAKEN
+    coming: tuple[str, ...] = ()
+    disposition: str | None = None
+
+    def columns(self) -> dict[str, Any]:
+        return {
+            "incident_id": self.incident_id,
+            "coming": json.dumps(list(self.coming), ensure_ascii=False),
+            "disposition": self.disposition,
+        }
+
+
+Change = MarkSent | Accept | Reject | Progress
+
+
+def next_state(state: AlarmState, change: Change) -> AlarmState | None:
+    """Where `change` takes an alarm in `state`; None: it does not apply, the alarm stays.
+
+    A late echo never drags an alarm back: once taken it is never queued, sent or rejected
+    again; rejected is final (it is never sent again); resolved is final but for news of the
+    resolved incident itself (a stale `alert_update` from before the resolution is dropped)."""
+    match change:
+        case MarkSent():
+            return AlarmState.SENT if state in NOT_YET_ACCEPTED else None
+        case Accept():
+            return AlarmState.ACCEPTED if state in NOT_YET_ACCEPTED else None
+        case Reject():
+            return AlarmState.REJECTED if state in NOT_YET_ACCEPTED else None
+        case Progress(state=news):
+            if news not in TAKEN or state is AlarmState.REJECTED:
+                return None
+            if state is AlarmState.RESOLVED and news is not AlarmState.RESOLVED:
+                return None
+            return news
+
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS alarm (
@@ -128,16 +215,13 @@ class Outbox:
         return found[0] if found else None
 
     def mark_sent(self, alert_id: str) -> None:
-        self._set(alert_id, {"state": AlarmState.SENT.value}, only_pending=True)
+        self.apply(MarkSent(alert_id))
 
     def accepted(self, alert_id: str, incident_id: int, detail: str | None = None) -> None:
-        changes = {"state": AlarmState.ACCEPTED.value, "incident_id": incident_id, "detail": detail}
-        self._set(alert_id, changes, only_pending=True)
+        self.apply(Accept(alert_id, incident_id, detail))
 
     def rejected(self, alert_id: str, reason: str) -> None:
-        self._set(
-            alert_id, {"state": AlarmState.REJECTED.value, "detail": reason}, only_pending=True
-        )
+        self.apply(Reject(alert_id, reason))
 
     def progressed(
         self,
@@ -148,24 +232,26 @@ class Outbox:
         disposition: str | None,
     ) -> None:
         """The centre's news about an accepted alarm (`alert_update`)."""
-        changes = {
-            "state": state.value,
-            "incident_id": incident_id,
-            "coming": json.dumps(coming, ensure_ascii=False),
-            "disposition": disposition,
-        }
-        self._set(alert_id, changes, only_pending=False)
+        self.apply(Progress(alert_id, incident_id, state, tuple(coming), disposition))
 
-    def _set(self, alert_id: str, changes: dict[str, Any], only_pending: bool) -> None:
-        """Update one alarm. `only_pending`: a late echo never drags an accepted alarm back."""
+    def apply(self, change: Change) -> bool:
+        """Carry out one change, as `next_state` allows, in one statement: True if it applied.
+
+        The target state never depends on the state it comes from, so the rule becomes a
+        guard on the current state and nothing can slip between a read and the write."""
+        moves = {s: to for s in AlarmState if (to := next_state(s, change)) is not None}
+        if not moves:
+            return False
+        (target,) = set(moves.values())
+        changes = {"state": target.value, **change.columns()}
         columns = ", ".join(f"{name} = ?" for name in changes)
-        sql = f"UPDATE alarm SET {columns}, updated_at = ? WHERE alert_id = ?"
-        params = [*changes.values(), time.time(), alert_id]
-        if only_pending:
-            sql += " AND state IN (?, ?)"
-            params += [s.value for s in NOT_YET_ACCEPTED]
+        marks = ",".join("?" * len(moves))
+        sql = (
+            f"UPDATE alarm SET {columns}, updated_at = ? WHERE alert_id = ? AND state IN ({marks})"
+        )
+        params = [*changes.values(), time.time(), change.alert_id, *(s.value for s in moves)]
         with self._lock:
-            self._db.execute(sql, params)
+            return self._db.execute(sql, params).rowcount > 0
 
     def _select(self, where: str, params: list[Any]) -> list[Alarm]:
         with self._lock:

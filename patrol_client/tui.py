@@ -178,10 +178,11 @@ class HandheldApp(App[int]):
     def refresh_view(self) -> None:
         view = self.client.view
         who = view.welcome
-        grid = who.get("grid") or {}
+        grid = (who.grid if who else None) or {}
+        grid_id = (who.grid_id if who else None) or ""
         name = grid.get("name_zh") if self.t is TEXT["zh"] else grid.get("name_en")
         shift = self.t["on_shift"] if view.on_shift else self.t["off_shift"]
-        status = f"{who.get('grid_id', '')} {name or ''}  ·  {self.t[view.link]}  ·  {shift}"
+        status = f"{grid_id} {name or ''}  ·  {self.t[view.link]}  ·  {shift}"
         if view.stopped_because:
             status += f"\n{view.stopped_because}"
         self.query_one("#status", Static).update(status)
@@ -212,15 +213,15 @@ class HandheldApp(App[int]):
         self.query_one("#assignment_box").display = a is not None
         if a is not None:
             f = a.frame
-            far = f" · {f['distance_m']:.0f} m" if f.get("distance_m") is not None else ""
-            text = f"#{a.incident_id} · {f.get('grid_id')} · {f.get('category')}{far}"
+            far = f" · {f.distance_m:.0f} m" if f.distance_m is not None else ""
+            text = f"#{a.incident_id} · {f.grid_id} · {f.category}{far}"
             self.query_one("#assignment", Static).update(text)
 
     def _show_roll_call(self) -> None:
         r = self._open_roll_call()
         self.query_one("#roll_call_box").display = r is not None
         if r is not None:
-            by = _local_time(r.frame.get("deadline"))
+            by = _local_time(r.frame.deadline)
             text = f"#{r.roll_call_id} · {self.t['answer_by']} {by}"
             self.query_one("#roll_call", Static).update(text)
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import Protocol
+
+from dispatch_server.protocol.frames import ToHandheld
 
 
 class Sender(Protocol):
-    def send(self, frame: dict[str, Any]) -> None: ...
+    def send(self, frame: ToHandheld) -> None: ...
 
 
 class PatrolHub:
@@ -24,7 +26,7 @@ class PatrolHub:
             return True
         return False
 
-    def deliver(self, member_id: int, frame: dict[str, Any]) -> bool:
+    def deliver(self, member_id: int, frame: ToHandheld) -> bool:
         link = self._links.get(member_id)
         if link is None:
             return False

@@ -12,7 +12,7 @@ from pydantic import TypeAdapter
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
 from dispatch_server.protocol.codes import CloseCode
-from dispatch_server.protocol.frames import ErrorFrame, Hello
+from dispatch_server.protocol.frames import ErrorFrame, Hello, ServerFrame
 from dispatch_server.protocol.parse import FrameError, parse_frame
 from dispatch_server.services.auth import Kind, Principal
 from dispatch_server.services.context import Context
@@ -25,14 +25,14 @@ def dumps(frame: dict[str, Any]) -> str:
     return json.dumps(frame, ensure_ascii=False, separators=(",", ":"))
 
 
-def error_frame(exc: FrameError) -> dict[str, Any]:
+def error_frame(exc: FrameError) -> ErrorFrame:
     return ErrorFrame(
         code=exc.code.value,
         message=exc.message,
         ref_type=exc.ref_type,
         alert_id=exc.alert_id,
         incident_id=exc.incident_id,
-    ).model_dump(exclude_none=True)
+    )
 
 
 async def close(ws: WebSocket, code: int, reason: str) -> None:
@@ -113,14 +113,14 @@ class Link:
         self._room = asyncio.Event()
         self._room.set()
 
-    def send(self, frame: dict[str, Any]) -> None:
+    def send(self, frame: ServerFrame) -> None:
         try:
-            self._queue.put_nowait(dumps(frame))
+            self._queue.put_nowait(dumps(frame.wire()))
         except asyncio.QueueFull:
             # Full means the pump is stuck in a send: it sees this flag when that ends.
             self.overflowed = True
 
-    async def page(self, frame: dict[str, Any]) -> bool:
+    async def page(self, frame: ServerFrame) -> bool:
         """Queue one frame of a backlog (what a handheld missed), waiting while the queue is
         more than half full: a backlog of any length goes out page by page and never fills
         the queue, so live frames keep their room. False when the peer is too slow (the

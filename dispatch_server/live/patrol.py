@@ -24,12 +24,16 @@ from dispatch_server.protocol.codes import ErrorCode
 from dispatch_server.protocol.frames import (
     PATROL_FRAMES,
     Alert,
+    AssignmentRecorded,
     AssignmentReply,
     CheckInFrame,
+    CheckInRecorded,
     Heartbeat,
     Hello,
     Position,
+    RollCallRecorded,
     RollCallReply,
+    ServerFrame,
     ShiftEnd,
     ShiftStart,
     ShiftState,
@@ -86,7 +90,7 @@ CONFLICT_CODES = {
     "assignment_reply": ErrorCode.NOT_ASSIGNED,
     "roll_call_reply": ErrorCode.NOT_CALLED,
 }
-Answer = dict[str, Any] | None
+Answer = ServerFrame | None
 Work = Callable[[Any], Awaitable[Answer]]
 
 
@@ -192,7 +196,7 @@ class PatrolSession:
 
     async def _alarm(self, alert: Alert) -> Answer:
         accepted = await raise_alarm(self.ctx, self.member_id, alert)
-        return accepted.model_dump()
+        return accepted
 
     async def _position(self, p: Position) -> Answer:
         roster = self.ctx.roster
@@ -205,26 +209,26 @@ class PatrolSession:
     async def _shift(self, frame: ShiftStart | ShiftEnd) -> Answer:
         on = isinstance(frame, ShiftStart)
         state = await people.set_shift(self.ctx, self.member_id, on)
-        return ShiftState(on_shift=state).model_dump()
+        return ShiftState(on_shift=state)
 
     async def _reply(self, r: AssignmentReply) -> Answer:
         await incidents.reply(self.ctx, r.incident_id, self.member_id, r.accept)
-        return {"type": "assignment_recorded", "incident_id": r.incident_id, "accept": r.accept}
+        return AssignmentRecorded(incident_id=r.incident_id, accept=r.accept)
 
     async def _check_in(self, _: CheckInFrame) -> Answer:
         await check_ins.check_in(self.ctx, self.member_id)
-        return {"type": "check_in_recorded", "at": iso(self.ctx.clock())}
+        return CheckInRecorded(at=iso(self.ctx.clock()))
 
     async def _roll_call(self, r: RollCallReply) -> Answer:
         await roll_calls.answer(self.ctx, r.roll_call_id, self.member_id, r.status, r.note)
-        return {"type": "roll_call_recorded", "roll_call_id": r.roll_call_id, "status": r.status}
+        return RollCallRecorded(roll_call_id=r.roll_call_id, status=r.status)
 
 
 async def _send_backlog(ctx: Context, member_id: int, link: Link) -> None:
     """What the handheld missed, paged: however many alarms a member has, the backlog never
     overflows the queue (issue 10: 64 of them once locked a member out). It runs beside the
     reader, so an alarm sent right after hello is taken at once."""
-    frames = [
+    frames: list[ServerFrame] = [
         assignment_frame(inc, member_id)
         for incident_id in await ctx.read(_pending_assignments, member_id)
         if (inc := ctx.active.get(incident_id)) is not None
@@ -262,7 +266,7 @@ async def patrol_socket(ws: WebSocket, ctx: Context) -> None:
                 "name_en": grid.name_en,
                 "geometry": grid.feature["geometry"],
             },
-        ).model_dump(exclude_none=True)
+        )
     )
     ctx.hub.attach(member_id, link)
     roster.link_up(member_id, ctx.clock())

@@ -8,7 +8,7 @@ Unknown extra fields are ignored, so a newer client can talk to an older server.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
@@ -135,9 +135,30 @@ CONSOLE_FRAMES: TypeAdapter[ConsoleFrame] = TypeAdapter(ConsoleFrame)
 
 
 # --- server to client -------------------------------------------------------------
+# Built by the server, parsed by the handheld (through SERVER_TO_HANDHELD). Not strict: the
+# handheld takes "113" where a float is due, and ignores fields it does not know, so an older
+# handheld still reads a newer server. Field names, values and order are the wire format of
+# docs/protocol.md; the server sends `frame.wire()`.
 
 
-class Welcome(BaseModel):
+class ServerFrame(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    # Fields that go out as null when they have no value; every other field without a value
+    # is left out ("`disposition?`" in docs/protocol.md).
+    keep_null: ClassVar[frozenset[str]] = frozenset()
+
+    def wire(self) -> dict[str, Any]:
+        """The frame as JSON-ready data, in the field order declared here."""
+        absent = {
+            name
+            for name in type(self).model_fields
+            if name not in self.keep_null and getattr(self, name) is None
+        }
+        return self.model_dump(mode="json", exclude=absent)
+
+
+class Welcome(ServerFrame):
     type: Literal["welcome"] = "welcome"
     server_time: str
     member_id: int | None = None
@@ -149,7 +170,7 @@ class Welcome(BaseModel):
     grid: dict[str, Any] | None = None
 
 
-class AlertAccepted(BaseModel):
+class AlertAccepted(ServerFrame):
     type: Literal["alert_accepted"] = "alert_accepted"
     alert_id: str
     incident_id: int
@@ -158,12 +179,84 @@ class AlertAccepted(BaseModel):
     unattended: bool = False
 
 
-class ShiftState(BaseModel):
+class Coming(ServerFrame):
+    """A responder who accepted: the reporter's handheld shows who is on the way."""
+
+    member_id: int
+    name: str
+
+
+class AlertUpdate(ServerFrame):
+    """To the reporter, after each change to their alarm's incident."""
+
+    type: Literal["alert_update"] = "alert_update"
+    alert_id: str
+    incident_id: int
+    # An incident status (`acknowledged`, `dispatched`, `responding`, `resolved`, …): a plain
+    # string, so a status a newer server adds does not break an older handheld's link.
+    status: str
+    acknowledged: bool
+    coming: list[Coming] = []
+    disposition: str | None = None
+
+
+class ShiftState(ServerFrame):
     type: Literal["shift"] = "shift"
     on_shift: bool
 
 
-class ErrorFrame(BaseModel):
+class AssignmentFrame(ServerFrame):
+    """A dispatcher called this member to an incident: where, what, and how far."""
+
+    keep_null = frozenset({"note", "distance_m"})
+
+    type: Literal["assignment"] = "assignment"
+    incident_id: int
+    grid_id: str
+    lon: float
+    lat: float
+    category: str
+    note: str | None = None
+    # From the ranking; null when the member was not ranked.
+    distance_m: float | None = None
+    opened_at: str
+
+
+class AssignmentRecorded(ServerFrame):
+    type: Literal["assignment_recorded"] = "assignment_recorded"
+    incident_id: int
+    accept: bool
+
+
+class RollCallFrame(ServerFrame):
+    """A roll call asks this member: answer by `deadline`."""
+
+    type: Literal["roll_call"] = "roll_call"
+    roll_call_id: int
+    deadline: str
+
+
+class RollCallRecorded(ServerFrame):
+    type: Literal["roll_call_recorded"] = "roll_call_recorded"
+    roll_call_id: int
+    status: RollCallAnswer
+
+
+class CheckInDue(ServerFrame):
+    """Lone-worker mode: `warning` (the period ran out) or `overdue` (the grace time too, and
+    an incident was opened). A plain string, like `AlertUpdate.status`."""
+
+    type: Literal["check_in_due"] = "check_in_due"
+    state: str
+    since: str
+
+
+class CheckInRecorded(ServerFrame):
+    type: Literal["check_in_recorded"] = "check_in_recorded"
+    at: str
+
+
+class ErrorFrame(ServerFrame):
     type: Literal["error"] = "error"
     code: str
     message: str
@@ -172,3 +265,22 @@ class ErrorFrame(BaseModel):
     ref_type: str | None = None
     alert_id: str | None = None
     incident_id: int | None = None
+
+
+# Every frame the server sends on /ws/patrol. A handheld parses each through this one adapter;
+# a `type` it does not know (a newer server's) fails with `union_tag_invalid`, and is ignored.
+ToHandheld = Annotated[
+    Welcome
+    | AlertAccepted
+    | AlertUpdate
+    | ShiftState
+    | AssignmentFrame
+    | AssignmentRecorded
+    | RollCallFrame
+    | RollCallRecorded
+    | CheckInDue
+    | CheckInRecorded
+    | ErrorFrame,
+    Field(discriminator="type"),
+]
+SERVER_TO_HANDHELD: TypeAdapter[ToHandheld] = TypeAdapter(ToHandheld)

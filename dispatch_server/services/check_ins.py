@@ -17,7 +17,7 @@ from dispatch_server.clock import iso
 from dispatch_server.domain import check_ins as domain
 from dispatch_server.domain.check_ins import CheckIn, Rule
 from dispatch_server.domain.events import Event, EventType, NewEvent
-from dispatch_server.protocol.frames import Alert, Category
+from dispatch_server.protocol.frames import Alert, Category, CheckInDue
 from dispatch_server.services import cluster
 from dispatch_server.services.context import Context
 from dispatch_server.services.effects import Deliver, Effect, Wake
@@ -155,5 +155,4 @@ def apply(ctx: Context, event: Event) -> list[Effect]:
         return [Wake()]
     state = CheckIn.WARNING if event.type is EventType.CHECK_IN_WARNING else CheckIn.OVERDUE
     ctx.roster.check_in_state[i] = state
-    frame = {"type": "check_in_due", "state": state.name.lower(), "since": iso(event.at)}
-    return [Deliver(member_id, frame)]
+    return [Deliver(member_id, CheckInDue(state=state.name.lower(), since=iso(event.at)))]

@@ -12,8 +12,8 @@ one callback that runs before any caller resumes.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from dispatch_server.protocol.frames import ToHandheld
 from dispatch_server.services.context import Context
 
 
@@ -22,7 +22,7 @@ class Deliver:
     """A frame for one member's handheld, if it is connected to this instance."""
 
     member_id: int
-    frame: dict[str, Any]
+    frame: ToHandheld
 
 
 @dataclass(frozen=True)

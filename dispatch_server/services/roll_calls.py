@@ -18,7 +18,7 @@ from dispatch_server.domain import roll_calls as domain
 from dispatch_server.domain.errors import NotFound
 from dispatch_server.domain.events import Event
 from dispatch_server.domain.roll_calls import RollCall
-from dispatch_server.protocol.frames import Alert, Category
+from dispatch_server.protocol.frames import Alert, Category, RollCallFrame
 from dispatch_server.protocol.frames import RollCallAnswer as RollCallStatus
 from dispatch_server.services.context import Context
 from dispatch_server.services.effects import Deliver, Effect, Wake
@@ -149,9 +149,9 @@ def listing(conn: Connection, limit: int) -> list[dict[str, Any]]:
     return [view(load(conn, i)) for i in list(conn.execute(q).scalars())]
 
 
-def frame(rc: RollCall) -> dict[str, Any]:
+def frame(rc: RollCall) -> RollCallFrame:
     """What a handheld is asked."""
-    return {"type": "roll_call", "roll_call_id": rc.roll_call_id, "deadline": iso(rc.deadline)}
+    return RollCallFrame(roll_call_id=rc.roll_call_id, deadline=iso(rc.deadline))
 
 
 def apply(ctx: Context, event: Event) -> list[Effect]:

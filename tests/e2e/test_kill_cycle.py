@@ -26,8 +26,10 @@ from typing import Any
 
 import pytest
 
+from dispatch_server.protocol.frames import AlertAccepted, AlertUpdate, ToHandheld
 from patrol_client.client import Link, PatrolClient
 from patrol_client.connection import Backoff
+from patrol_client.core import Unknown
 from patrol_client.outbox import Outbox
 from tests.support.clients import Console
 from tests.support.patrols import until
@@ -69,9 +71,9 @@ class Listening(PatrolClient):
             if self._last_error is not None:
                 self.errors[self._last_error.split(":")[0]] += 1
 
-    async def handle(self, frame: dict[str, Any]) -> None:
-        if frame.get("type") in ("alert_accepted", "alert_update"):
-            self.heard[frame["alert_id"]].append((frame["type"], frame["incident_id"]))
+    async def handle(self, frame: ToHandheld | Unknown) -> None:
+        if isinstance(frame, AlertAccepted | AlertUpdate):
+            self.heard[frame.alert_id].append((frame.type, frame.incident_id))
         await super().handle(frame)
 
 

@@ -347,3 +347,38 @@ async def test_a_screen_that_raises_does_not_stop_the_handheld(
         await client.alarm("theft")
         await until(lambda: task.done() or not outbox.pending())
         assert not task.done(), f"run() ended: {task.exception()!r}"
+
+
+async def test_a_frame_type_from_a_newer_server_is_ignored_and_the_link_stays(
+    tmp_path: Path,
+) -> None:
+    """docs/protocol.md: a newer server may say things this handheld does not know."""
+    links = 0
+
+    async def newer_server(ws: ServerConnection) -> None:
+        nonlocal links
+        links += 1
+        with contextlib.suppress(ConnectionClosed):
+            await ws.recv()  # hello
+            welcome = {"type": "welcome", "server_time": "2026-11-22T08:30:00.000Z", "x": 1}
+            await ws.send(json.dumps(welcome))
+            await ws.send(json.dumps({"type": "weather_warning", "level": 3}))
+            async for raw in ws:
+                frame = json.loads(raw)
+                if frame["type"] == "alert":
+                    await ws.send(json.dumps({"type": "drone_dispatched", "eta_s": 40}))
+                    accepted = {"type": "alert_accepted", "alert_id": frame["alert_id"]}
+                    await ws.send(json.dumps({**accepted, "incident_id": 9, "duplicate": False}))
+
+    port = free_port()
+    outbox = Outbox(tmp_path / "o.sqlite3")
+    client = PatrolClient(f"http://127.0.0.1:{port}", "t", outbox, backoff=fast_backoff())
+    async with serve(newer_server, "127.0.0.1", port), running(client) as task:
+        alarm = await client.alarm()
+        await until(lambda: task.done() or not outbox.pending())
+        assert not task.done(), f"run() ended: {task.exception()!r}"
+        assert client.view.link is Link.ONLINE and client.view.last_error is None
+    got = outbox.get(alarm.alert_id)
+    assert got is not None and got.state is AlarmState.ACCEPTED and got.incident_id == 9
+    assert links == 1
+    assert client.core.ignored == {"weather_warning", "drone_dispatched"}

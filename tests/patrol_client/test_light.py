@@ -36,7 +36,8 @@ def test_base_install_pulls_in_no_server_library() -> None:
 def test_importing_the_handheld_loads_no_server_library() -> None:
     code = (
         "import sys, patrol_client.cli, patrol_client.client, patrol_client.fleet, "
-        "patrol_client.outbox, patrol_client.position, patrol_client.connection;"
+        "patrol_client.outbox, patrol_client.position, patrol_client.connection, "
+        "patrol_client.core;"
         f"print(sorted(m for m in {sorted(SERVER_ONLY)!r} if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

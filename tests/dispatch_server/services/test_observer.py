@@ -42,14 +42,14 @@ async def test_an_alarm_sets_its_escalation_clock_and_dispatch_reaches_the_respo
     effects = observer.apply(ctx, ack)
     assert [type(e) for e in effects] == [Wake, Deliver]  # police step moves; reporter told
     assert isinstance(effects[1], Deliver) and effects[1].member_id == 7
-    assert effects[1].frame["type"] == "alert_update" and effects[1].frame["acknowledged"]
+    assert effects[1].frame.type == "alert_update" and effects[1].frame.acknowledged
 
     sent = Event(
         3, EventType.RESPONDERS_DISPATCHED, hands.now + 2, "dispatcher:1", 1, {"member_ids": [8]}
     )
     effects = observer.apply(ctx, sent)
     assignment = next(e for e in effects if isinstance(e, Deliver) and e.member_id == 8)
-    assert assignment.frame["type"] == "assignment" and assignment.frame["incident_id"] == 1
+    assert assignment.frame.type == "assignment" and assignment.frame.incident_id == 1
 
     done = Event(
         4,
