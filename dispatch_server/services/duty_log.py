@@ -48,7 +48,8 @@ class DutyLog:
 
     async def run(self, writer: LogWriter, beat: Callable[[], None]) -> None:
         while True:
-            await self._changed.wait()
+            if not self._pending:  # a restarted run first writes what an earlier run kept
+                await self._changed.wait()
             self._changed.clear()
             while self._pending:
                 change = self._pending[0]

@@ -1,4 +1,6 @@
-"""Alarm intake's write, where two transactions race for one alert_id."""
+"""Alarm intake: raise_alarm from a frame to a committed incident (its place, its ranked
+responders, a retried alert_id, an unattended centre), and the write where two transactions
+race for one alert_id."""
 
 from __future__ import annotations
 
@@ -7,13 +9,19 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from sqlalchemy import Engine, insert
+import pytest
+from sqlalchemy import Engine, func, insert, select
 
-from dispatch_server.services.intake import open_incident
+from dispatch_server.domain.errors import Conflict
+from dispatch_server.domain.roster import Fix
+from dispatch_server.services import people
+from dispatch_server.services.context import Context
+from dispatch_server.services.intake import open_incident, raise_alarm
 from dispatch_server.store.log import Tx
 from dispatch_server.store.sql import HotSql
-from dispatch_server.store.tables import GRID, MEMBER
+from dispatch_server.store.tables import GRID, INCIDENT, MEMBER
 from tests.dispatch_server.conftest import Engines
+from tests.dispatch_server.services.conftest import Hands, alert, head, logged
 
 ALERT = "7d1f0c7e-4a55-4b8e-9d0e-5d5a0f6f2a11"
 DATA: dict[str, Any] = {
@@ -65,3 +73,72 @@ def test_a_retry_that_meets_an_uncommitted_first_try_is_a_duplicate(engines: Eng
         incident_id, duplicate = opened.result(10)
         assert duplicate is False
         assert retried.result(10) == (incident_id, True)
+
+
+async def _members(ctx: Context) -> tuple[int, int]:
+    reporter, _ = await people.create_member(ctx, "Li", "G03", [])
+    neighbour, _ = await people.create_member(ctx, "Wang", "G03", [])
+    return reporter, neighbour
+
+
+async def test_an_alarm_is_committed_before_it_is_accepted(ctx: Context, hands: Hands) -> None:
+    reporter, neighbour = await _members(ctx)
+    for member_id in (reporter, neighbour):
+        await people.set_shift(ctx, member_id, True)
+    seen = await head(ctx)
+    ctx.consoles = 1
+    frame = alert("medical", lon=113.0, lat=28.2, accuracy_m=9.0, note="fell down")
+    accepted = await raise_alarm(ctx, reporter, frame)
+    assert not accepted.duplicate and not accepted.unattended
+    assert str(accepted.alert_id) == str(frame.alert_id)
+    [opened] = await logged(ctx, seen)
+    assert opened.type.value == "incident_opened" and opened.incident_id == accepted.incident_id
+    assert opened.actor == f"member:{reporter}" and opened.at == hands.now
+    data = opened.data
+    assert (data["lon"], data["lat"], data["point_source"]) == (113.0, 28.2, "alert_fix")
+    assert data["reporter_grid_id"] == "G03" and data["note"] == "fell down"
+    assert data["unattended"] is False
+    ranked = [r["member_id"] for r in data["responders"]]
+    assert ranked == [neighbour], "on shift nearby; the reporter is not a responder"
+    assert ctx.active[accepted.incident_id].reporter_id == reporter, "live before accepted"
+
+
+async def test_without_its_own_fix_the_alarm_is_at_the_last_fix_or_home(ctx: Context) -> None:
+    reporter, _ = await _members(ctx)
+    ctx.consoles = 1
+    at_home = await raise_alarm(ctx, reporter, alert())
+    x, y = ctx.grids.representative_xy("G01")
+    ctx.roster.set_fix(reporter, Fix(x, y, 5.0, ctx.clock()))
+    at_fix = await raise_alarm(ctx, reporter, alert())
+    home, fixed = [e.data for e in await logged(ctx)]
+    assert home["point_source"] == "reporter_grid" and home["grid_id"] == "G03"
+    assert fixed["point_source"] == "reporter_fix" and fixed["grid_id"] == "G01"
+    assert at_home.incident_id != at_fix.incident_id
+
+
+async def test_a_retried_alert_id_answers_the_same_incident(ctx: Context) -> None:
+    reporter, neighbour = await _members(ctx)
+    frame = alert("fire")
+    first = await raise_alarm(ctx, reporter, frame)
+    again = await raise_alarm(ctx, reporter, frame)
+    assert again.incident_id == first.incident_id and again.duplicate
+    assert first.unattended and not again.unattended, "a retry is not a new unattended alarm"
+    with pytest.raises(Conflict, match="another member"):
+        await raise_alarm(ctx, neighbour, frame)
+    assert [e.type.value for e in await logged(ctx)] == ["incident_opened"]
+
+    def count(conn: Any) -> int:
+        return int(conn.execute(select(func.count()).select_from(INCIDENT)).scalar_one())
+
+    assert await ctx.read(count) == 1
+
+
+async def test_with_no_console_open_the_alarm_is_unattended(ctx: Context) -> None:
+    reporter, _ = await _members(ctx)
+    ctx.consoles = 0
+    alone = await raise_alarm(ctx, reporter, alert())
+    ctx.consoles = 2
+    watched = await raise_alarm(ctx, reporter, alert())
+    assert alone.unattended and not watched.unattended
+    assert [e.data["unattended"] for e in await logged(ctx)] == [True, False]
+    assert ctx.active[alone.incident_id].unattended

@@ -1,15 +1,20 @@
 """The observer's fold: one committed event in, live state changed, effects out. Nothing is
-delivered or woken here: the effects are read, not carried out."""
+delivered or woken here: the effects are read, not carried out. And the picture a restarted
+instance loads from the log."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from dispatch_server.domain.events import Event, EventType
-from dispatch_server.services import observer
+from dispatch_server.domain.incidents import Disposition
+from dispatch_server.runtime import assembled
+from dispatch_server.services import incidents, observer, people, roll_calls
 from dispatch_server.services.context import Context
 from dispatch_server.services.effects import Deliver, Wake
-from tests.dispatch_server.services.conftest import Hands
+from dispatch_server.services.intake import raise_alarm
+from tests.dispatch_server.services.conftest import Hands, alert
+from tests.support.servers import ADMIN, settings_for
 
 
 def _opened(seq: int, at: float, incident_id: int, reporter: int, **extra: Any) -> Event:
@@ -107,3 +112,31 @@ async def test_duty_events_are_on_record_and_change_no_live_state(
         {"duty": "escalation", "error": "x", "failures": 1, "instance": "a"},
     )
     assert observer.apply(ctx, failed) == []
+
+
+async def test_a_restart_finds_live_state_in_the_log(
+    ctx: Context, hands: Hands, database_url: str
+) -> None:
+    """load_live, as a restarted instance runs it on the same database: open incidents and
+    their clocks, busy responders, shifts, open roll calls; everyone gets the grace time."""
+    li, _ = await people.create_member(ctx, "Li", "G03", [])
+    wang, _ = await people.create_member(ctx, "Wang", "G03", [])
+    for member_id in (li, wang):
+        await people.set_shift(ctx, member_id, True)
+    ctx.consoles = 1
+    done = (await raise_alarm(ctx, li, alert())).incident_id
+    await incidents.resolve(ctx, done, Disposition.TEST, None, "dispatcher:1")
+    live = (await raise_alarm(ctx, li, alert())).incident_id
+    await incidents.dispatch(ctx, live, [wang], "dispatcher:1")
+    await incidents.reply(ctx, live, wang, True)
+    call = await roll_calls.start(ctx, ["G03"], 60.0, "dispatcher:1")
+    hands.now += 30
+
+    async with assembled(settings_for(database_url), ADMIN, hands) as again:
+        assert list(again.active) == [live] and again.active[live] == ctx.active[live]
+        assert again.escalation_next == ctx.escalation_next
+        assert list(again.roll_calls) == [call.roll_call_id]
+        roster = again.roster
+        assert roster.busy[roster.row[wang]] and not roster.busy[roster.row[li]]
+        assert roster.on_shift[roster.row[li]] and roster.on_shift[roster.row[wang]]
+        assert roster.last_seen[roster.row[li]] == hands.now, "the full grace time to reconnect"
