@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from functools import partial
 
 from sqlalchemy import select, update
@@ -13,7 +14,7 @@ from dispatch_server.store.log import Tx
 from dispatch_server.store.tables import MEMBER
 
 
-def _mark(tx: Tx, member_id: int, offline: bool, silent_s: float) -> None:
+def _mark(tx: Tx, member_id: int, offline: bool, silent_s: float | None) -> None:
     """One event per crossing: a second request for the same state writes nothing."""
     row = tx.conn.execute(
         select(MEMBER.c.offline, MEMBER.c.grid_id).where(MEMBER.c.id == member_id)
@@ -21,7 +22,8 @@ def _mark(tx: Tx, member_id: int, offline: bool, silent_s: float) -> None:
     if bool(row.offline) == offline:
         return
     kind = EventType.MEMBER_OFFLINE if offline else EventType.MEMBER_ONLINE
-    data = {"member_id": member_id, "grid_id": row.grid_id, "silent_s": round(silent_s, 1)}
+    silent = None if silent_s is None else round(silent_s, 1)  # None: never heard here
+    data = {"member_id": member_id, "grid_id": row.grid_id, "silent_s": silent}
     tx.append(NewEvent(kind, "system:supervision", None, data))
     tx.conn.execute(update(MEMBER).where(MEMBER.c.id == member_id).values(offline=offline))
 
@@ -33,7 +35,8 @@ async def apply_due(ctx: Context, now: float) -> None:
         *((m, True) for m in domain.gone_silent(roster, now, after)),
         *((m, False) for m in domain.back(roster, now, after)),
     ]:
-        silent = now - float(roster.last_seen[roster.row[member_id]])
+        seen = float(roster.last_seen[roster.row[member_id]])
+        silent = now - seen if math.isfinite(seen) else None
         await ctx.writer.run(partial(_mark, member_id=member_id, offline=offline, silent_s=silent))
         # Normally the event already did this; if the log had it before, this stops a re-check.
         roster.set_marked_offline(member_id, offline)

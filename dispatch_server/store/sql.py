@@ -26,8 +26,10 @@ def _placeholders(sql: str, paramstyle: str) -> str:
 
 
 def to_json(value: Any) -> str:
-    """As SQLAlchemy's JSON type writes it, so its reads give the same value back."""
-    return json.dumps(value)
+    """As SQLAlchemy's JSON type writes it, so its reads give the same value back. NaN and
+    infinities are refused: they are not JSON (PostgreSQL rejects them, browsers cannot
+    parse them), so an event carrying one fails its own job instead of entering the log."""
+    return json.dumps(value, allow_nan=False)
 
 
 @dataclass(frozen=True)

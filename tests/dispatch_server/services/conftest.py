@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from dispatch_server.domain.events import Event
-from dispatch_server.protocol.frames import Alert
+from dispatch_server.protocol.frames import Alert, ToHandheld
 from dispatch_server.runtime import assembled
 from dispatch_server.services.context import Context
 from dispatch_server.store.log import events_after, last_seq
@@ -48,8 +48,8 @@ class Link:
     def __init__(self) -> None:
         self.frames: list[dict[str, Any]] = []
 
-    def send(self, frame: dict[str, Any]) -> None:
-        self.frames.append(frame)
+    def send(self, frame: ToHandheld) -> None:
+        self.frames.append(frame.wire())  # as the wire has it
 
     def of(self, kind: str) -> list[dict[str, Any]]:
         return [f for f in self.frames if f["type"] == kind]

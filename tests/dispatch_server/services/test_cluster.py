@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import insert
 
+from dispatch_server.bus.link import MemoryLink
 from dispatch_server.bus.presence import PEER_TIMEOUT_S, Cluster
 from dispatch_server.domain.roster import Fix
 from dispatch_server.services import cluster, people
@@ -22,15 +23,18 @@ from tests.dispatch_server.services.conftest import Hands, Link, alert
 
 @pytest.fixture
 def published(ctx: Context, monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, Any]]:
-    """Give ctx a cluster whose Redis link only records what it would publish."""
+    """Give ctx a cluster whose link only records what it would publish."""
     sent: list[tuple[str, Any]] = []
-    ctx.cluster = Cluster("redis://127.0.0.1:1/0")  # never connected: nothing runs it
+    ctx.cluster = Cluster(MemoryLink())
     monkeypatch.setattr(ctx.cluster.link, "publish", lambda name, m: sent.append((name, m)))
     return sent
 
 
-async def test_without_a_cluster_nothing_is_published(ctx: Context) -> None:
-    assert ctx.cluster is None
+async def test_without_a_bus_notices_reach_nobody_and_only_local_consoles_count(
+    ctx: Context,
+) -> None:
+    assert ctx.settings.bus_url is None and isinstance(ctx.cluster.link, MemoryLink)
+    assert ctx.cluster.link.broker.links == [ctx.cluster.link], "a link of its own"
     cluster.log_grew(ctx, 5)
     cluster.reload(ctx, "members")
     member_id, _ = await people.create_member(ctx, "Li", "G03", [])  # publishes a reload

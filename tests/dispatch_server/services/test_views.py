@@ -76,19 +76,19 @@ def test_the_incident_view_carries_its_state_and_history() -> None:
 
 
 def test_the_reporter_sees_who_is_coming_and_how_it_ended() -> None:
-    frame = views.alert_update_frame(_dispatched_and_replied(), NAMES.__getitem__)
+    frame = views.alert_update_frame(_dispatched_and_replied(), NAMES.__getitem__).wire()
     assert frame["coming"] == [{"member_id": 8, "name": "Wang"}], "not who declined"
     assert frame["acknowledged"] and "disposition" not in frame
     done = _incident(_event(2, EventType.INCIDENT_RESOLVED, disposition="false_alarm"))
-    frame = views.alert_update_frame(done, NAMES.__getitem__)
+    frame = views.alert_update_frame(done, NAMES.__getitem__).wire()
     assert frame["status"] == "resolved" and frame["disposition"] == "false_alarm"
 
 
 def test_a_responder_sees_where_and_how_far() -> None:
     inc = _dispatched_and_replied()
-    ranked = views.assignment_frame(inc, 8)
+    ranked = views.assignment_frame(inc, 8).wire()
     assert ranked["distance_m"] == 120.5 and ranked["note"] == "bike"
-    assert views.assignment_frame(inc, 9)["distance_m"] is None, "not in the ranked list"
+    assert views.assignment_frame(inc, 9).wire()["distance_m"] is None, "not in the ranked list"
 
 
 def test_the_export_reads_on_its_own_in_excel() -> None:
