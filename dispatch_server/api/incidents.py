@@ -17,7 +17,8 @@ from dispatch_server.deps import CtxDep, Dispatcher
 from dispatch_server.domain.incidents import Disposition, Incident, Status
 from dispatch_server.protocol.frames import Category, Id, Seq
 from dispatch_server.services import escalation, incidents
-from dispatch_server.services.views import INCIDENT_COLUMNS, csv_text, incident_row, incident_view
+from dispatch_server.services.export import INCIDENT_COLUMNS, csv_text, incident_row
+from dispatch_server.services.views import incident_view
 
 router = APIRouter(prefix="/api/incidents", tags=["incidents"], route_class=CheckedRoute)
 

@@ -43,8 +43,8 @@ from dispatch_server.protocol.parse import FrameError, parse_frame
 from dispatch_server.services import check_ins, incidents, people, roll_calls
 from dispatch_server.services.auth import Kind
 from dispatch_server.services.context import Context
+from dispatch_server.services.frames import alert_update_frame, assignment_frame
 from dispatch_server.services.intake import raise_alarm
-from dispatch_server.services.views import alert_update_frame, assignment_frame
 from dispatch_server.store.tables import ASSIGNMENT, INCIDENT
 
 log = logging.getLogger(__name__)

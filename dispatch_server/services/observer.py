@@ -17,7 +17,7 @@ from dispatch_server.domain.roll_calls import RollCall
 from dispatch_server.services import check_ins, escalation, roll_calls
 from dispatch_server.services.context import Context
 from dispatch_server.services.effects import Deliver, Effect, Wake, carry_out
-from dispatch_server.services.views import alert_update_frame, assignment_frame
+from dispatch_server.services.frames import alert_update_frame, assignment_frame
 from dispatch_server.store.log import incident_events, last_seq
 from dispatch_server.store.tables import INCIDENT, MEMBER, ROLL_CALL
 

@@ -11,7 +11,7 @@ from dispatch_server.domain.events import Event, EventType
 from dispatch_server.domain.incidents import Incident, fold_all
 from dispatch_server.geo.grids import load_grids
 from dispatch_server.geo.index import GridIndex
-from dispatch_server.services import views
+from dispatch_server.services import export, frames, views
 from dispatch_server.settings import SAMPLE_GRIDS
 
 AT = 1_790_000_000.0
@@ -76,28 +76,28 @@ def test_the_incident_view_carries_its_state_and_history() -> None:
 
 
 def test_the_reporter_sees_who_is_coming_and_how_it_ended() -> None:
-    frame = views.alert_update_frame(_dispatched_and_replied(), NAMES.__getitem__).wire()
+    frame = frames.alert_update_frame(_dispatched_and_replied(), NAMES.__getitem__).wire()
     assert frame["coming"] == [{"member_id": 8, "name": "Wang"}], "not who declined"
     assert frame["acknowledged"] and "disposition" not in frame
     done = _incident(_event(2, EventType.INCIDENT_RESOLVED, disposition="false_alarm"))
-    frame = views.alert_update_frame(done, NAMES.__getitem__).wire()
+    frame = frames.alert_update_frame(done, NAMES.__getitem__).wire()
     assert frame["status"] == "resolved" and frame["disposition"] == "false_alarm"
 
 
 def test_a_responder_sees_where_and_how_far() -> None:
     inc = _dispatched_and_replied()
-    ranked = views.assignment_frame(inc, 8).wire()
+    ranked = frames.assignment_frame(inc, 8).wire()
     assert ranked["distance_m"] == 120.5 and ranked["note"] == "bike"
-    assert views.assignment_frame(inc, 9).wire()["distance_m"] is None, "not in the ranked list"
+    assert frames.assignment_frame(inc, 9).wire()["distance_m"] is None, "not in the ranked list"
 
 
 def test_the_export_reads_on_its_own_in_excel() -> None:
     grids = GridIndex(load_grids(SAMPLE_GRIDS))
     inc = _dispatched_and_replied()
-    row = views.incident_row(views.incident_view(inc), NAMES.__getitem__, grids)
+    row = export.incident_row(views.incident_view(inc), NAMES.__getitem__, grids)
     assert row["reporter_name"] == "Li" and row["grid_name_zh"] == grids.grids["G03"].name_zh
     assert (row["dispatched"], row["accepted"]) == ("8 9", "8")
-    text = views.csv_text([row], views.INCIDENT_COLUMNS)
+    text = export.csv_text([row], export.INCIDENT_COLUMNS)
     assert text.startswith("\ufeff"), "a BOM, or Excel shows the names as mojibake"
     [back] = list(csv.DictReader(io.StringIO(text[1:])))
-    assert list(back) == views.INCIDENT_COLUMNS and back["reporter_name"] == "Li"
+    assert list(back) == export.INCIDENT_COLUMNS and back["reporter_name"] == "Li"
