@@ -36,7 +36,7 @@ TEXT_CHARS = st.characters(exclude_categories=("Cs",), exclude_characters="\x00"
 class Raw:
     """JSON text sent as is. `refused`: the server's reader must refuse it (NaN, Infinity,
     a number out of range); `unreadable`: nothing of the text around it can be read (an
-    integer of more digits than Python converts)."""
+    integer of more digits than Python converts, nesting too deep)."""
 
     text: str
     refused: bool = True
@@ -60,12 +60,12 @@ def deep(depth: int) -> Raw:
     """Arrays and objects nested `depth` deep (as text: quicker to build than to encode)."""
     half = depth // 2
     text = '{"d":[' * half + ("[0]" if depth % 2 else "0") + "]}" * half
-    return Raw(text, refused=depth > MAX_DEPTH)
+    return Raw(text, refused=False, unreadable=depth > MAX_DEPTH)
 
 
 def refused_values() -> st.SearchStrategy[Any]:
-    """Values the strict reader refuses wherever they stand (not the giant integers: those
-    make the whole text unreadable)."""
+    """Values the strict reader refuses wherever they stand (the deep ones and the giant
+    integers make the whole text unreadable)."""
     return st.one_of(
         REFUSED_NUMBERS,
         REFUSED_STRINGS,
@@ -95,8 +95,9 @@ def encode(value: Any, *, ascii_only: bool = False, spaced: bool = False) -> str
 
 
 def flags(value: Any) -> tuple[bool, bool]:
-    """(refused, unreadable): whether the strict reader must refuse this value, and whether
-    it can read nothing of it."""
+    """(refused, unreadable): whether the strict reader must refuse a value in it (NaN, a
+    lone surrogate, ...), and whether it can read nothing of it (thousands of digits,
+    nesting deeper than MAX_DEPTH)."""
     refused = unreadable = False
     stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:
@@ -107,7 +108,7 @@ def flags(value: Any) -> tuple[bool, bool]:
         elif isinstance(item, str):
             refused |= "\x00" in item or any(0xD800 <= ord(c) <= 0xDFFF for c in item)
         elif isinstance(item, dict | list):
-            refused |= depth >= MAX_DEPTH
+            unreadable |= depth >= MAX_DEPTH
             children = list(item.items()) if isinstance(item, dict) else [(None, v) for v in item]
             for key, inner in children:
                 if key is not None:

@@ -59,9 +59,9 @@ FRAMES: list[tuple[str, str, str | None, str]] = [
     ('{"type":"position","lon":1e400,"lat":28.1}', "invalid_frame", "position", "out of range"),
     (
         '{"type":"heartbeat","x":' + "[" * 33 + "]" * 33 + "}",
-        "invalid_frame",
-        "heartbeat",
-        "nested",
+        "bad_json",
+        None,
+        "nested deeper than 32",
     ),
     ("[" * 60_000, "bad_json", None, "nested deeper than 32"),
     ('{"type":5}', "invalid_frame", None, "'type' is a string"),
