@@ -121,3 +121,17 @@ async def test_a_burst_of_bad_frames_is_answered_not_dropped(server: Running) ->
     for _ in range(burst):
         assert (await h.recv())["code"] == "invalid_frame"
     assert (await h.alarm())["duplicate"] is False
+
+
+@pytest.mark.parametrize("socket", ["patrol", "console"])
+async def test_a_binary_hello_is_no_hello(server: Running, socket: str) -> None:
+    """Text frames only, the first one too: a hello sent as a binary frame closes with 4401."""
+    m = await server.api.member("a", "G01")
+    d = await server.api.dispatcher()
+    token = m["token"] if socket == "patrol" else d["token"]
+    async with websockets.connect(f"ws://{server.host}:{server.port}/ws/{socket}") as ws:
+        await ws.send(json.dumps({"type": "hello", "token": token}).encode())
+        with pytest.raises(ConnectionClosed):
+            await ws.recv()
+        assert ws.close_code == 4401 and ws.close_reason is not None
+        assert "as text" in ws.close_reason
