@@ -27,6 +27,7 @@ import httpx
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from dispatch_server.protocol.frames import MAX_ID
 from tests.dispatch_server.api.conftest import Scene
 from tests.support.fuzz import (
     GIANT_INTEGERS,
@@ -112,9 +113,11 @@ def requests(
     values: dict[str, str] = {}
     for p in path_params:
         if p["name"] == "incident_id":
-            values["incident_id"] = str(draw(st.sampled_from([scene.incident_id, 1, 2, 999])))
+            ids = [scene.incident_id, 1, 2, 999, MAX_ID]
+            values["incident_id"] = str(draw(st.sampled_from(ids)))
         elif p["name"] == "roll_call_id":
-            values["roll_call_id"] = str(draw(st.sampled_from([scene.roll_call_id, 1, 999])))
+            ids = [scene.roll_call_id, 1, 999, MAX_ID]
+            values["roll_call_id"] = str(draw(st.sampled_from(ids)))
         elif p["name"] == "grid_id":
             values["grid_id"] = draw(st.sampled_from(["G01", "G02", "G10"]))
         else:
