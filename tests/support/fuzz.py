@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hypothesis import strategies as st
-from hypothesis.errors import HypothesisDeprecationWarning
+from hypothesis.errors import HypothesisDeprecationWarning, HypothesisWarning
 
 # The server's strict reader refuses nesting deeper than this (protocol/strict_json.py).
 MAX_DEPTH = 32
@@ -307,10 +307,12 @@ def json_values(depth: int = 0) -> st.SearchStrategy[Any]:
 def quietly(fuzz: Callable[[], None]) -> None:
     """Run a @given test in a worker thread while the server's event loop goes on in the
     main one. The websocket keepalive pings there draw from the global `random`, which
-    hypothesis takes for a strategy using it (a warning, an error under this suite's
-    filters); no strategy here does."""
+    hypothesis takes for a strategy using it: a warning (an error under this suite's
+    filters), whose text holds the strategy's repr, itself a warning when it is large. No
+    strategy here uses `random`."""
     with warnings.catch_warnings():
         warnings.filterwarnings(
             "ignore", "Do not use the `random` module", HypothesisDeprecationWarning
         )
+        warnings.filterwarnings("ignore", "Generating overly large repr", HypothesisWarning)
         fuzz()

@@ -41,7 +41,7 @@ from tests.support.fuzz import (
 
 T = TypeVar("T")
 EXAMPLES = 50  # each one request per route: 27 routes today
-VALID_EXAMPLES = 15
+VALID_EXAMPLES = 20
 
 
 @dataclass(frozen=True)
