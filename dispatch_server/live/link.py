@@ -74,6 +74,9 @@ async def handshake(
         return None
     if payload is None:
         return None
+    if isinstance(payload, bytes):  # text frames only, from the first one on
+        await close(ws, CloseCode.UNAUTHORIZED, "first frame must be hello {token}, as text")
+        return None
     try:
         hello = parse_frame(adapter, payload)
     except FrameError as exc:

@@ -18,9 +18,11 @@ Longitude = Annotated[float, Field(ge=-180.0, le=180.0)]
 Latitude = Annotated[float, Field(ge=-90.0, le=90.0)]
 Note = Annotated[str, Field(max_length=1000)]
 # Every id a peer names (incident, roll call, member) and every seq: positive (seqs may be 0)
-# and within a signed 64-bit integer, the most a database column holds. A larger number is
-# refused here, as a clear fault of the frame or request, before any query sees it.
-MAX_ID = 2**63 - 1
+# and within what an INTEGER column holds on every backend: 32 bits on PostgreSQL (SQLite's
+# 64). A larger number is refused here, as a clear fault of the frame or request, before any
+# query sees it (PostgreSQL refuses to compare it with such a column; SQLite's driver cannot
+# even bind one past 64 bits).
+MAX_ID = 2**31 - 1
 Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 Seq = Annotated[int, Field(ge=0, le=MAX_ID)]
 

@@ -21,9 +21,10 @@ MAX_DEPTH = 32
 
 class NotJson(ValueError):
     """Input that is not JSON this server takes; the message says what is wrong and where.
-    `value` is what was read when the text is JSON in form but holds something refused
-    (NaN, a lone surrogate, ...; those become None), so a caller can still tell which
-    request it was; None when nothing could be read."""
+    `value` is what was read when the text is JSON in form but holds a value refused
+    (NaN, a number out of range, a lone surrogate, U+0000; numbers refused become None),
+    so a caller can still tell which request it was; None when nothing could be read
+    (broken syntax, not UTF-8, nesting too deep, an integer of too many digits)."""
 
     def __init__(self, message: str, value: Any = None) -> None:
         super().__init__(message)
@@ -61,31 +62,35 @@ def loads(data: str | bytes) -> Any:
         raise NotJson(f"{exc.msg} (line {exc.lineno} column {exc.colno})") from None
     except ValueError as exc:  # an integer of more than 4300 digits
         raise NotJson(f"a number out of range: {exc}") from None
-    problem = refused[0] if refused else _problem(value)
+    too_deep, text_fault_found = _problems(value)
+    if too_deep:
+        # Read as nothing, like broken syntax: how deep the reader follows depends on the stack.
+        raise NotJson(f"nested deeper than {MAX_DEPTH} levels")
+    problem = refused[0] if refused else text_fault_found
     if problem is not None:
         raise NotJson(problem, value)
     return value
 
 
-def _problem(value: Any) -> str | None:
-    """Every string (keys too) is Unicode text without U+0000; nesting within MAX_DEPTH."""
+def _problems(value: Any) -> tuple[bool, str | None]:
+    """Whether nesting goes deeper than MAX_DEPTH, and what is wrong with the first string
+    (keys too) that is not Unicode text without U+0000."""
+    fault: str | None = None
     stack: list[tuple[Any, int]] = [(value, 0)]
     while stack:
         item, depth = stack.pop()
         if isinstance(item, str):
-            if (fault := text_fault(item)) is not None:
-                return fault
+            fault = fault or text_fault(item)
         elif isinstance(item, dict | list):
             if depth >= MAX_DEPTH:
-                return f"nested deeper than {MAX_DEPTH} levels"
+                return True, None
             if isinstance(item, dict):
                 for key, inner in item.items():
-                    if (fault := text_fault(key)) is not None:
-                        return fault
+                    fault = fault or text_fault(key)
                     stack.append((inner, depth + 1))
             else:
                 stack.extend((inner, depth + 1) for inner in item)
-    return None
+    return False, fault
 
 
 def text_fault(s: str) -> str | None:

@@ -1,0 +1,100 @@
+"""A server with something on every route: an incident escalated to a partner, an open
+roll call, and a token of each kind; and the app's OpenAPI document."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.support.servers import Running
+from tests.support.snapshot import Snapshots
+
+
+async def settle(snapshots: Snapshots, timeout: float = 10.0) -> None:
+    """Until the database stays the same for 0.2 s (what a command set going is written)."""
+    async with asyncio.timeout(timeout):
+        last = await asyncio.to_thread(snapshots.take, digest=True)
+        while True:
+            await asyncio.sleep(0.2)
+            now = await asyncio.to_thread(snapshots.take, digest=True)
+            if now == last:
+                return
+            last = now
+
+
+@dataclass
+class Scene:
+    server: Running
+    snapshots: Snapshots
+    incident_id: int
+    roll_call_id: int
+    partner_token: str
+    member_token: str
+    dispatcher_token: str
+    openapi: dict[str, Any]
+    clients: dict[str, httpx.AsyncClient] = field(default_factory=dict)
+
+    def client(self, path: str) -> httpx.AsyncClient:
+        token = self.token_for(path)
+        if token not in self.clients:
+            self.clients[token] = self.server.api.client(token)
+        return self.clients[token]
+
+    def token_for(self, path: str) -> str:
+        return (
+            self.partner_token if path.startswith("/api/partner/") else self.server.api.admin_token
+        )
+
+    def fill(self, path: str, **ids: str) -> str:
+        values = {
+            "incident_id": str(self.incident_id),
+            "roll_call_id": str(self.roll_call_id),
+            "grid_id": "G03",
+            "shift": "morning",
+            **ids,
+        }
+        return path.format(**values)
+
+    def routes(self) -> list[tuple[str, str]]:
+        return [(m.upper(), p) for p, ops in self.openapi["paths"].items() for m in ops]
+
+    async def request(
+        self, method: str, path: str, content: bytes | None = None, **kw: Any
+    ) -> httpx.Response:
+        headers = {"Content-Type": "application/json"} if content is not None else {}
+        return await self.client(path).request(method, path, content=content, headers=headers, **kw)
+
+
+@pytest.fixture
+async def scene(server: Running, database_url: str) -> AsyncIterator[Scene]:
+    """An incident escalated to a partner (immediately: a fire), and an open roll call."""
+    partner = await server.api.post("/api/partners", {"name": "hotel", "grids": ["G01"]})
+    m = await server.api.member("Li", "G01")
+    d = await server.api.dispatcher()
+    h = await server.handheld(m["token"]).connect()  # off shift: no supervision events
+    incident_id = (await h.alarm(category="fire"))["incident_id"]
+    roll_call = await server.api.post("/api/roll-calls", {"grid_ids": ["G01"], "timeout_s": 3600})
+    snapshots = Snapshots(database_url)
+    async with server.api.client() as c:
+        openapi = (await c.get("/openapi.json")).json()
+    # The escalation lands just after the alarm: let it, so that nothing moves after this.
+    await settle(snapshots)
+    made = Scene(
+        server,
+        snapshots,
+        incident_id,
+        roll_call["roll_call_id"],
+        partner["token"],
+        m["token"],
+        d["token"],
+        openapi,
+    )
+    yield made
+    for c in made.clients.values():
+        await c.aclose()
+    snapshots.close()
