@@ -97,7 +97,8 @@ class Config:
     hour_s: float = 30.0  # real seconds per simulated hour: 24 h in 12 minutes
     grids: int = 4
     per_shift: int = 2  # members per grid and shift (morning, evening)
-    tolerance_s: float = 2.0
+    tolerance_s: float = 2.0  # how late a deadline may fire
+    race_s: float = 0.5  # how soon after a step fell due a stop may still have beaten it
     offline_after_s: float = 3.0
     heartbeat_s: float = 0.5
     roll_call_timeout_s: float = 3.0
@@ -206,7 +207,9 @@ class DutyDay:
         self.database_url = database_url
         self.workdir = workdir
         self.out = out
-        self.oracle = Oracle(cfg.tolerance_s, cfg.offline_after_s, cfg.check_in_overdue_after_s)
+        self.oracle = Oracle(
+            cfg.tolerance_s, cfg.offline_after_s, cfg.check_in_overdue_after_s, cfg.race_s
+        )
         self.findings: list[Finding] = []
         self.history: collections.deque[str] = collections.deque(maxlen=cfg.history)
         self.figures: collections.Counter[str] = collections.Counter()
@@ -232,6 +235,7 @@ class DutyDay:
         self.stopping = False
         self.log_seen = 0
         self.stuck: set[int] = set()
+        self.health_ok: tuple[int, float] = (0, 0.0)
         self.before_first: list[str] = []
         self.first_step = 0
 
@@ -315,6 +319,12 @@ class DutyDay:
                 f"server log ({self.workdir / 'server.log'}):",
                 *(f"  | {ln}" for ln in errors.splitlines()),
             ]
+        step, at = self.health_ok
+        if step:
+            out.append(
+                f"GET /api/health last answered 200 ok:true at step {step}, "
+                f"{at - self.t0:.2f} s in (with the findings above standing)"
+            )
         out.append(f"replay: {self.cfg.replay()}")
         return "\n".join(out)
 
@@ -636,8 +646,8 @@ class DutyDay:
         if hand.hh is not None:
             hh, hand.hh = hand.hh, None
             hand.connected = False
+            self.oracle.sent(hand.member_id, time.time())  # the server hears it go from now
             await hh.close()
-            self.oracle.sent(hand.member_id, time.time())
         if hand.reader is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await hand.reader
@@ -1097,6 +1107,8 @@ class DutyDay:
         body = r.json() if r.content else None
         if r.status_code != 200 or not isinstance(body, dict) or body.get("ok") is not True:
             self.find("health", f"/api/health answered {r.status_code}: {r.text[:500]}")
+        else:
+            self.health_ok = (self.step, time.time())
 
     def check_alarms(self, final: bool = False) -> None:
         now = time.time()

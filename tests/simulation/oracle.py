@@ -87,8 +87,18 @@ def describe_rule(r: Frame) -> str:
 
 
 class Oracle:
-    def __init__(self, tolerance_s: float, offline_after_s: float, overdue_after_s: float) -> None:
+    def __init__(
+        self,
+        tolerance_s: float,
+        offline_after_s: float,
+        overdue_after_s: float,
+        race_s: float = 0.5,
+    ) -> None:
+        """`tolerance_s`: how late a deadline may fire; `race_s`: how soon after a step fell
+        due something that stops it (an acknowledgement, say) may still have beaten it. The
+        server fires within milliseconds of a step: a stop a second later came too late."""
         self.tol = tolerance_s
+        self.race = race_s
         self.offline_after_s = offline_after_s
         self.default_overdue_s = overdue_after_s
         self.log: dict[int, Frame] = {}
@@ -400,7 +410,7 @@ class Oracle:
             stoppers += (
                 [t for t, c in coming_steps if c and t >= due] if trigger == "no_responder" else []
             )
-            raced = any(due <= t <= eff + self.tol for t in stoppers)
+            raced = any(due <= t <= eff + self.race for t in stoppers)
             if mine:
                 s = mine[0]
                 if s["t"] < due - EARLY and s["t"] < sent - EARLY:
@@ -429,8 +439,8 @@ class Oracle:
                     (
                         due,
                         f"{what}: {name} fell due at {_t(due)} and did not fire; excused, as "
-                        "it was stopped within the tolerance, at "
-                        + ", ".join(_t(t) for t in stoppers if due <= t <= eff + self.tol),
+                        "it was stopped in time to race it, at "
+                        + ", ".join(_t(t) for t in stoppers if due <= t <= eff + self.race),
                     )
                 )
                 continue
@@ -584,6 +594,22 @@ class Oracle:
                         out.append(
                             Finding("online_twice", f"member {member_id}: online without offline")
                         )
+                    heard = self.next_sent(member_id, st[2])
+                    if st[1] and (heard is None or heard > e["t"] + EARLY):
+                        restarts = [up for _, up in self.downtime if st[2] <= up <= e["t"] + 0.5]
+                        out.append(
+                            Finding(
+                                "online_false",
+                                f"member {member_id} marked online at {e['at']} (seq {e['seq']}) "
+                                f"but its handheld has sent nothing since it was marked offline "
+                                f"at {_t(st[2])}"
+                                + (
+                                    f" (the server restarted at {_t(restarts[0])})"
+                                    if restarts
+                                    else ""
+                                ),
+                            )
+                        )
                     st[1] = False
                     continue
                 if st[1]:
@@ -593,7 +619,12 @@ class Oracle:
                         )
                     )
                 st[1], st[2] = True, e["t"]
-                heard = max(self.last_sent(member_id, e["t"]), self.last_start(e["t"]))
+                # A restart gives everyone the grace again, from when the new process loaded
+                # (after the old one went down); an event of the old process during its
+                # shutdown is judged by what it heard.
+                heard = max(
+                    self.last_sent(member_id, e["t"]), self.last_start(e["t"] - grace + 0.3)
+                )
                 if e["t"] - heard < grace - 0.3:
                     out.append(
                         Finding(
@@ -718,7 +749,7 @@ class Oracle:
                             )
                         continue
                     eff = self.effective(due)
-                    raced = due <= end_t <= eff + self.tol or any(
+                    raced = due <= end_t <= eff + self.race or any(
                         abs(due - x) <= self.tol for x in changes
                     )
                     if got:
