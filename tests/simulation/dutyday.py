@@ -235,6 +235,7 @@ class DutyDay:
         self.stopping = False
         self.log_seen = 0
         self.stuck: set[int] = set()
+        self.on_duty_shift = "morning"
         self.health_ok: tuple[int, float] = (0, 0.0)
         self.before_first: list[str] = []
         self.first_step = 0
@@ -1086,14 +1087,18 @@ class DutyDay:
         return True
 
     async def shift_change(self) -> None:
-        self.note("shift change: the morning patrols go off duty, the evening ones on")
+        """The patrols on duty go off (shift_end, then goodbye); the other shift comes on."""
+        going = "morning" if self.on_duty_shift == "morning" else "evening"
+        coming = "evening" if going == "morning" else "morning"
+        self.note(f"shift change: the {going} patrols go off duty, the {coming} ones on")
         await self.act_come_back(everyone=True)
         for hand in self.sorted_hands():
-            if hand.shift == "morning":
+            if hand.shift == going:
                 await self.go_off_duty(hand)
         for hand in self.sorted_hands():
-            if hand.shift == "evening":
+            if hand.shift == coming:
                 await self.go_on_duty(hand)
+        self.on_duty_shift = coming
         self.figures["shift_changes"] += 1
 
     # --- checks after each step ------------------------------------------------------------
@@ -1352,11 +1357,13 @@ class DutyDay:
             self.t0 = time.time()
             self.last_restart = self.t0
             end = self.t0 + cfg.duration_s
-            changed = False
+            # A shift lasts 8 simulated hours; a short day still sees one change, halfway.
+            shift_s = min(cfg.duration_s / 2, 8 * cfg.hour_s)
+            next_change = self.t0 + shift_s
             while time.time() < end:
                 self.step += 1
-                if not changed and time.time() > self.t0 + cfg.duration_s / 2:
-                    changed = True
+                if time.time() > next_change:
+                    next_change += shift_s
                     await self.shift_change()
                 else:
                     for _ in range(10):

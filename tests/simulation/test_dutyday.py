@@ -16,7 +16,10 @@ Known server bugs these seeds meet (kept failing on purpose, not xfailed):
 - a roll-call answer that arrives after the roll call closed makes the observer raise
   ("roll_call_answered before its roll call started"): on_commit fails for that batch,
   so the rest of the batch is not applied to live state nor published to the consoles
-  (finding `server_error`).
+  (finding `server_error`);
+- after a restart, every member the log has offline is marked online at once, though
+  nothing was heard from them (startup resets everyone's last-heard time to give the
+  grace), and offline again a grace later (finding `online_false`).
 """
 
 from __future__ import annotations
