@@ -108,6 +108,7 @@ class Config:
     webhook_retry_s: float = 0.5
     webhook_attempts: int = 4
     restarts: bool = True
+    rule_changes: bool = True
     min_restart_gap_s: float = 6.0
     settle_s: float = 10.0
     keep_going: bool = False
@@ -1014,6 +1015,8 @@ class DutyDay:
         return True
 
     async def act_rules(self) -> bool:
+        if not self.cfg.rule_changes:
+            return False
         rules = [dict(r) for r in base_rules(self.cfg)]
         roll = self.rng.random()
         if roll < 0.3:
@@ -1452,6 +1455,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tolerance", type=float, default=2.0)
     parser.add_argument("--backend", choices=["sqlite", "postgresql"], default="sqlite")
     parser.add_argument("--no-restarts", action="store_true")
+    parser.add_argument("--no-rule-changes", action="store_true", help="keep the first rules")
     parser.add_argument("--keep-going", action="store_true")
     parser.add_argument("--workdir", help="where the server log goes (test-artifacts/...)")
     args = parser.parse_args(argv)
@@ -1464,6 +1468,7 @@ def main(argv: list[str] | None = None) -> int:
         per_shift=args.per_shift,
         tolerance_s=args.tolerance,
         restarts=not args.no_restarts,
+        rule_changes=not args.no_rule_changes,
         keep_going=args.keep_going,
         backend=args.backend,
     )

@@ -286,6 +286,26 @@ class Oracle:
         for e in events:
             if e["type"] == "incident_escalated":
                 fired[e["rule_id"]].append(e)
+        # The same rule (trigger, target, category, grid) twice for one incident: under
+        # another id after PUT /api/escalation-rules, the partners hear of it again.
+        kinds: dict[tuple[Any, ...], Frame] = {}
+        for e in events:
+            if e["type"] != "incident_escalated":
+                continue
+            rule = next((r for r, _, _, _ in instances if r["rule_id"] == e["rule_id"]), e)
+            what_rule = (e["trigger"], e["to"], rule.get("category"), rule.get("grid_id"))
+            if what_rule in kinds and kinds[what_rule]["rule_id"] != e["rule_id"]:
+                first = kinds[what_rule]
+                out.append(
+                    Finding(
+                        "escalation_repeated",
+                        f"{what}: escalated {e['trigger']} -> {e['to']} twice, by rule "
+                        f"{first['rule_id']} (seq {first['seq']}) and, after the rules were "
+                        f"replaced, by rule {e['rule_id']} (seq {e['seq']}) to partners "
+                        f"{e['partner_ids']} again",
+                    )
+                )
+            kinds.setdefault(what_rule, e)
         # Each step that fired: once, for a reason that held by the log's order, to the right
         # partners.
         for rule_id, steps in fired.items():
