@@ -439,12 +439,13 @@ class DutyDay:
 
     async def connect_hand(self, hand: Hand) -> bool:
         hh = Handheld(f"ws://127.0.0.1:{self.port}/ws/patrol", hand.token)
+        began = time.time()  # the server hears the hello from about now, not from the welcome
         try:
             await hh.connect()
         except (OSError, ConnectionClosed, TimeoutError) as exc:
             self.find("connect", f"member {hand.member_id} could not connect: {exc!r}")
             return False
-        self.oracle.sent(hand.member_id, time.time())
+        self.oracle.sent(hand.member_id, began)
         hand.hh = hh
         hand.connected = True
         hand.on_shift = bool(hh.welcome.get("on_shift"))
@@ -487,11 +488,12 @@ class DutyDay:
     async def send(self, hand: Hand, frame: Frame | str) -> bool:
         if hand.hh is None or not hand.connected:
             return False
+        began = time.time()
         try:
             await hand.hh.send(frame)
         except ConnectionClosed:
             return False
-        self.oracle.sent(hand.member_id, time.time())
+        self.oracle.sent(hand.member_id, began)
         return True
 
     async def ask(self, hand: Hand, frame: Frame, pred: Callable[[Frame], bool]) -> Frame | None:

@@ -151,7 +151,7 @@ class Oracle:
             self.by_alert[frame["alert_id"]].append(frame)
 
     def sent(self, member_id: int, at: float) -> None:
-        self.sends[member_id].append(at)
+        bisect.insort(self.sends[member_id], at)
 
     def last_sent(self, member_id: int, before: float) -> float:
         times = self.sends[member_id]
