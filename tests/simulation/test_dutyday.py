@@ -20,6 +20,11 @@ Known server bugs these seeds meet (kept failing on purpose, not xfailed):
 - after a restart, every member the log has offline is marked online at once, though
   nothing was heard from them (startup resets everyone's last-heard time to give the
   grace), and offline again a grace later (finding `online_false`).
+- PUT /api/escalation-rules changes rule ids under open incidents: PostgreSQL gives every
+  rule a new id, so each open incident is escalated again by the "new" rules (to a
+  partner already on it: the clock-killer once more); SQLite reuses ids 1..n, so after a
+  rule is removed the ids shift and a different rule counts as already fired
+  (findings `escalation_missed`, `rule_id_reused`, `escalation_repeated`).
 """
 
 from __future__ import annotations
