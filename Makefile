@@ -10,7 +10,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run demo cluster bench-cluster test test-sqlite test-postgresql lint bench clean
+.PHONY: run demo cluster bench-cluster test test-sqlite test-postgresql lint bench soak clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -65,6 +65,16 @@ test-sqlite: lint $(CHROMIUM)
 
 test-postgresql: lint $(CHROMIUM)
 	$(BIN)/pytest -q --backend postgresql
+
+# A simulated duty day against the real server (tests/simulation/dutyday.py): 24 simulated
+# hours in about 12 minutes, 10 grids with 3 patrols a shift; prints its figures. A failure
+# prints the seed and the command that replays it. SOAK_ARGS=--backend postgresql, etc.
+SOAK_SEED ?= $(shell date +%s)
+SOAK_HOURS ?= 24
+SOAK_ARGS ?=
+soak: $(STAMP)
+	PYTHONPATH=$(CURDIR) $(BIN)/python -m tests.simulation.dutyday --seed $(SOAK_SEED) \
+		--hours $(SOAK_HOURS) --grids 10 --per-shift 3 $(SOAK_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python bench/alarm_latency.py

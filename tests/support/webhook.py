@@ -54,7 +54,10 @@ class Receiver:
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            head = await reader.readuntil(b"\r\n\r\n")
+            try:
+                head = await reader.readuntil(b"\r\n\r\n")
+            except (asyncio.IncompleteReadError, ConnectionError):
+                return  # a sender that went away before saying anything (a killed server)
             lines = head.decode().split("\r\n")
             headers = {
                 k.lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:] if ln)
