@@ -182,6 +182,7 @@ async def _build(
     # Before the writer starts: it hands on what follows `head`.
     head = await observer.load_live(ctx)
     supervisor.register(LOG_WRITER, expected_s=30.0, active=lambda: ctx.writer.pending > 0)
+    supervisor.register(observer.LIVE_STATE)
     ctx.writer.start(handed=head)
     stack.push_async_callback(ctx.writer.stop)
     if is_sqlite(settings.database_url):

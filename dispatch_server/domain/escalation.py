@@ -43,6 +43,22 @@ class Rule:
     def matches(self, inc: Incident) -> bool:
         return self.category in (None, inc.category) and self.grid_id in (None, inc.grid_id)
 
+    @property
+    def step(self) -> Step:
+        """What this rule does, whatever its id: the key of "fires once per incident"."""
+        return step_of(self.trigger.value, self.to.value, self.category, self.grid_id)
+
+
+# (trigger, to, category, grid_id). A rule's id is not its identity: replacing the rules
+# gives them new ids (PostgreSQL) or reuses old ones for other rules (SQLite), and an
+# incident must neither hear the same step twice nor miss a step because an id moved.
+# An edited waiting time is the same step: once fired, it does not fire again.
+Step = tuple[str, str, str | None, str | None]
+
+
+def step_of(trigger: str, to: str, category: str | None, grid_id: str | None) -> Step:
+    return (trigger, to, category, grid_id)
+
 
 @dataclass(frozen=True)
 class Partner:
@@ -67,11 +83,7 @@ DEFAULT_RULES = [
 
 def fire_at(rule: Rule, inc: Incident) -> float | None:
     """When this rule fires for this incident, or None when it never will (as things stand)."""
-    if (
-        inc.status is Status.RESOLVED
-        or rule.rule_id in inc.escalated_rules
-        or not rule.matches(inc)
-    ):
+    if inc.status is Status.RESOLVED or rule.step in inc.escalated_steps or not rule.matches(inc):
         return None
     match rule.trigger:
         case Trigger.IMMEDIATE:

@@ -91,7 +91,8 @@ class Incident:
     disposition: Disposition | None = None
     # Escalation: no duty console was connected when it opened; rules that fired; partners.
     unattended: bool = False
-    escalated_rules: frozenset[int] = frozenset()
+    # The escalation steps taken: (trigger, to, category, grid_id) of each rule that fired.
+    escalated_steps: frozenset[tuple[str, str, str | None, str | None]] = frozenset()
     escalated_to: frozenset[int] = frozenset()
     partner_acks: frozenset[int] = frozenset()
     # Steps that reached nobody (no partner of that kind covers the grid): the console must
@@ -169,7 +170,8 @@ def fold(incident: Incident | None, event: Event) -> Incident:
                 problems = (*problems, {**problem, "seq": event.seq, "at": event.at})
             return replace(
                 inc,
-                escalated_rules=inc.escalated_rules | {d["rule_id"]},
+                escalated_steps=inc.escalated_steps
+                | {(d["trigger"], d["to"], d.get("rule_category"), d.get("rule_grid_id"))},
                 escalated_to=inc.escalated_to | set(d["partner_ids"]),
                 escalation_problems=problems,
             )

@@ -107,6 +107,9 @@ def _escalate(
         "rule_id": rule.rule_id,
         "trigger": rule.trigger.value,
         "to": rule.to.value,
+        # The rule's scope: with trigger and to, the step this was (domain/escalation.py).
+        "rule_category": rule.category,
+        "rule_grid_id": rule.grid_id,
         "partner_ids": partner_ids,
     }
     if not partner_ids:

@@ -7,6 +7,8 @@ batch's callers resume, so nothing reads live state older than its own write.
 
 from __future__ import annotations
 
+import logging
+import math
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -20,6 +22,9 @@ from dispatch_server.services.effects import Deliver, Effect, Wake, carry_out
 from dispatch_server.services.frames import alert_update_frame, assignment_frame
 from dispatch_server.store.log import incident_events, last_seq
 from dispatch_server.store.tables import INCIDENT, MEMBER, ROLL_CALL
+
+LIVE_STATE = "live_state"  # the duty's name, for the supervisor
+log = logging.getLogger(__name__)
 
 # The changes a reporter's handheld is told about (the alarm's state on its screen).
 REPORTER_SEES = frozenset(
@@ -84,8 +89,9 @@ async def load_live(ctx: Context) -> int:
         ctx.roster.set_busy(member_id, member_id in busy)
         ctx.roster.set_shift(member_id, member_id in on_shift)
         ctx.roster.set_marked_offline(member_id, member_id in offline)
-        # After a restart everyone gets the full grace time to reconnect.
-        ctx.roster.link_down(member_id, now)
+        # After a restart everyone gets the full grace time to reconnect; a member the log
+        # has offline stays so until a frame is heard (no online-offline flap on restart).
+        ctx.roster.link_down(member_id, -math.inf if member_id in offline else now)
     return head
 
 
@@ -146,7 +152,21 @@ def _incident(ctx: Context, event: Event) -> list[Effect]:
 
 def committed(ctx: Context, events: list[Event]) -> None:
     """The writer's on_commit: live state first, then the consoles, before any caller hears
-    "done" (a responder who was just told their accept is recorded is already busy)."""
+    "done" (a responder who was just told their accept is recorded is already busy).
+
+    Each event is folded in a guard of its own: one that cannot be applied (a bug) is
+    logged and shown as a failing duty, and the rest of the batch is still applied and
+    published (issue 10: one late roll-call answer once cost a whole batch)."""
+    failed = False
     for event in events:
-        carry_out(ctx, apply(ctx, event))
+        try:
+            effects = apply(ctx, event)
+        except Exception as exc:
+            log.exception("seq %d (%s) could not be applied to live state", event.seq, event.type)
+            ctx.supervisor.failed(LIVE_STATE, exc)
+            failed = True
+            continue
+        carry_out(ctx, effects)
     ctx.bus.publish(events)
+    if not failed:
+        ctx.supervisor.beat(LIVE_STATE)

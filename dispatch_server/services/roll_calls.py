@@ -16,7 +16,7 @@ from sqlalchemy import Connection, insert, select, update
 from dispatch_server.clock import iso
 from dispatch_server.domain import roll_calls as domain
 from dispatch_server.domain.errors import NotFound
-from dispatch_server.domain.events import Event
+from dispatch_server.domain.events import Event, EventType
 from dispatch_server.domain.roll_calls import RollCall
 from dispatch_server.protocol.frames import Alert, Category, RollCallFrame
 from dispatch_server.protocol.frames import RollCallAnswer as RollCallStatus
@@ -158,6 +158,8 @@ def apply(ctx: Context, event: Event) -> list[Effect]:
     """Live state for open roll calls; called by the observer for roll call events."""
     assert event.roll_call_id is not None
     before = ctx.roll_calls.get(event.roll_call_id)
+    if before is None and event.type is not EventType.ROLL_CALL_STARTED:
+        return []  # closed already: a late answer is on record, and changes nothing live
     after = domain.fold(before, event)
     if after.open:
         ctx.roll_calls[after.roll_call_id] = after

@@ -34,7 +34,14 @@ class Log:
         return self.state
 
     def escalate(self, rule: Rule, at: float) -> None:
-        data = {"rule_id": rule.rule_id, "partner_ids": [3]}
+        data = {
+            "rule_id": rule.rule_id,
+            "trigger": rule.trigger.value,
+            "to": rule.to.value,
+            "rule_category": rule.category,
+            "rule_grid_id": rule.grid_id,
+            "partner_ids": [3],
+        }
         self.commit(NewEvent(EventType.INCIDENT_ESCALATED, "system", 7, data), at)
 
 
@@ -80,3 +87,20 @@ def test_rules_can_be_narrowed_to_a_category_and_a_grid() -> None:
     assert esc.due(
         Log("fire").state, [Rule(9, Trigger.IMMEDIATE, PartnerKind.POLICE, grid_id="G01")], 1000.0
     )
+
+
+def test_a_step_fires_once_whatever_ids_the_rules_get_when_replaced() -> None:
+    """Issue 10 (found by the duty-day simulation): replacing the rules gave them new ids on
+    PostgreSQL (every open incident escalated again) and reused ids for other rules on
+    SQLite (a step fired twice, another never). A step is (trigger, to, scope), not an id."""
+    log = Log("theft")
+    no_ack = Rule(4, Trigger.NO_ACK, PartnerKind.SECURITY, after_s=60.0)
+    police = Rule(5, Trigger.NO_RESPONDER, PartnerKind.POLICE, after_s=180.0)
+    assert ids(esc.due(log.state, [no_ack, police], 1061.0)) == [4]
+    log.escalate(no_ack, 1061.0)
+    renumbered = [Rule(11, Trigger.NO_ACK, PartnerKind.SECURITY, after_s=30.0)]
+    assert esc.due(log.state, renumbered, 1100.0) == [], "the same step, a new id and time"
+    reused = [Rule(4, Trigger.NO_RESPONDER, PartnerKind.POLICE, after_s=180.0)]
+    assert ids(esc.due(log.state, reused, 1181.0)) == [4], "id 4 again, another step: due"
+    scoped = [Rule(6, Trigger.NO_ACK, PartnerKind.SECURITY, after_s=60.0, category="theft")]
+    assert ids(esc.due(log.state, scoped, 1181.0)) == [6], "another scope is another step"

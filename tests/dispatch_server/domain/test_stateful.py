@@ -84,7 +84,7 @@ class Model:
     status: Status = Status.OPEN
     acked_at: float | None = None
     replies: dict[int, bool | None] = field(default_factory=dict)  # None: no answer yet
-    fired: dict[int, float] = field(default_factory=dict)  # rule id -> when
+    fired: dict[esc.Step, float] = field(default_factory=dict)  # step -> when
     escalated_to: set[int] = field(default_factory=set)
     partner_acks: set[int] = field(default_factory=set)
     resolved_at: float | None = None
@@ -97,7 +97,7 @@ class Model:
 
     def fire_time(self, r: Rule) -> float | None:
         """When `r` falls due for this incident, as the docs say (operations.md)."""
-        if self.status is Status.RESOLVED or r.rule_id in self.fired:
+        if self.status is Status.RESOLVED or r.step in self.fired:
             return None
         if r.category not in (None, self.category) or r.grid_id not in (None, self.grid):
             return None
@@ -392,8 +392,13 @@ class DutyDomain(RuleBasedStateMachine):
             self.check_step(m, state)
             self.roster.check_in_state[self.roster.row[m]] = state
             done += 1
-        for iid, incident in list(self.incidents.items()):
-            for r in esc.due(incident, self.rules, self.now):
+        for iid in list(self.incidents):
+            for r in esc.due(self.incidents[iid], self.rules, self.now):
+                # As the server's step does: look again in the write, since two rules of
+                # one step (the same trigger, target and scope) fire it once.
+                if esc.fire_at(r, self.incidents[iid]) is None:
+                    event("a second rule of a step already taken")
+                    continue
                 self.escalate(iid, r)
                 done += 1
         return done
@@ -414,7 +419,7 @@ class DutyDomain(RuleBasedStateMachine):
         m = self.model[iid]
         at = m.fire_time(r)
         assert at is not None and at <= self.now, f"rule {r} not due for incident {iid}"
-        assert r.rule_id not in m.fired, f"rule {r.rule_id} fired twice for incident {iid}"
+        assert r.step not in m.fired, f"step {r.step} taken twice for incident {iid}"
         assert m.status is not Status.RESOLVED
         partners = sorted(
             p for p, (kind, grids) in PARTNERS.items() if kind is r.to and m.grid in grids
@@ -422,7 +427,13 @@ class DutyDomain(RuleBasedStateMachine):
         if set(partners) & m.escalated_to:
             # The store must take this: a partner already on the incident named again.
             event("escalated again to a partner already on the incident")
-        data = {"rule_id": r.rule_id, "trigger": r.trigger.value, "to": r.to.value}
+        data = {
+            "rule_id": r.rule_id,
+            "trigger": r.trigger.value,
+            "to": r.to.value,
+            "rule_category": r.category,
+            "rule_grid_id": r.grid_id,
+        }
         self.commit(
             NewEvent(
                 EventType.INCIDENT_ESCALATED,
@@ -431,7 +442,7 @@ class DutyDomain(RuleBasedStateMachine):
                 {**data, "partner_ids": partners},
             )
         )
-        m.fired[r.rule_id] = self.now
+        m.fired[r.step] = self.now
         m.escalated_to |= set(partners)
 
     @rule(dt=st.sampled_from([0.0, 1.0, 5.0, 20.0, 59.0, 60.0, 61.0, 200.0]))
@@ -478,16 +489,16 @@ class DutyDomain(RuleBasedStateMachine):
         for iid, i in self.incidents.items():
             m = self.model[iid]
             assert i.status is m.status, (iid, i.status, m.status)
-            assert i.escalated_rules == frozenset(m.fired)
+            assert i.escalated_steps == frozenset(m.fired)
             assert i.escalated_to == frozenset(m.escalated_to)
             assert i.partner_acks == frozenset(m.partner_acks)
             assert (i.acknowledged_at is None) == (m.acked_at is None)
             fired = [
-                e.data["rule_id"]
+                (e.data["trigger"], e.data["to"], e.data["rule_category"], e.data["rule_grid_id"])
                 for e in self.events[iid]
                 if e.type is EventType.INCIDENT_ESCALATED
             ]
-            assert len(fired) == len(set(fired)), f"a rule fired twice: {fired}"
+            assert len(fired) == len(set(fired)), f"a step was taken twice: {fired}"
             if m.resolved_at is not None:
                 assert all(at <= m.resolved_at for at in m.fired.values())
                 assert esc.next_step(i, self.rules) is None

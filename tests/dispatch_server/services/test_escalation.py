@@ -135,6 +135,8 @@ async def test_an_immediate_step_reaches_the_partner_and_owes_a_delivery(
         "rule_id": 1,
         "trigger": "immediate",
         "to": "security",
+        "rule_category": "fire",
+        "rule_grid_id": None,
         "partner_ids": [guards],
     }
     assert await ctx.read(_deliveries) == [(incident_id, guards, step.seq, "pending")]

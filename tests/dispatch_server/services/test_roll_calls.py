@@ -111,3 +111,6 @@ async def test_an_answer_after_the_close_is_kept_marked_late(ctx: Context, hands
     assert last.type.value == "roll_call_answered" and last.data["late"] is True
     assert after.answers[wang].late and not after.open
     assert any(i.reporter_id == wang for i in ctx.active.values()), "a late call for help counts"
+    # Found by the duty-day simulation: the late answer once broke its whole commit batch
+    # in live state ("roll_call_answered before its roll call started").
+    assert ctx.supervisor.failing == [] and rc.roll_call_id not in ctx.roll_calls

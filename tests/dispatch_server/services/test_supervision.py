@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from dispatch_server.services import people, supervision
+from dispatch_server.services import observer, people, supervision
 from dispatch_server.services.context import Context
 from tests.dispatch_server.services.conftest import Hands, head, logged
 
@@ -100,3 +100,23 @@ async def test_a_member_on_shift_never_heard_here_goes_offline(ctx: Context, han
     [(kind, member_id, silent_s)] = await _crossings(ctx, seen)
     assert (kind, member_id) == ("member_offline", li)
     assert silent_s is None or math.isfinite(silent_s), NEVER_HEARD_BUG
+
+
+async def test_a_restart_keeps_an_offline_member_offline_until_heard(
+    ctx: Context, hands: Hands
+) -> None:
+    """Found by the duty-day simulation: on start every member got the full grace time, so a
+    member the log had offline was marked online at once, with no frame from them, and
+    offline again a grace later."""
+    li = await _on_shift(ctx, hands)
+    hands.now += ctx.policy.offline_after_s + 1
+    await supervision.apply_due(ctx, hands.now)
+    seen = await head(ctx)
+    await observer.load_live(ctx)  # what a restarted server does first
+    for _ in range(3):
+        hands.now += ctx.policy.offline_after_s
+        await supervision.apply_due(ctx, hands.now)
+    assert await _crossings(ctx, seen) == [], "no crossing without a frame from them"
+    ctx.roster.link_up(li, hands.now)  # now they are heard
+    await supervision.apply_due(ctx, hands.now)
+    assert [c[:2] for c in await _crossings(ctx, seen)] == [("member_online", li)]
