@@ -34,7 +34,7 @@ from dispatch_server.clock import Clock
 from dispatch_server.domain.responders import RankPolicy
 from dispatch_server.domain.roster import Roster
 from dispatch_server.duties.scheduler import Scheduler, Source
-from dispatch_server.duties.supervisor import Supervisor
+from dispatch_server.duties.supervisor import WATCHDOG, Supervisor
 from dispatch_server.geo.grids import load_grids
 from dispatch_server.geo.index import GridIndex
 from dispatch_server.live.hub import PatrolHub
@@ -240,10 +240,10 @@ def _start_duties(ctx: Context) -> list[asyncio.Task[None]]:
         ctx.scheduler.register(source)
     sup.register(DELIVERIES, expected_s=60.0, active=lambda: leader.leading)
     sup.register(DUTY_LOG)
-    sup.register("watchdog")
+    sup.register(WATCHDOG)
     sup.on_change(ctx.duty_log.tell)
     duties: dict[str, Callable[[], Awaitable[None]]] = {
-        "watchdog": sup.watch,
+        WATCHDOG: sup.watch,
         "scheduler": lambda: while_leading(leader, ctx.scheduler.run),
         DELIVERIES: lambda: while_leading(leader, lambda: run_deliveries(ctx)),
         DUTY_LOG: lambda: ctx.duty_log.run(ctx.writer, lambda: sup.beat(DUTY_LOG)),

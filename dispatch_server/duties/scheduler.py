@@ -126,5 +126,5 @@ class Scheduler:
     def _failed(self, source: ClockSource, exc: Exception, now: float) -> None:
         log.error("clock source %s failed; the other clocks go on", source.name, exc_info=exc)
         self._supervisor.failed(source.name, exc)
-        failures = self._supervisor.duties[source.name].failures
-        self._retry_at[source.name] = now + self._supervisor.backoff(failures)
+        streak = self._supervisor.duties[source.name].streak
+        self._retry_at[source.name] = now + self._supervisor.backoff(streak)

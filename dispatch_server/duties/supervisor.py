@@ -41,7 +41,8 @@ class Duty:
     last_beat: float = 0.0  # time.monotonic()
     failing_since: float | None = None  # wall-clock time, for people
     last_error: str | None = None
-    failures: int = 0
+    failures: int = 0  # in all, for people
+    streak: int = 0  # since the last progress: what the backoff grows with
 
     def view(self) -> dict[str, Any]:
         return {
@@ -54,6 +55,7 @@ class Duty:
 
 
 Change = Callable[[Duty, bool], None]  # (duty, failing now)
+WATCHDOG = "watchdog"
 
 
 def _always() -> bool:
@@ -95,6 +97,7 @@ class Supervisor:
         """Progress: the duty did its work. A failing duty that makes progress has recovered."""
         duty = self.duties[name]
         duty.last_beat = self._monotonic()
+        duty.streak = 0
         if duty.failing_since is not None:
             duty.failing_since = None
             log.warning("duty %s recovered after %d failure(s)", name, duty.failures)
@@ -104,6 +107,7 @@ class Supervisor:
         """A failure: logged with its traceback by the caller (`keep` and the scheduler do)."""
         duty = self.duties[name]
         duty.failures += 1
+        duty.streak += 1
         duty.last_error = error[:500] if isinstance(error, str) else describe(error)
         if duty.failing_since is None:
             duty.failing_since = self._clock()
@@ -129,8 +133,9 @@ class Supervisor:
 
     # --- running duties -------------------------------------------------------------------------
 
-    def backoff(self, failures: int) -> float:
-        return float(min(self._backoff_max_s, self._backoff_s * 2 ** max(0, failures - 1)))
+    def backoff(self, streak: int) -> float:
+        """The wait before the next try, after `streak` failures in a row."""
+        return float(min(self._backoff_max_s, self._backoff_s * 2 ** max(0, streak - 1)))
 
     async def keep(self, name: str, run: Callable[[], Awaitable[None]]) -> None:
         """Run a duty forever: a failure, or an end by itself, is logged, counted, shown and
@@ -145,13 +150,14 @@ class Supervisor:
             except Exception as exc:
                 log.exception("duty %s failed; restarting it", name)
                 self.failed(name, exc)
-            await asyncio.sleep(self.backoff(self.duties[name].failures))
+            await asyncio.sleep(self.backoff(self.duties[name].streak))
 
     async def watch(self, every_s: float = 1.0) -> None:
         """The watchdog: a duty expected to make progress that has not is failing."""
         self._loop = asyncio.get_running_loop()
         while True:
             self.check_progress()
+            self.beat(WATCHDOG)
             await asyncio.sleep(every_s)
 
     def check_progress(self) -> None:

@@ -122,6 +122,7 @@ class Link:
         except asyncio.QueueFull:
             # Full means the pump is stuck in a send: it sees this flag when that ends.
             self.overflowed = True
+        self._note_room()
 
     async def page(self, frame: ServerFrame) -> bool:
         """Queue one frame of a backlog (what a handheld missed), waiting while the queue is
@@ -135,7 +136,6 @@ class Link:
             self.overflowed = True
             return False
         self.send(frame)
-        self._note_room()
         return not self.overflowed
 
     def _note_room(self) -> None:

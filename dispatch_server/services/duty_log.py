@@ -48,14 +48,14 @@ class DutyLog:
 
     async def run(self, writer: LogWriter, beat: Callable[[], None]) -> None:
         while True:
-            if not self._pending:  # a restarted run first writes what an earlier run kept
-                await self._changed.wait()
             self._changed.clear()
+            # A restarted run first writes what an earlier run kept.
             while self._pending:
                 change = self._pending[0]
                 await writer.run(partial(_write, change=change))
                 self._pending.popleft()  # only once it is written: nothing is lost
-                beat()
+            beat()  # nothing owed: working (a restarted run recovers here)
+            await self._changed.wait()
 
 
 def _write(tx: Tx, change: dict[str, Any]) -> None:

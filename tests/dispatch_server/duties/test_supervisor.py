@@ -109,3 +109,16 @@ def test_a_listener_that_fails_does_not_stop_the_others() -> None:
     sup.register("x")
     sup.failed("x", "plain words")
     assert told == [("x", True)] and later == ["x"]
+
+
+def test_the_backoff_starts_again_after_progress() -> None:
+    hands = Hands()
+    sup, _ = _supervisor(hands)
+    sup.register("deliveries")
+    for _ in range(5):
+        sup.failed("deliveries", "refused")
+    assert sup.backoff(sup.duties["deliveries"].streak) == 0.04  # at its cap
+    sup.beat("deliveries")
+    sup.failed("deliveries", "refused")
+    assert sup.backoff(sup.duties["deliveries"].streak) == 0.01, "a new lapse starts short"
+    assert sup.duties["deliveries"].failures == 6, "the count in all stays, for people"
