@@ -15,37 +15,12 @@ from fastapi.responses import FileResponse, JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from dispatch_server import sockets
-from dispatch_server.api import (
-    admin,
-    check_ins,
-    console,
-    grids,
-    health,
-    incidents,
-    members,
-    partners,
-    roll_calls,
-    shifts,
-)
+from dispatch_server.api import ROUTERS
 from dispatch_server.clock import Clock, system_clock
 from dispatch_server.domain.errors import Conflict, NotFound
 from dispatch_server.runtime import running
 from dispatch_server.settings import Settings
 
-# One router per resource, then the websockets.
-ROUTERS = (
-    admin,
-    check_ins,
-    console,
-    grids,
-    health,
-    incidents,
-    members,
-    partners,
-    roll_calls,
-    shifts,
-    sockets,
-)
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
 
@@ -70,8 +45,8 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         description="Live traffic goes over /ws/patrol and /ws/console: see docs/protocol.md.",
         lifespan=lifespan,
     )
-    for module in ROUTERS:
-        app.include_router(module.router)
+    for router in (*ROUTERS, sockets.router):
+        app.include_router(router)
 
     @app.exception_handler(NotFound)
     async def not_found(_: Request, exc: NotFound) -> JSONResponse:

@@ -1,0 +1,32 @@
+"""The REST API: one router per resource. A new resource's router goes in ROUTERS."""
+
+from __future__ import annotations
+
+from dispatch_server.api import (
+    admin,
+    check_ins,
+    console,
+    grids,
+    health,
+    incidents,
+    members,
+    partners,
+    roll_calls,
+    shifts,
+)
+
+ROUTERS = tuple(
+    module.router
+    for module in (
+        admin,
+        check_ins,
+        console,
+        grids,
+        health,
+        incidents,
+        members,
+        partners,
+        roll_calls,
+        shifts,
+    )
+)
