@@ -18,6 +18,7 @@ from dispatch_server.domain.incidents import Disposition, Incident, Status
 from dispatch_server.protocol.frames import Category, Id, Seq
 from dispatch_server.services import escalation, incidents
 from dispatch_server.services.export import INCIDENT_COLUMNS, csv_text, incident_row
+from dispatch_server.services.suggestions import suggest
 from dispatch_server.services.views import incident_view
 
 router = APIRouter(prefix="/api/incidents", tags=["incidents"], route_class=CheckedRoute)
@@ -122,7 +123,9 @@ async def export_incidents(
 @router.get("/{incident_id}")
 async def get_incident(incident_id: Id, ctx: CtxDep, _: Dispatcher) -> dict[str, Any]:
     inc, view = await ctx.read(incidents.detail, incident_id)
-    return {**view, **escalation_state(ctx, inc)}
+    # Ranked now, from live state (`responders` stays the record of the alarm's ranking).
+    suggested = suggest(ctx, inc) if inc.status is not Status.RESOLVED else []
+    return {**view, **escalation_state(ctx, inc), "suggested": suggested}
 
 
 # Each command answers with the incident as it now is. NotFound and Conflict become 404 and

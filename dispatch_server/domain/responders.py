@@ -11,7 +11,8 @@ away, but not before one 50 m away.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -40,6 +41,9 @@ class Ranked:
     skills_fit: tuple[str, ...]
     online: bool
     reason: str
+    # Listed before nearer members for a fitting skill: how much farther than the nearest of
+    # them (None: nobody nearer is listed after this member). The list says so in words.
+    skill_first_by_m: float | None = None
 
     def to_wire(self) -> dict[str, Any]:
         return {
@@ -52,6 +56,7 @@ class Ranked:
             "skills_fit": list(self.skills_fit),
             "online": self.online,
             "reason": self.reason,
+            "skill_first_by_m": self.skill_first_by_m,
         }
 
 
@@ -71,7 +76,10 @@ def rank(
     category: Category,
     now: float,
     policy: RankPolicy,
+    excluded: Iterable[int] = (),
 ) -> list[Ranked]:
+    """`excluded`: members who may not be asked (those who raised an open alarm of their
+    own: they need help, they do not give it)."""
     n = len(roster)
     if n == 0:
         return []
@@ -85,15 +93,18 @@ def rank(
     offline = roster.offline(now, policy.offline_after_s)
 
     eligible = roster.on_shift[:n] & ~roster.busy[:n]
-    if reporter_id in roster.row:
-        eligible[roster.row[reporter_id]] = False
+    for member_id in (reporter_id, *excluded):
+        if member_id in roster.row:
+            eligible[roster.row[member_id]] = False
     rows = np.flatnonzero(eligible)
     score = distance[rows] - policy.skill_bonus_m * fits[rows]
     # lexsort: the last key is the primary one. Stable, so equal keys keep roster (id) order.
     order = np.lexsort((distance[rows], score, offline[rows]))
-    chosen = rows[order[: policy.listed]]
-    return [
-        _entry(
+    ordered = rows[order]
+    chosen = ordered[: policy.listed]
+    entries = []
+    for k, i in enumerate(chosen):
+        entry = _entry(
             roster,
             int(i),
             float(distance[i]),
@@ -103,8 +114,22 @@ def rank(
             bool(offline[i]),
             category,
         )
-        for i in chosen
-    ]
+        # Below it for its skills, not for being offline: those equally online or not.
+        below = [float(distance[j]) for j in ordered[k + 1 :] if offline[j] == offline[i]]
+        entries.append(_honest(entry, below))
+    return entries
+
+
+def _honest(entry: Ranked, below: list[float]) -> Ranked:
+    """Nearest first, except where a fitting skill moved someone up: then say by how much
+    (issue 12: a list headed "nearest first" once put a member at 189 m above two at 69 m
+    and 78 m without a word)."""
+    nearer = [d for d in below if d < entry.distance_m]
+    if not nearer or not entry.skills_fit:
+        return entry
+    by = round(entry.distance_m - min(nearer), 1)
+    reason = f"{entry.reason}; listed first for its skills, {by:.0f} m farther than the nearest"
+    return replace(entry, skill_first_by_m=by, reason=reason)
 
 
 def _entry(

@@ -18,6 +18,7 @@ from dispatch_server.domain.responders import incident_point, rank
 from dispatch_server.protocol.frames import Alert, AlertAccepted
 from dispatch_server.services.cluster import consoles_open
 from dispatch_server.services.context import Context
+from dispatch_server.services.suggestions import in_need
 from dispatch_server.store.log import Tx
 
 
@@ -38,7 +39,9 @@ def opening_data(ctx: Context, reporter_id: int, alert: Alert, now: float) -> di
         lon, lat = alert.lon, alert.lat
     else:
         lon, lat = projection.to_lonlat(point.x, point.y)
-    responders = rank(ctx.roster, point, reporter_id, alert.category, now, ctx.policy)
+    responders = rank(
+        ctx.roster, point, reporter_id, alert.category, now, ctx.policy, excluded=in_need(ctx)
+    )
     return {
         "alert_id": str(alert.alert_id),
         "grid_id": where.grid_id,

@@ -81,7 +81,8 @@ function drawPanel() {
   box.hidden = !on;
   $("view-incidents").classList.toggle("with-panel", on);
   if (!on) return;
-  renderPanel(box, S.detail, {draft: S.draft, gridName, memberName, act, close: () => select(null)});
+  renderPanel(box, S.detail, {draft: S.draft, gridName, memberName, members: [...S.members.values()], act,
+    close: () => select(null)});
 }
 
 function drawSound() {
@@ -321,6 +322,10 @@ async function signIn(token) {
   setConn("connecting");
   setInterval(flush, 300);
   setInterval(() => loadMembers().catch(() => {}), 5000);
+  // Suggestions are ranked now, from live positions: the open incident's are kept fresh.
+  setInterval(() => {
+    if (S.detail && S.detail.status !== "resolved") loadSelected().catch(() => {});
+  }, 2000);
   checkDuties();
   setInterval(checkDuties, 3000);
   setInterval(() => {

@@ -7,7 +7,7 @@ import {h} from "./dom.js";
 import {t, name, eventText, clockTime, dateTime, duration, paren, list} from "./i18n.js";
 
 export function newDraft() {
-  return {picked: new Set(), note: "", disposition: "", closing: ""};
+  return {picked: new Set(), note: "", disposition: "", closing: "", find: ""};
 }
 
 function row(label, value) {
@@ -28,33 +28,68 @@ export function actorName(actor, memberName) {
 function responderLine(r, memberName) {
   const how = r.located_by === "fix" ? t("located_fix", {age: Math.round(r.fix_age_s)}) : t("located_grid");
   const parts = [t("meters", {m: Math.round(r.distance_m)}), how, r.online ? t("online_now") : t("offline_now")];
-  if (r.skills_fit.length) parts.push(t("skill_fit", {skills: list(r.skills_fit.map((s) => name("skill", s)))}));
+  const skills = list(r.skills_fit.map((s) => name("skill", s)));
+  if (r.skill_first_by_m) parts.push(t("skill_first", {skills, m: Math.round(r.skill_first_by_m)}));
+  else if (r.skills_fit.length) parts.push(t("skill_fit", {skills}));
   return `${paren(memberName(r.member_id), r.grid_id)} · ${parts.join(" · ")}`;
+}
+
+function pickBox(inc, draft, memberId, called, redraw) {
+  const a = called.get(memberId);
+  const canPick = inc.status !== "resolved" && (!a || a.reply === "declined") && memberId !== inc.reporter_id;
+  return h("input", {type: "checkbox", "data-member": memberId, checked: draft.picked.has(memberId),
+    disabled: !canPick, onchange: (e) => {
+      if (e.target.checked) draft.picked.add(memberId); else draft.picked.delete(memberId);
+      redraw();
+    }});
+}
+
+/** Ranked now while the incident is open (`suggested`); as ranked at the alarm once resolved. */
+function ranking(inc) {
+  return inc.status !== "resolved" && inc.suggested ? inc.suggested : inc.responders;
 }
 
 function responders(inc, draft, memberName, redraw) {
   const called = new Map(inc.assignments.map((a) => [a.member_id, a]));
   const ul = h("ul", {class: "responders"});
-  for (const r of inc.responders) {
+  const ranked = ranking(inc);
+  for (const r of ranked) {
     const a = called.get(r.member_id);
-    const canPick = inc.status !== "resolved" && (!a || a.reply === "declined") && r.member_id !== inc.reporter_id;
-    const box = h("input", {type: "checkbox", "data-member": r.member_id, checked: draft.picked.has(r.member_id),
-      disabled: !canPick, onchange: (e) => {
-        if (e.target.checked) draft.picked.add(r.member_id); else draft.picked.delete(r.member_id);
-        redraw();
-      }});
     const reply = a ? h("span", {class: `reply reply-${a.reply}`, "data-reply": a.reply}, t(REPLY[a.reply])) : null;
-    ul.append(h("li", {class: "responder" + (a ? " called" : "")},
-      h("label", {}, box, h("span", {class: "responder-text"}, responderLine(r, memberName))), reply));
+    ul.append(h("li", {class: "responder" + (a ? " called" : ""), "data-member": r.member_id},
+      h("label", {}, pickBox(inc, draft, r.member_id, called, redraw),
+        h("span", {class: "responder-text"}, responderLine(r, memberName))), reply));
   }
   // Members dispatched who were not in the ranking (ranked later, or picked by hand elsewhere).
   for (const a of inc.assignments) {
-    if (inc.responders.some((r) => r.member_id === a.member_id)) continue;
+    if (ranked.some((r) => r.member_id === a.member_id)) continue;
     ul.append(h("li", {class: "responder called"}, h("span", {class: "responder-text"}, memberName(a.member_id)),
       h("span", {class: `reply reply-${a.reply}`, "data-reply": a.reply}, t(REPLY[a.reply]))));
   }
-  if (!inc.responders.length && !inc.assignments.length) ul.append(h("li", {class: "empty"}, t("no_responders")));
+  if (!ranked.length && !inc.assignments.length) ul.append(h("li", {class: "empty"}, t("no_responders")));
   return ul;
+}
+
+/** Anyone on shift, found by name or grid: the duty volunteer may send whoever they judge. */
+function findAnyone(inc, draft, members, memberName, redraw) {
+  const called = new Map(inc.assignments.map((a) => [a.member_id, a]));
+  const listed = new Set(ranking(inc).map((r) => r.member_id));
+  const input = h("input", {type: "search", id: "find-member", placeholder: t("find_member"),
+    oninput: (e) => { draft.find = e.target.value; redraw(); }});
+  const box = h("div", {class: "find-member"}, input);
+  const words = draft.find.trim().toLowerCase();
+  if (!words) return box;
+  const found = members.filter((m) => m.on_shift && !listed.has(m.member_id) && m.member_id !== inc.reporter_id
+    && (m.name.toLowerCase().includes(words) || m.grid_id.toLowerCase().includes(words)));
+  const ul = h("ul", {class: "responders found"});
+  for (const m of found.slice(0, 20)) {
+    ul.append(h("li", {class: "responder", "data-member": m.member_id},
+      h("label", {}, pickBox(inc, draft, m.member_id, called, redraw),
+        h("span", {class: "responder-text"}, paren(memberName(m.member_id), m.grid_id)))));
+  }
+  if (!found.length) ul.append(h("li", {class: "empty"}, t("find_none")));
+  box.append(ul);
+  return box;
 }
 
 function timeline(inc, memberName) {
@@ -94,8 +129,8 @@ function escalationLine(inc) {
   return parts.length ? h("p", {class: "escalation", "data-next": inc.next_escalation_at ?? ""}, parts.join(" · ")) : null;
 }
 
-export function renderPanel(box, inc, {draft, gridName, memberName, act, close}) {
-  const redraw = () => renderPanel(box, inc, {draft, gridName, memberName, act, close});
+export function renderPanel(box, inc, {draft, gridName, memberName, members, act, close}) {
+  const redraw = () => renderPanel(box, inc, {draft, gridName, memberName, members, act, close});
   // A redraw while the volunteer is typing must not steal the cursor.
   const focused = box.contains(document.activeElement) ? document.activeElement : null;
   const focus = focused && focused.id ? {id: focused.id, start: focused.selectionStart, end: focused.selectionEnd} : null;
@@ -120,6 +155,7 @@ export function renderPanel(box, inc, {draft, gridName, memberName, act, close})
       : null,
     h("h3", {}, t("responders")),
     responders(inc, draft, memberName, redraw),
+    active ? findAnyone(inc, draft, members, memberName, redraw) : null,
     active
       ? h("button", {type: "button", class: "primary", id: "dispatch", disabled: draft.picked.size === 0,
         onclick: () => act("dispatch", [...draft.picked])}, t("dispatch_selected", {n: draft.picked.size}))
@@ -134,6 +170,8 @@ export function renderPanel(box, inc, {draft, gridName, memberName, act, close})
   box.replaceChildren(...parts.filter((p) => p !== null));
   const note = box.querySelector("#note");
   if (note) note.value = draft.note;
+  const find = box.querySelector("#find-member");
+  if (find) find.value = draft.find;
   const again = focus && box.querySelector(`#${focus.id}`);
   if (again) {
     again.focus();

@@ -157,3 +157,23 @@ def test_matches_brute_force_geodesic_ranking(
         for i in expected:
             if truth[i][0] < cutoff - 0.01 * truth[i][1] - 1:
                 assert i in ids(got)
+
+
+def test_a_skill_that_moves_someone_up_is_said_in_words() -> None:
+    """Issue 12: a security member at 189 m above members at 69 m and 78 m, with no word of
+    why. Still first (the contract: fitting skills first among near equals), but it says so."""
+    r = roster_of((1, (69, 0)), (2, (78, 0)), (3, (189, 0)))
+    r.skills[r.row[3]] = mask([Skill.MEDICAL])
+    got = rank(r, Point(0, 0, "alert_fix"), 99, Category.MEDICAL, NOW, POLICY)
+    assert ids(got) == [3, 1, 2]
+    assert got[0].skill_first_by_m == 120.0
+    assert "listed first for its skills, 120 m farther than the nearest" in got[0].reason
+    assert got[1].skill_first_by_m is None and got[2].skill_first_by_m is None
+    nearest = rank(r, Point(200, 0, "alert_fix"), 99, Category.MEDICAL, NOW, POLICY)
+    assert ids(nearest)[0] == 3 and nearest[0].skill_first_by_m is None, "nearest anyway"
+
+
+def test_members_with_an_open_alarm_of_their_own_are_never_asked() -> None:
+    r = roster_of((1, (10, 0)), (2, (20, 0)), (3, (30, 0)))
+    got = rank(r, Point(0, 0, "alert_fix"), 99, Category.OTHER, NOW, POLICY, excluded={1, 3})
+    assert ids(got) == [2]

@@ -462,3 +462,64 @@ async def test_an_escalation_that_reached_nobody_is_the_loudest_thing_on_the_pan
         await page.wait_js("document.documentElement.lang === 'en'")
         text = await loud.inner_text()
         assert "reached nobody" in text and "Escalated to" not in text
+
+
+async def test_suggestions_follow_who_comes_on_shift_and_skip_those_in_need(
+    server: Running, tmp_path: Path
+) -> None:
+    """Issue 12: an alarm raised when nobody was on shift once said "没有可派遣的队员" for good,
+    and members who had just raised their own alarm were offered as responders."""
+    duty = await server.api.dispatcher("张阿姨")
+    reporter_m = await server.api.member("王大爷", "G03")
+    in_need_m = await server.api.member("孙阿姨", "G03")
+    near_m = await server.api.member("李医生", "G03", ["medical"])
+    far_m = await server.api.member("赵保安", "G03", ["security"])
+    reporter = handheld(server.base, reporter_m, tmp_path / "r.sqlite3")
+    in_need = handheld(server.base, in_need_m, tmp_path / "i.sqlite3", (G03[0] + 0.0002, G03[1]))
+    near = handheld(server.base, near_m, tmp_path / "n.sqlite3", (G03[0] + 0.0009, G03[1]))
+    far = handheld(server.base, far_m, tmp_path / "f.sqlite3", (G03[0], G03[1] + 0.0030))
+    async with (
+        console_page(server.base) as page,
+        running(reporter),
+        running(in_need),
+        running(near),
+        running(far),
+    ):
+        await page.sign_in(duty["token"])
+        await online(reporter, in_need, near, far)
+        alarm = await reporter.alarm("medical")
+        await until(
+            lambda: (a := reporter.outbox.get(alarm.alert_id)) is not None and a.incident_id
+        )
+        incident_id = reporter.outbox.get(alarm.alert_id).incident_id  # type: ignore[union-attr]
+        await page.page.click(f'#queue .card[data-incident="{incident_id}"]')
+        panel = page.page.locator("#panel")
+        await panel.locator(".responders .empty").wait_for(timeout=5000)  # nobody on shift
+
+        in_need.set_shift(True)
+        await until(lambda: in_need.view.on_shift)
+        await in_need.alarm("other")  # needs help: never asked to give it
+        for c in (near, far):
+            c.set_shift(True)
+        await until(lambda: near.view.on_shift and far.view.on_shift)
+        started = time.monotonic()
+        for m in (near_m, far_m):
+            await panel.locator(f'li.responder[data-member="{m["member_id"]}"]').wait_for(
+                timeout=5000
+            )
+        assert time.monotonic() - started < 5.0
+        listed = await panel.locator("ul.responders:not(.found) li.responder").evaluate_all(
+            "items => items.map(li => Number(li.dataset.member))"
+        )
+        assert listed == [near_m["member_id"], far_m["member_id"]], listed
+        assert in_need_m["member_id"] not in listed
+        await page.screenshot("12-live-suggestions")
+
+        # Anyone on shift can be found by name and sent, even one not suggested.
+        await panel.locator("#find-member").fill("孙")
+        await panel.locator(f'ul.found li[data-member="{in_need_m["member_id"]}"]').wait_for()
+        await panel.locator("#find-member").fill("")
+        await panel.locator(f'input[data-member="{near_m["member_id"]}"]').check()
+        await panel.locator("#dispatch").click()
+        await until(lambda: incident_id in near.view.assignments)
+        await panel.locator('[data-reply="pending"]').wait_for(timeout=5000)
