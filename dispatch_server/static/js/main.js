@@ -6,13 +6,14 @@
 
 import {makeApi} from "./api.js";
 import {openFeed} from "./feed.js";
-import {t, lang, setLang, clockTime, paren} from "./i18n.js";
+import {t, lang, setLang, clockTime, paren, name} from "./i18n.js";
 import {GridMap} from "./map.js";
 import {newDraft, renderPanel} from "./panel.js";
 import {queueOrder, renderQueue, tickAges} from "./queue.js";
 import {renderButtons, renderRollCall, tickRollCall} from "./rollcall.js";
 import {fillLogForm, logQuery, renderLog} from "./log.js";
 import * as sound from "./sound.js";
+import * as speech from "./speech.js";
 import {applyDutyEvent, pollHealth, renderDuties} from "./duties.js";
 
 const TOKEN_KEY = "dispatch.token";
@@ -33,6 +34,18 @@ function gridName(id) {
   const f = S.grids?.features.find((g) => g.id === id);
   if (!f) return id ?? "—";
   return paren(lang() === "zh" ? f.properties.name_zh : f.properties.name_en, id);
+}
+
+/** A new alarm, spoken once in the page's language (speech.js); the chime rings anyway. */
+function announce(ev) {
+  const f = S.grids?.features.find((g) => g.id === ev.grid_id);
+  const place = f ? (lang() === "zh" ? f.properties.name_zh : f.properties.name_en) : ev.grid_id;
+  speech.announce(ev.incident_id, speech.alarmWords(lang(), ev.grid_id, place, name("category", ev.category)), lang());
+}
+
+function drawSpeech() {
+  $("speech").textContent = t(speech.enabled() ? "speech_on" : "speech_off");
+  $("speech").setAttribute("aria-pressed", String(speech.enabled()));
 }
 
 function memberName(id) {
@@ -68,6 +81,7 @@ function draw() {
   sound.setTitles(t("title"), t("new_alarm"));
   sound.ring(open.some((i) => i.status === "open"));
   drawSound();
+  drawSpeech();
   renderDuties($("duties"));
 }
 
@@ -167,6 +181,7 @@ function apply(ev) {
   if (applyDutyEvent(ev)) checkDuties();
   if (ev.incident_id !== undefined) {
     if (ev.type === "incident_opened") {
+      announce(ev);
       keep({incident_id: ev.incident_id, status: "open", grid_id: ev.grid_id, category: ev.category,
         lon: ev.lon, lat: ev.lat, opened_at: ev.at, reporter_id: ev.reporter_id, note: ev.note,
         escalated_to: [], escalation_problems: [], unattended: ev.unattended ?? false, last_seq: ev.seq,
@@ -312,7 +327,7 @@ async function signIn(token) {
   localStorage.setItem(TOKEN_KEY, token);
   $("signin").hidden = true;
   $("resume").hidden = true;
-  for (const id of ["tabs", "sound", "conn", "signout"]) $(id).hidden = false;
+  for (const id of ["tabs", "sound", "speech", "conn", "signout"]) $(id).hidden = false;
   const lastSeq = await loadAll();
   showView("incidents");
   S.feed = openFeed({
@@ -359,6 +374,7 @@ function boot() {
   });
   $("resume-go").addEventListener("click", () => { sound.unlock(); signIn(localStorage.getItem(TOKEN_KEY)); });
   $("sound").addEventListener("click", () => { sound.unlock(); drawSound(); });
+  $("speech").addEventListener("click", () => { speech.toggle(); drawSpeech(); });
   $("signout").addEventListener("click", () => { localStorage.removeItem(TOKEN_KEY); location.reload(); });
   document.querySelectorAll("#tabs .tab").forEach((b) => b.addEventListener("click", () => showView(b.dataset.view)));
   $("log-form").addEventListener("submit", searchLog);

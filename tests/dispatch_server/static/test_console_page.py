@@ -523,3 +523,57 @@ async def test_suggestions_follow_who_comes_on_shift_and_skip_those_in_need(
         await panel.locator("#dispatch").click()
         await until(lambda: incident_id in near.view.assignments)
         await panel.locator('[data-reply="pending"]').wait_for(timeout=5000)
+
+
+FAKE_SPEECH = """
+window.__spoken = [];
+const voices = %s;
+Object.defineProperty(window, "speechSynthesis", {value: {
+  getVoices: () => voices, speak: (u) => window.__spoken.push([u.text, u.lang]), cancel: () => {},
+}});
+window.SpeechSynthesisUtterance = class { constructor(text) { this.text = text; } };
+"""
+
+
+async def test_a_new_alarm_is_spoken_once_and_the_chime_says_it_without_a_voice(
+    server: Running,
+) -> None:
+    """Issue 12: the console speaks each new alarm once in its language; with no voice for
+    it, the chime is what is heard. Headless Chromium has no voices: the page's speech
+    synthesis is replaced by one that records what it was asked."""
+    duty = await server.api.dispatcher("张阿姨")
+    h = await server.handheld((await server.api.member("王大爷", "G03"))["token"]).connect()
+    zh = '[{"lang": "zh-CN", "name": "fake-zh"}, {"lang": "en-US", "name": "fake-en"}]'
+    async with console_page(server.base) as page:
+        await page.page.add_init_script(FAKE_SPEECH % zh)
+        await page.page.reload()
+        await page.sign_in(duty["token"])
+        first = (await h.alarm(category="medical"))["incident_id"]
+        await page.wait_js("window.__spoken.length === 1", 5)
+        assert await page.js("window.__spoken") == [["三号网格，锦江酒店街区，医疗急救", "zh-CN"]]
+        await page.page.click(f'#queue .card[data-incident="{first}"]')
+        await page.page.keyboard.press("a")
+        await page.page.click("#lang")  # English from now on
+        await h.alarm(category="fire")
+        await page.wait_js("window.__spoken.length === 2", 5)
+        assert (await page.js("window.__spoken"))[1] == [
+            "Grid 3, Jinjiang Hotel Block, Fire",
+            "en-US",
+        ]
+        await page.page.click("#speech")  # off: the next alarm only rings
+        assert await page.page.locator("#speech").get_attribute("aria-pressed") == "false"
+        await h.alarm(category="theft")
+        await page.page.wait_for_selector("#queue .card >> nth=2")
+        await asyncio.sleep(0.5)
+        assert len(await page.js("window.__spoken")) == 2
+        await page.page.click("#speech")  # back on for the next test's browser: it is a fresh one
+
+    async with console_page(server.base) as page:
+        await page.page.add_init_script(FAKE_SPEECH % "[]")  # no voice at all
+        await page.page.reload()
+        await page.sign_in(duty["token"])
+        chimes = await page.chimes()
+        await h.alarm(category="violence")
+        await page.wait_js("document.documentElement.dataset.speech === 'no-voice'", 5)
+        await page.wait_js(f"Number(document.documentElement.dataset.chimes) > {chimes}", 5)
+        assert await page.js("window.__spoken") == []
