@@ -29,10 +29,12 @@ run: $(STAMP)
 
 # The server with 30 simulated patrols on a throwaway database: a living console at once.
 DEMO_DB := sqlite:///data/demo.sqlite3
+DEMO_ALARMS_PER_HOUR ?= 4
 demo: $(STAMP)
 	rm -f data/demo.sqlite3 data/demo.sqlite3-wal data/demo.sqlite3-shm
 	DISPATCH_DATABASE_URL=$(DEMO_DB) $(BIN)/dispatch-server migrate
-	DISPATCH_DATABASE_URL=$(DEMO_DB) $(BIN)/dispatch-server serve --host $(HOST) --port $(PORT) --demo 30
+	DISPATCH_DATABASE_URL=$(DEMO_DB) $(BIN)/dispatch-server serve --host $(HOST) --port $(PORT) --demo 30 \
+		--demo-alarms-per-hour $(DEMO_ALARMS_PER_HOUR)
 
 # Two instances on this machine's PostgreSQL and Redis, to try a cluster (docs/deploy.md).
 # Both take the same admin token; sign in to either console; Ctrl-C stops both.

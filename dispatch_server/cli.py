@@ -86,12 +86,17 @@ def serve(args: argparse.Namespace) -> int:
     print(f"Grids: {settings.grids}", flush=True)
     print(f"Console: {base}/", flush=True)
     print(f"API docs: {base}/docs", flush=True)
-    asyncio.run(_serve(server, sock, base, settings, args.demo))
+    asyncio.run(_serve(server, sock, base, settings, args.demo, args.demo_alarms_per_hour))
     return 0
 
 
 async def _serve(
-    server: uvicorn.Server, sock: socket.socket, base: str, settings: Settings, demo: int
+    server: uvicorn.Server,
+    sock: socket.socket,
+    base: str,
+    settings: Settings,
+    demo: int,
+    alarms_per_hour: float = 4.0,
 ) -> None:
     """The server, and with --demo a fleet of simulated patrols that lives as long as it does."""
     serving = asyncio.create_task(server.serve(sockets=[sock]))
@@ -107,10 +112,14 @@ async def _serve(
     with tempfile.TemporaryDirectory(prefix="patrol-demo-") as outboxes:
         tokens = await asyncio.to_thread(register_members, base, settings.admin_token, demo)
         print(
-            f"Demo: {demo} simulated patrols on shift; sign in to the console with the admin token"
+            f"Demo: {demo} simulated patrols on shift, about {alarms_per_hour:g} alarms an hour "
+            "in all; sign in to the console with the admin token"
         )
+        # Each patrol's mean time between alarms, so that the whole fleet raises
+        # `alarms_per_hour` (a real community sees a few an hour, not one every 12 s).
+        every_s = 3600.0 * demo / alarms_per_hour if alarms_per_hour > 0 else 0.0
         fleet = asyncio.create_task(
-            run_fleet(base, tokens, Path(outboxes), FleetOptions(alarm_every_s=20.0 * demo))
+            run_fleet(base, tokens, Path(outboxes), FleetOptions(alarm_every_s=every_s))
         )
         try:
             await serving
@@ -174,6 +183,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--grids", help="a GeoJSON file or folder (default: DISPATCH_GRIDS or grids/)")
     p.add_argument(
         "--demo", type=int, default=0, metavar="N", help="also run N simulated patrols (try 30)"
+    )
+    p.add_argument(
+        "--demo-alarms-per-hour",
+        type=float,
+        default=4.0,
+        metavar="R",
+        help="alarms the demo fleet raises an hour, in all (default 4; 0: none; 60: busy)",
     )
     p.set_defaults(func=serve)
     m = sub.add_parser(

@@ -233,11 +233,14 @@ async function loadAll() {
 // ---- actions ------------------------------------------------------------------------------
 
 async function select(id) {
-  if (id !== S.selected) S.draft = newDraft();
+  const another = id !== S.selected;
+  if (another) S.draft = newDraft();
   S.selected = id;
   S.detail = null;
   redraw();
   if (id !== null) await loadSelected().catch((e) => toast(t("failed", {msg: e.message})));
+  // Another incident starts at its top: its number and status first, never the old scroll.
+  if (another) requestAnimationFrame(() => { $("panel").scrollTop = 0; });
 }
 
 async function act(what, arg) {

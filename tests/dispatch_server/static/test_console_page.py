@@ -577,3 +577,21 @@ async def test_a_new_alarm_is_spoken_once_and_the_chime_says_it_without_a_voice(
         await page.wait_js("document.documentElement.dataset.speech === 'no-voice'", 5)
         await page.wait_js(f"Number(document.documentElement.dataset.chimes) > {chimes}", 5)
         assert await page.js("window.__spoken") == []
+
+
+async def test_another_incident_opens_at_its_top(server: Running) -> None:
+    """Issue 12: switching incidents kept the old scroll, so the new one's number and status
+    were off-screen."""
+    duty = await server.api.dispatcher("张阿姨")
+    h = await server.handheld((await server.api.member("王大爷", "G03"))["token"]).connect()
+    first = (await h.alarm(category="medical"))["incident_id"]
+    second = (await h.alarm(category="fire"))["incident_id"]
+    async with console_page(server.base, 1280, 800) as page:
+        await page.sign_in(duty["token"])
+        await page.page.click(f'#queue .card[data-incident="{first}"]')
+        await page.page.locator("#panel #ack").wait_for()
+        await page.js("document.getElementById('panel').scrollTop = 10000")
+        assert await page.js("document.getElementById('panel').scrollTop") > 0
+        await page.page.click(f'#queue .card[data-incident="{second}"]')
+        await page.page.locator("#panel h2", has_text=f"#{second}").wait_for()
+        await page.wait_js("document.getElementById('panel').scrollTop === 0", 3)
