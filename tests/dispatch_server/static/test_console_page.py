@@ -528,9 +528,9 @@ async def test_an_alarm_held_on_the_handheld_shows_its_age_from_the_press_and_bo
             age = await page.page.locator("#panel #panel-age").inner_text()
             assert "按键至今" in age and _seconds(age) >= held_s, age
             await page.wait_js("document.getElementById('clock').textContent !== ''")
-            await page.screenshot("11-press-time-both-times")
+            await page.screenshot("12-press-time-both-times")
             await page.page.locator("#panel").screenshot(
-                path=str(SCREENSHOTS / "11-press-time-panel.png")
+                path=str(SCREENSHOTS / "12-press-time-panel.png")
             )
 
             await page.page.click("#lang")  # to English
@@ -541,7 +541,7 @@ async def test_an_alarm_held_on_the_handheld_shows_its_age_from_the_press_and_bo
             assert (
                 "Since the key press" in await page.page.locator("#panel #panel-age").inner_text()
             )
-            await page.screenshot("en-11-press-time-both-times")
+            await page.screenshot("en-12-press-time-both-times")
             await page.page.click("#lang")
             # The handheld hears it was taken.
             await until(lambda: not reporter.outbox.pending())
