@@ -86,10 +86,12 @@ class PatrolClient:
     # --- what the user does -------------------------------------------------------
 
     async def alarm(self, category: str = "unknown", note: str | None = None) -> Alarm:
-        """The red key: durable in the outbox first, then sent as soon as there is a link."""
+        """The red key: durable in the outbox first, then sent as soon as there is a link.
+        The press time is taken first, and every send carries it."""
+        pressed = time.time()
         fix = self.position.fix() if self.position else None
         where = (fix.lon, fix.lat, fix.accuracy_m) if fix else None
-        alarm = await asyncio.to_thread(self.outbox.add, category, note, where)
+        alarm = await asyncio.to_thread(self.outbox.add, category, note, where, pressed)
         self._poke()
         return alarm
 

@@ -5,6 +5,12 @@ A local SQLite file (stdlib only, so a small device needs nothing more). WAL and
 synchronous=FULL: the key press returns only once the alarm would survive a
 power cut. Accepted alarms stay as history with their latest state, so the
 screen can say what became of them; `pending()` is what must still be sent.
+
+Each alarm keeps when its key was pressed (`pressed_at`, UTC ISO 8601 with
+milliseconds, written once), and every send carries that same time, so the
+centre counts an alarm's age from the press however long the link was down.
+The file's schema version is SQLite's `user_version`; opening an older file
+brings it up to date (`migrate`).
 """
 
 from __future__ import annotations
@@ -14,7 +20,8 @@ import sqlite3
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -133,9 +140,41 @@ CREATE TABLE IF NOT EXISTS alarm (
     coming TEXT NOT NULL DEFAULT '[]',
     disposition TEXT,
     detail TEXT,
-    updated_at REAL NOT NULL
+    updated_at REAL NOT NULL,
+    pressed_at TEXT
 )
 """
+# 0: before `pressed_at` (files made before the press time was kept); 1: with it.
+SCHEMA_VERSION = 1
+
+
+def iso_utc(ts: float) -> str:
+    """UTC ISO 8601 with milliseconds, as the centre writes its times."""
+    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def migrate(db: sqlite3.Connection) -> None:
+    """Make the file's schema current, in one transaction (a crash half-way leaves the file
+    as it was). A file from before `pressed_at` gets the column, filled from `created_at`:
+    the outbox wrote each alarm at its key press, so that is when it was pressed."""
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        version = db.execute("PRAGMA user_version").fetchone()[0]
+        if version < SCHEMA_VERSION:
+            db.execute(SCHEMA)
+            columns = {row[1] for row in db.execute("PRAGMA table_info(alarm)")}
+            if "pressed_at" not in columns:
+                db.execute("ALTER TABLE alarm ADD COLUMN pressed_at TEXT")
+            rows = db.execute("SELECT seq, created_at FROM alarm WHERE pressed_at IS NULL")
+            db.executemany(
+                "UPDATE alarm SET pressed_at = ? WHERE seq = ?",
+                [(iso_utc(created_at), seq) for seq, created_at in rows.fetchall()],
+            )
+            db.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        db.execute("COMMIT")
+    except BaseException:
+        db.execute("ROLLBACK")
+        raise
 
 
 @dataclass(frozen=True)
@@ -152,6 +191,8 @@ class Alarm:
     coming: list[str] = field(default_factory=list)
     disposition: str | None = None
     detail: str | None = None
+    # When the key was pressed: UTC ISO 8601 with milliseconds, the same on every send.
+    pressed_at: str | None = None
 
     def frame(self) -> dict[str, Any]:
         """The `alert` frame: the same alert_id on every retry, so it opens one incident."""
@@ -166,6 +207,8 @@ class Alarm:
                 out["accuracy_m"] = self.accuracy_m
         if self.note:
             out["note"] = self.note
+        if self.pressed_at is not None:
+            out["pressed_at"] = self.pressed_at
         return out
 
 
@@ -178,7 +221,7 @@ class Outbox:
         self._db.row_factory = sqlite3.Row
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
-        self._db.execute(SCHEMA)
+        migrate(self._db)
 
     def close(self) -> None:
         with self._lock:
@@ -189,16 +232,21 @@ class Outbox:
         category: str = "unknown",
         note: str | None = None,
         fix: tuple[float, float, float | None] | None = None,
+        pressed_at: float | None = None,
     ) -> Alarm:
-        """Write a new alarm durably; only then may anyone say it is queued."""
+        """Write a new alarm durably; only then may anyone say it is queued. `pressed_at`:
+        when the key was pressed (seconds since the epoch; default now)."""
         now = time.time()
         lon, lat, acc = fix if fix is not None else (None, None, None)
+        pressed = iso_utc(now if pressed_at is None else pressed_at)
         alarm = Alarm(str(uuid.uuid4()), now, category, AlarmState.QUEUED, lon, lat, acc, note)
+        alarm = replace(alarm, pressed_at=pressed)
+        row = (alarm.alert_id, now, lon, lat, acc, category, note, alarm.state.value, now, pressed)
         with self._lock:
             self._db.execute(
                 "INSERT INTO alarm (alert_id, created_at, lon, lat, accuracy_m, category, note,"
-                " state, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (alarm.alert_id, now, lon, lat, acc, category, note, alarm.state.value, now),
+                " state, updated_at, pressed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                row,
             )
         return alarm
 
@@ -270,6 +318,7 @@ class Outbox:
                 coming=json.loads(r["coming"]),
                 disposition=r["disposition"],
                 detail=r["detail"],
+                pressed_at=r["pressed_at"],
             )
             for r in rows
         ]

@@ -8,6 +8,7 @@ command is checked against one transition table, and an illegal move raises
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -81,6 +82,8 @@ class Incident:
     reporter_id: int
     opened_at: float
     note: str | None = None
+    # When the key was pressed, as the server kept it (domain/press.py); None: not said.
+    pressed_at: float | None = None
     responders: tuple[dict[str, Any], ...] = ()
     acknowledged_at: float | None = None
     acknowledged_by: str | None = None
@@ -117,10 +120,16 @@ def opened(event: Event) -> Incident:
         reporter_id=d["reporter_id"],
         opened_at=event.at,
         note=d.get("note"),
+        pressed_at=_when(d.get("pressed_at")),
         responders=tuple(d["responders"]),
         unattended=d.get("unattended", False),
         last_seq=event.seq,
     )
+
+
+def _when(text: str | None) -> float | None:
+    """A time the event data holds as the wire writes it (UTC ISO 8601, `Z`)."""
+    return None if text is None else datetime.fromisoformat(text).timestamp()
 
 
 def fold(incident: Incident | None, event: Event) -> Incident:

@@ -40,6 +40,8 @@ class Roster:
         "last_seen": (-np.inf, np.float64),
         "skills": (0, np.int64),
         "on_shift": (False, np.bool_),
+        # When the current shift started (NaN: off shift, or not known).
+        "shift_since": (np.nan, np.float64),
         "connected": (False, np.bool_),
         "busy": (False, np.bool_),
         "marked_offline": (False, np.bool_),
@@ -58,6 +60,7 @@ class Roster:
     last_seen: F64
     skills: npt.NDArray[np.int64]
     on_shift: npt.NDArray[np.bool_]
+    shift_since: F64
     connected: npt.NDArray[np.bool_]
     busy: npt.NDArray[np.bool_]
     marked_offline: npt.NDArray[np.bool_]  # what the log says (member_offline/online events)
@@ -107,8 +110,17 @@ class Roster:
         self.home_x[n], self.home_y[n] = home
         self.skills[n] = skills
 
-    def set_shift(self, member_id: int, on: bool) -> None:
-        self.on_shift[self.row[member_id]] = on
+    def set_shift(self, member_id: int, on: bool, since: float = np.nan) -> None:
+        """On or off shift; `since`: when the shift started (off shift it is forgotten)."""
+        i = self.row[member_id]
+        self.on_shift[i] = on
+        self.shift_since[i] = since if on else np.nan
+
+    def shift_start(self, member_id: int) -> float | None:
+        """When the member's current shift started; None off shift or when not known."""
+        i = self.row[member_id]
+        since = float(self.shift_since[i])
+        return since if self.on_shift[i] and not np.isnan(since) else None
 
     def set_busy(self, member_id: int, busy: bool) -> None:
         self.busy[self.row[member_id]] = busy

@@ -7,6 +7,7 @@ Unknown extra fields are ignored, so a newer client can talk to an older server.
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
@@ -72,6 +73,9 @@ class Alert(Frame):
     accuracy_m: Annotated[float, Field(ge=0.0, le=100_000.0)] | None = None
     category: Category = Category.UNKNOWN
     note: Note | None = None
+    # When the key was pressed, by the handheld's clock (ISO 8601; without an offset, UTC).
+    # The same on every retry; the server keeps it clamped (services/intake.py).
+    pressed_at: datetime | None = None
 
     @model_validator(mode="after")
     def _both_or_neither(self) -> Alert:

@@ -8,12 +8,15 @@ memory) so that the incident's first event records the list the console saw.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
+from dispatch_server.clock import epoch_seconds, iso
 from dispatch_server.domain.errors import Conflict
 from dispatch_server.domain.events import EventType, NewEvent, actor
 from dispatch_server.domain.incidents import Status
+from dispatch_server.domain.press import press_time
 from dispatch_server.domain.responders import incident_point, rank
 from dispatch_server.protocol.frames import Alert, AlertAccepted
 from dispatch_server.services.cluster import consoles_open
@@ -59,7 +62,32 @@ def opening_data(ctx: Context, reporter_id: int, alert: Alert, now: float) -> di
         # DESIGN.md/issue 4: with no duty console connected the alarm goes straight to
         # escalation, and the handheld is told.
         "unattended": consoles_open(ctx) == 0,  # anywhere in the cluster
+        **pressed(ctx, reporter_id, alert, now),
     }
+
+
+def pressed(ctx: Context, reporter_id: int, alert: Alert, now: float) -> dict[str, Any]:
+    """The press time as kept (domain/press.py): `pressed_at` (null when the handheld did not
+    say), `pressed_at_clamped` (null, or why it was moved) and, when it was moved, what the
+    handheld said (`pressed_at_reported`)."""
+    if alert.pressed_at is None:
+        return {"pressed_at": None, "pressed_at_clamped": None}
+    kept = press_time(epoch_seconds(alert.pressed_at), now, ctx.roster.shift_start(reporter_id))
+    out: dict[str, Any] = {
+        "pressed_at": iso(kept.at),
+        "pressed_at_clamped": kept.clamped.value if kept.clamped else None,
+    }
+    if kept.clamped:
+        out["pressed_at_reported"] = _as_said(alert.pressed_at)
+    return out
+
+
+def _as_said(when: datetime) -> str:
+    """The handheld's time with its own offset (converting year 1 or 9999 to UTC could
+    overflow); without one, UTC."""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _existing(tx: Tx, alert_id: str, reporter_id: int) -> tuple[int, bool] | None:

@@ -21,7 +21,7 @@ from dispatch_server.services.context import Context
 from dispatch_server.services.effects import Deliver, Effect, Wake, carry_out
 from dispatch_server.services.frames import alert_update_frame, assignment_frame
 from dispatch_server.store.log import incident_events, last_seq
-from dispatch_server.store.tables import INCIDENT, MEMBER, ROLL_CALL
+from dispatch_server.store.tables import EVENT, INCIDENT, MEMBER, ROLL_CALL
 
 LIVE_STATE = "live_state"  # the duty's name, for the supervisor
 log = logging.getLogger(__name__)
@@ -42,10 +42,31 @@ CHECK_IN_EVENTS = frozenset(
 )
 
 
+def _shift_starts(conn: Connection, members: set[int]) -> dict[int, float]:
+    """When each of these members' current shift started: their newest `shift_started`
+    event (written by the member, people.set_shift). Read from the log's end backwards, so
+    it costs a shift's worth of events, not the whole log."""
+    starts: dict[int, float] = {}
+    for member_id in members:
+        at = conn.execute(
+            select(EVENT.c.at)
+            .where(
+                EVENT.c.type == EventType.SHIFT_STARTED.value,
+                EVENT.c.actor == f"member:{member_id}",
+            )
+            .order_by(EVENT.c.seq.desc())
+            .limit(1)
+        ).scalar()
+        if at is not None:
+            starts[member_id] = float(at)
+    return starts
+
+
 def _live_state(
     conn: Connection,
-) -> tuple[int, list[Incident], set[int], set[int], list[Any], list[RollCall]]:
-    """All in one read transaction (one snapshot), with the seq it stands at."""
+) -> tuple[int, list[Incident], dict[int, float], set[int], list[Any], list[RollCall]]:
+    """All in one read transaction (one snapshot), with the seq it stands at. Members on
+    shift come with the time their shift started (NaN if the log does not say)."""
     head = last_seq(conn)
     ids = list(
         conn.execute(
@@ -60,10 +81,11 @@ def _live_state(
     open_calls = list(
         conn.execute(select(ROLL_CALL.c.id).where(ROLL_CALL.c.closed_at.is_(None))).scalars()
     )
+    starts = _shift_starts(conn, on_shift)
     return (
         head,
         [fold_all(incident_events(conn, i)) for i in ids],
-        on_shift,
+        {m: starts.get(m, math.nan) for m in on_shift},
         offline,
         list(checks),
         [roll_calls.load(conn, r) for r in open_calls],
@@ -87,7 +109,7 @@ async def load_live(ctx: Context) -> int:
     busy = set().union(*(busy_members(i) for i in incidents))
     for member_id in ctx.roster.ids:
         ctx.roster.set_busy(member_id, member_id in busy)
-        ctx.roster.set_shift(member_id, member_id in on_shift)
+        ctx.roster.set_shift(member_id, member_id in on_shift, on_shift.get(member_id, math.nan))
         ctx.roster.set_marked_offline(member_id, member_id in offline)
         # After a restart everyone gets the full grace time to reconnect; a member the log
         # has offline stays so until a frame is heard (no online-offline flap on restart).
@@ -117,7 +139,7 @@ def _shift(ctx: Context, event: Event) -> list[Effect]:
     member_id = event.data["member_id"]
     effects: list[Effect] = []
     if member_id in ctx.roster:
-        ctx.roster.set_shift(member_id, event.type is EventType.SHIFT_STARTED)
+        ctx.roster.set_shift(member_id, event.type is EventType.SHIFT_STARTED, event.at)
         effects.append(Wake())  # supervision watches a new member, or one fewer
     if event.type is EventType.SHIFT_STARTED:
         effects += check_ins.apply(ctx, event)  # a shift starts checked in

@@ -38,6 +38,8 @@ def incident_view(inc: Incident) -> dict[str, Any]:
         "reporter_id": inc.reporter_id,
         "note": inc.note,
         "opened_at": iso(inc.opened_at),
+        # When the key was pressed (the handheld's time, clamped); null: it did not say.
+        "pressed_at": _time(inc.pressed_at),
         "acknowledged_at": _time(inc.acknowledged_at),
         "acknowledged_by": inc.acknowledged_by,
         "resolved_at": _time(inc.resolved_at),

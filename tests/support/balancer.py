@@ -24,8 +24,10 @@ class Balancer:
         self.port = 0
         self.routed: list[int] = []  # the backend port of each connection, in order
 
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+    async def start(self, port: int = 0) -> None:
+        """Listen on `port` (0: an ephemeral one): a known port lets a test open the way to
+        the servers only after a client has tried it for a while."""
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", port)
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def close(self) -> None:
@@ -79,9 +81,9 @@ async def _pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
 
 
 @contextlib.asynccontextmanager
-async def balancing(backends: list[tuple[str, int]]) -> AsyncIterator[Balancer]:
+async def balancing(backends: list[tuple[str, int]], port: int = 0) -> AsyncIterator[Balancer]:
     balancer = Balancer(backends)
-    await balancer.start()
+    await balancer.start(port)
     try:
         yield balancer
     finally:

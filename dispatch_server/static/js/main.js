@@ -183,7 +183,8 @@ function apply(ev) {
     if (ev.type === "incident_opened") {
       announce(ev);
       keep({incident_id: ev.incident_id, status: "open", grid_id: ev.grid_id, category: ev.category,
-        lon: ev.lon, lat: ev.lat, opened_at: ev.at, reporter_id: ev.reporter_id, note: ev.note,
+        lon: ev.lon, lat: ev.lat, opened_at: ev.at, pressed_at: ev.pressed_at ?? null,
+        reporter_id: ev.reporter_id, note: ev.note,
         escalated_to: [], escalation_problems: [], unattended: ev.unattended ?? false, last_seq: ev.seq,
         disposition: null});
     }
@@ -348,6 +349,7 @@ async function signIn(token) {
   setInterval(checkDuties, 3000);
   setInterval(() => {
     tickAges($("queue"));
+    tickAges($("panel"));
     tickRollCall($("rc-current"));
     if (S.detail?.next_escalation_at) drawPanel();
     $("clock").textContent = clockTime(new Date().toISOString());

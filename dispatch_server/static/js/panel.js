@@ -5,13 +5,41 @@
 
 import {h} from "./dom.js";
 import {t, name, eventText, clockTime, dateTime, duration, paren, list} from "./i18n.js";
+import {ageSince, ageText} from "./queue.js";
+
+// Pressed and received further apart than this: the panel shows both times.
+const SHOW_BOTH_AFTER_S = 5;
 
 export function newDraft() {
   return {picked: new Set(), note: "", disposition: "", closing: "", find: ""};
 }
 
-function row(label, value) {
-  return h("div", {class: "fact"}, h("span", {class: "fact-label"}, label), h("span", {class: "fact-value"}, value));
+function row(label, value, id = null) {
+  return h("div", {class: "fact", id}, h("span", {class: "fact-label"}, label), h("span", {class: "fact-value"}, value));
+}
+
+/** When: the key press and the server's receipt, both when they are more than 5 s apart (the
+ * alarm waited in the handheld's outbox), else one time; and, while open, the age from the
+ * press. Only what the server has kept is shown: its pressed_at (clamped) and its own time. */
+function whenRows(inc) {
+  const apart = inc.pressed_at ? (Date.parse(inc.opened_at) - Date.parse(inc.pressed_at)) / 1000 : 0;
+  const opening = inc.timeline?.find((ev) => ev.type === "incident_opened");
+  const rows = [];
+  if (Math.abs(apart) > SHOW_BOTH_AFTER_S) {
+    const corrected = opening?.pressed_at_clamped ? ` ${t("pressed_clamped")}` : "";
+    rows.push(row(t("pressed_at"), dateTime(inc.pressed_at) + corrected, "panel-pressed"));
+    rows.push(row(t("received_at"), `${dateTime(inc.opened_at)} · ${t("received_later", {d: duration(apart)})}`,
+      "panel-received"));
+  } else {
+    rows.push(row(t("opened_at"), dateTime(inc.opened_at), "panel-opened"));
+  }
+  if (inc.status !== "resolved") {
+    const since = ageSince(inc);
+    const key = inc.pressed_at ? "since_press" : "since_alarm";
+    rows.push(row(t(key), h("span", {class: "age", "data-since": since, "data-age-key": "age_bare"},
+      ageText(since, Date.now(), "age_bare")), "panel-age"));
+  }
+  return rows;
 }
 
 const PLACE = {alert_fix: "by_fix", reporter_fix: "by_reporter_fix", reporter_grid: "by_reporter_grid"};
@@ -145,7 +173,7 @@ export function renderPanel(box, inc, {draft, gridName, memberName, members, act
     escalationLine(inc),
     h("div", {class: "facts"},
       row(t("reporter"), inc.reporter_id ? memberName(inc.reporter_id) : "—"),
-      row(t("opened_at"), dateTime(inc.opened_at)),
+      ...whenRows(inc),
       row(t("grid"), gridName(inc.grid_id)),
       row(t("place"), `${inc.lat.toFixed(5)}, ${inc.lon.toFixed(5)} · ${place} · ${t(PLACE[inc.point_source] ?? "by_fix")}`),
       inc.note ? row(t("note_placeholder"), inc.note) : null,

@@ -17,8 +17,14 @@ export function queueOrder(incidents) {
   return [...live, ...done];
 }
 
-export function ageText(openedAt, now = Date.now()) {
-  return t("age", {age: duration((now - Date.parse(openedAt)) / 1000)});
+/** An alarm's age counts from the key press when the server kept one (the handheld may have
+ * held the alarm while its link was down), else from when the server received it. */
+export function ageSince(inc) {
+  return inc.pressed_at ?? inc.opened_at;
+}
+
+export function ageText(since, now = Date.now(), key = "age") {
+  return t(key, {age: duration((now - Date.parse(since)) / 1000)});
 }
 
 function card(inc, {selected, gridName, memberName, onSelect}) {
@@ -33,8 +39,8 @@ function card(inc, {selected, gridName, memberName, onSelect}) {
   h("div", {class: "card-head"}, `#${inc.incident_id} ${name("category", inc.category)}`),
   h("div", {class: "card-grid"}, gridName(inc.grid_id)),
   h("div", {class: "chip"}, name("status", inc.status)),
-  h("div", {class: "age", "data-since": resolved ? "" : inc.opened_at},
-    resolved ? name("disposition", inc.disposition) : ageText(inc.opened_at)),
+  h("div", {class: "age", "data-since": resolved ? "" : ageSince(inc)},
+    resolved ? name("disposition", inc.disposition) : ageText(ageSince(inc))),
   h("div", {class: "card-who"}, inc.reporter_id ? `${t("reporter")}: ${memberName(inc.reporter_id)}` : ""),
   inc.escalation_problems?.length && !resolved
     ? h("div", {class: "badge alarm"}, t("nobody_reached_badge")) : null,
@@ -50,6 +56,6 @@ export function renderQueue(box, incidents, lookups) {
 /** Once a second: only the age texts change, so nothing else is redrawn. */
 export function tickAges(root) {
   root.querySelectorAll(".age[data-since]").forEach((el) => {
-    if (el.dataset.since) el.textContent = ageText(el.dataset.since);
+    if (el.dataset.since) el.textContent = ageText(el.dataset.since, Date.now(), el.dataset.ageKey || "age");
   });
 }

@@ -62,3 +62,21 @@ def test_console_takes_only_hello() -> None:
     with pytest.raises(FrameError) as caught:
         parse_frame(CONSOLE_FRAMES, f'{{"type":"alert","alert_id":"{uuid.uuid4()}"}}')
     assert caught.value.code is ErrorCode.UNKNOWN_TYPE
+
+
+def test_an_alert_may_say_when_its_key_was_pressed() -> None:
+    alert_id = str(uuid.uuid4())
+    said = '"pressed_at":"2026-11-22T08:30:00.123Z"'
+    frame = parse_frame(PATROL_FRAMES, f'{{"type":"alert","alert_id":"{alert_id}",{said}}}')
+    assert isinstance(frame, Alert) and frame.pressed_at is not None
+    assert frame.pressed_at.isoformat() == "2026-11-22T08:30:00.123000+00:00"
+    # A time that is not one is the frame's fault, named, with the alert's id.
+    for bad in (
+        '"pressed_at":1795336200',
+        '"pressed_at":"yesterday"',
+        '"pressed_at":"2026-02-30T00:00:00Z"',
+    ):
+        with pytest.raises(FrameError) as caught:
+            parse_frame(PATROL_FRAMES, f'{{"type":"alert","alert_id":"{alert_id}",{bad}}}')
+        assert caught.value.code is ErrorCode.INVALID_FRAME and caught.value.alert_id == alert_id
+        assert "pressed_at" in caught.value.message

@@ -1,20 +1,22 @@
 """Alarm intake: raise_alarm from a frame to a committed incident (its place, its ranked
-responders, a retried alert_id, an unattended centre), and the write where two transactions
-race for one alert_id."""
+responders, a retried alert_id, an unattended centre, the press time kept within its
+bounds), and the write where two transactions race for one alert_id."""
 
 from __future__ import annotations
 
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, insert, select
 
+from dispatch_server.clock import iso
 from dispatch_server.domain.errors import Conflict
 from dispatch_server.domain.roster import Fix
-from dispatch_server.services import people
+from dispatch_server.services import incidents, people
 from dispatch_server.services.context import Context
 from dispatch_server.services.intake import open_incident, raise_alarm
 from dispatch_server.store.log import Tx
@@ -142,3 +144,89 @@ async def test_with_no_console_open_the_alarm_is_unattended(ctx: Context) -> Non
     assert alone.unattended and not watched.unattended
     assert [e.data["unattended"] for e in await logged(ctx)] == [True, False]
     assert ctx.active[alone.incident_id].unattended
+
+
+# --- the press time (domain/press.py): the handheld's clock, kept within bounds ----------
+
+
+async def _opened_data(ctx: Context, reporter: int, **fields: Any) -> dict[str, Any]:
+    seen = await head(ctx)
+    await raise_alarm(ctx, reporter, alert(**fields))
+    [opened] = await logged(ctx, seen)
+    return opened.data
+
+
+async def test_a_press_time_is_kept_as_the_handheld_said_within_the_bounds(
+    ctx: Context, hands: Hands
+) -> None:
+    reporter, _ = await _members(ctx)
+    said = iso(hands.now - 21.5)
+    data = await _opened_data(ctx, reporter, pressed_at=said)
+    assert data["pressed_at"] == said and data["pressed_at_clamped"] is None
+    assert "pressed_at_reported" not in data
+    # Another zone says the same instant; the server keeps it in UTC.
+    east = datetime.fromtimestamp(hands.now - 3, timezone(timedelta(hours=8))).isoformat()
+    data = await _opened_data(ctx, reporter, pressed_at=east)
+    assert data["pressed_at"] == iso(hands.now - 3) and data["pressed_at_clamped"] is None
+    # A handheld that does not say: null, and the incident view says so too.
+    data = await _opened_data(ctx, reporter)
+    assert data["pressed_at"] is None and data["pressed_at_clamped"] is None
+
+
+async def test_a_press_time_in_the_future_is_clamped_to_now(ctx: Context, hands: Hands) -> None:
+    reporter, _ = await _members(ctx)
+    ahead = iso(hands.now + 90)
+    data = await _opened_data(ctx, reporter, pressed_at=ahead)
+    assert data["pressed_at"] == iso(hands.now)
+    assert data["pressed_at_clamped"] == "future" and data["pressed_at_reported"] == ahead
+    # Year 9999 with an offset: no overflow, the handheld's words kept as it said them.
+    data = await _opened_data(ctx, reporter, pressed_at="9999-12-31T23:59:59.000-08:00")
+    assert data["pressed_at"] == iso(hands.now) and data["pressed_at_clamped"] == "future"
+    assert data["pressed_at_reported"] == "9999-12-31T23:59:59.000-08:00"
+
+
+async def test_on_shift_a_press_time_before_the_shift_started_is_clamped_to_its_start(
+    ctx: Context, hands: Hands
+) -> None:
+    reporter, _ = await _members(ctx)
+    started = hands.now
+    await people.set_shift(ctx, reporter, True)
+    hands.now += 600
+    data = await _opened_data(ctx, reporter, pressed_at=iso(started - 300))
+    assert data["pressed_at"] == iso(started) and data["pressed_at_clamped"] == "before_shift"
+    assert data["pressed_at_reported"] == iso(started - 300)
+    data = await _opened_data(ctx, reporter, pressed_at=iso(started + 10))
+    assert data["pressed_at"] == iso(started + 10) and data["pressed_at_clamped"] is None
+    # The shift over: the bound is a day back again.
+    await people.set_shift(ctx, reporter, False)
+    data = await _opened_data(ctx, reporter, pressed_at=iso(started - 300))
+    assert data["pressed_at"] == iso(started - 300) and data["pressed_at_clamped"] is None
+
+
+async def test_off_shift_a_press_time_over_a_day_old_is_clamped(ctx: Context, hands: Hands) -> None:
+    reporter, _ = await _members(ctx)
+    day = 24 * 3600
+    data = await _opened_data(ctx, reporter, pressed_at=iso(hands.now - day + 60))
+    assert data["pressed_at"] == iso(hands.now - day + 60) and data["pressed_at_clamped"] is None
+    data = await _opened_data(ctx, reporter, pressed_at="0001-01-01T00:00:00+08:00")
+    assert data["pressed_at"] == iso(hands.now - day) and data["pressed_at_clamped"] == "too_old"
+    assert data["pressed_at_reported"] == "0001-01-01T00:00:00.000+08:00"
+
+
+async def test_a_retry_keeps_the_first_press_time(ctx: Context, hands: Hands) -> None:
+    """The handheld sends the same pressed_at on every retry; a retry that says otherwise
+    (another handheld's bug, a clock set meanwhile) changes nothing: it writes nothing."""
+    reporter, _ = await _members(ctx)
+    first = alert("fire", pressed_at=iso(hands.now - 20))
+    hands.now += 5
+    again = alert("fire", alert_id=str(first.alert_id), pressed_at=iso(hands.now - 1))
+    opened = await raise_alarm(ctx, reporter, first)
+    retried = await raise_alarm(ctx, reporter, again)
+    assert retried.duplicate and retried.incident_id == opened.incident_id
+    [event] = await logged(ctx)
+    assert event.data["pressed_at"] == iso(hands.now - 25)
+    _, view = await ctx.read(incidents.detail, opened.incident_id)
+    assert view["pressed_at"] == iso(hands.now - 25) and view["opened_at"] == iso(hands.now)
+    [listed] = (await ctx.read(incidents.listing, incidents.Filters()))["incidents"]
+    assert listed["pressed_at"] == view["pressed_at"]
+    assert ctx.active[opened.incident_id].pressed_at == pytest.approx(hands.now - 25, abs=1e-3)

@@ -121,6 +121,10 @@ async def test_a_restart_finds_live_state_in_the_log(
     their clocks, busy responders, shifts, open roll calls; everyone gets the grace time."""
     li, _ = await people.create_member(ctx, "Li", "G03", [])
     wang, _ = await people.create_member(ctx, "Wang", "G03", [])
+    zhao, _ = await people.create_member(ctx, "Zhao", "G03", [])
+    await people.set_shift(ctx, zhao, True)
+    await people.set_shift(ctx, zhao, False)
+    shift_start = hands.now = hands.now + 5
     for member_id in (li, wang):
         await people.set_shift(ctx, member_id, True)
     ctx.consoles = 1
@@ -139,4 +143,7 @@ async def test_a_restart_finds_live_state_in_the_log(
         roster = again.roster
         assert roster.busy[roster.row[wang]] and not roster.busy[roster.row[li]]
         assert roster.on_shift[roster.row[li]] and roster.on_shift[roster.row[wang]]
+        # When each shift started (it bounds a press time: domain/press.py).
+        assert roster.shift_start(li) == roster.shift_start(wang) == shift_start
+        assert roster.shift_start(zhao) is None and ctx.roster.shift_start(li) == shift_start
         assert roster.last_seen[roster.row[li]] == hands.now, "the full grace time to reconnect"

@@ -13,13 +13,15 @@ import io
 import json
 import re
 import time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from patrol_client.client import Link, PatrolClient
-from patrol_client.outbox import Outbox
+from patrol_client.outbox import AlarmState, Outbox
 from patrol_client.position import CallbackSource, Fix, FixedPoint
-from tests.support.browser import CJK, ConsolePage, console_page
+from tests.support.balancer import balancing
+from tests.support.browser import CJK, SCREENSHOTS, ConsolePage, console_page
 from tests.support.patrols import fast_backoff, running, until
 from tests.support.servers import Running, ServerProcess, free_port, in_process, settings_for
 
@@ -595,3 +597,84 @@ async def test_another_incident_opens_at_its_top(server: Running) -> None:
         await page.page.click(f'#queue .card[data-incident="{second}"]')
         await page.page.locator("#panel h2", has_text=f"#{second}").wait_for()
         await page.wait_js("document.getElementById('panel').scrollTop === 0", 3)
+
+
+def _seconds(age: str) -> int:
+    """An age as the console writes it ("已过 1分3秒", "21秒", "1 min 3 s ago") in seconds."""
+    minutes = re.search(r"(\d+)\s*(?:分|min)", age)
+    seconds = re.search(r"(\d+)\s*(?:秒|s\b)", age)
+    assert minutes or seconds, age
+    return (int(minutes.group(1)) * 60 if minutes else 0) + (
+        int(seconds.group(1)) if seconds else 0
+    )
+
+
+async def test_an_alarm_held_on_the_handheld_shows_its_age_from_the_press_and_both_times(
+    server: Running, tmp_path: Path
+) -> None:
+    """Issue 12, press time: the handheld's link is down when the key is pressed (its way to
+    the centre opens only later, on a known port), the alarm waits ~20 s in its outbox, then
+    gets through. The console shows nothing before the server has it; right after, the age
+    counts from the press (≥ 20 s, not the second since it arrived), and the panel shows
+    when the key was pressed and when the centre received it."""
+    duty = await server.api.dispatcher("张阿姨")
+    member = await server.api.member("王大爷", "G03")
+    way_in = free_port()  # nothing listens here yet: the handheld's link is down
+    reporter = handheld(f"http://127.0.0.1:{way_in}", member, tmp_path / "r.sqlite3")
+    held_s = 20.0
+    async with console_page(server.base) as page, running(reporter):
+        await page.sign_in(duty["token"])
+        pressed = time.time()
+        alarm = await reporter.alarm("medical")
+        assert alarm.pressed_at is not None
+        assert abs(datetime.fromisoformat(alarm.pressed_at).timestamp() - pressed) < 1
+        # Queued on the handheld, and nothing on the console: the server does not know yet.
+        while time.time() - pressed < held_s:
+            assert reporter.view.link is not Link.ONLINE
+            [waiting] = reporter.outbox.pending()
+            assert waiting.alert_id == alarm.alert_id and waiting.state is AlarmState.QUEUED
+            assert await page.queue() == []
+            await asyncio.sleep(2)
+
+        async with balancing([("127.0.0.1", server.port)], port=way_in):
+            card = page.page.locator('#queue .card[data-status="open"]')
+            await card.wait_for(timeout=5000)
+            arrived = time.time()
+            shown = await card.locator(".age").inner_text()
+            assert _seconds(shown) >= held_s, shown
+            assert arrived - pressed < held_s + 5, "the test must see it right after delivery"
+            [(incident_id, _)] = await page.queue()
+            detail = await server.api.get(f"/api/incidents/{incident_id}", duty["token"])
+            assert detail["pressed_at"] == alarm.pressed_at, "kept as the handheld said it"
+            opened = datetime.fromisoformat(detail["opened_at"]).timestamp()
+            assert opened - datetime.fromisoformat(alarm.pressed_at).timestamp() >= held_s
+            assert detail["timeline"][0]["pressed_at_clamped"] is None
+
+            await card.click()
+            pressed_row = page.page.locator("#panel #panel-pressed")
+            received_row = page.page.locator("#panel #panel-received")
+            await pressed_row.wait_for(timeout=5000)
+            assert "按键时间" in await pressed_row.inner_text()
+            received = await received_row.inner_text()
+            assert "收到时间" in received and "按键后" in received
+            assert _seconds(received.split("按键后")[1]) >= held_s, received
+            age = await page.page.locator("#panel #panel-age").inner_text()
+            assert "按键至今" in age and _seconds(age) >= held_s, age
+            await page.wait_js("document.getElementById('clock').textContent !== ''")
+            await page.screenshot("12-press-time-both-times")
+            await page.page.locator("#panel").screenshot(
+                path=str(SCREENSHOTS / "12-press-time-panel.png")
+            )
+
+            await page.page.click("#lang")  # to English
+            await page.wait_js("document.documentElement.lang === 'en'")
+            assert "Key pressed at" in await pressed_row.inner_text()
+            received = await received_row.inner_text()
+            assert "Received at" in received and "after the press" in received
+            assert (
+                "Since the key press" in await page.page.locator("#panel #panel-age").inner_text()
+            )
+            await page.screenshot("en-12-press-time-both-times")
+            await page.page.click("#lang")
+            # The handheld hears it was taken.
+            await until(lambda: not reporter.outbox.pending())
