@@ -64,4 +64,10 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     async def console_page() -> FileResponse:
         return FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
+    # The security partners' page (a hotel desk that rings): its own page, the same modules.
+    @app.get("/partner/", include_in_schema=False)
+    @app.get("/partner", include_in_schema=False)
+    async def partner_page() -> FileResponse:
+        return FileResponse(STATIC / "partner.html", headers={"Cache-Control": "no-cache"})
+
     return app

@@ -1,4 +1,5 @@
-"""The partner's side: its escalated incidents, acknowledging them, posting updates.
+"""The partner's side: who it is and its grids, its escalated incidents, acknowledging
+them, posting updates.
 A partner sees only what was escalated to it: anything else is 403, whatever exists."""
 
 from __future__ import annotations
@@ -8,16 +9,18 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, status
 from pydantic import BaseModel, Field
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select
 
 from dispatch_server.api.checked import CheckedRoute
-from dispatch_server.deps import CtxDep, get_principal
+from dispatch_server.clock import iso
+from dispatch_server.deps import CtxDep, GridsDep, get_principal
 from dispatch_server.domain.incidents import Incident
 from dispatch_server.protocol.frames import Id
 from dispatch_server.services import partners
 from dispatch_server.services.auth import Kind, Principal
 from dispatch_server.services.incidents import load
 from dispatch_server.store.log import Tx, incident_events
+from dispatch_server.store.tables import PARTNER
 
 router = APIRouter(prefix="/api/partner", tags=["partner"], route_class=CheckedRoute)
 T = TypeVar("T")
@@ -38,7 +41,7 @@ class UpdateBody(BaseModel):
 
 def _mine(conn: Connection, partner_id: int) -> list[dict[str, Any]]:
     ids = sorted(partners.visible_incidents(conn, partner_id), reverse=True)
-    return [partners.partner_view(load(conn, i)) for i in ids]
+    return [partners.partner_view(load(conn, i), partner_id) for i in ids]
 
 
 def _one(conn: Connection, partner_id: int, incident_id: int) -> dict[str, Any]:
@@ -48,7 +51,7 @@ def _one(conn: Connection, partner_id: int, incident_id: int) -> dict[str, Any]:
         for e in incident_events(conn, incident_id)
         if e.type in partners.PARTNER_EVENTS
     ]
-    return {**partners.partner_view(inc), "timeline": timeline}
+    return {**partners.partner_view(inc, partner_id), "timeline": timeline}
 
 
 async def _guarded(call: Awaitable[T]) -> T:
@@ -57,6 +60,34 @@ async def _guarded(call: Awaitable[T]) -> T:
         return await call
     except PermissionError as exc:
         raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from None
+
+
+def _me(conn: Connection, partner_id: int) -> dict[str, Any]:
+    row = conn.execute(select(PARTNER).where(PARTNER.c.id == partner_id)).one()
+    return {"partner_id": row.id, "name": row.name, "kind": row.kind, "grids": sorted(row.grids)}
+
+
+@router.get("/me")
+async def me(ctx: CtxDep, who: PartnerDep) -> dict[str, Any]:
+    """Who this token is (the partner page's header), and what its map may draw under the
+    grids: the deployment's own tile server, if it has one."""
+    return {
+        **await ctx.read(_me, who.id),
+        "server_time": iso(ctx.clock()),
+        "tile_url": ctx.settings.map_tile_url,
+    }
+
+
+@router.get("/grids")
+async def my_grids(ctx: CtxDep, index: GridsDep, who: PartnerDep) -> dict[str, Any]:
+    """GeoJSON of only the grids this partner covers and those of incidents escalated to
+    it, as `GET /api/grids` draws them; the other grids stay with the dispatchers."""
+    mine = await ctx.read(partners.partner_grid_ids, who.id)
+    every = index.feature_collection()
+    features = [f for f in every["features"] if f["id"] in mine]
+    for f in features:
+        f["properties"].pop("neighbours", None)  # names other grids: not the partner's
+    return {**every, "features": features}
 
 
 @router.get("/incidents")
@@ -74,7 +105,7 @@ async def acknowledge(incident_id: Id, ctx: CtxDep, who: PartnerDep) -> dict[str
     def job(tx: Tx) -> Incident:
         return partners.partner_acknowledge(tx, who.id, incident_id)
 
-    return partners.partner_view(await _guarded(ctx.writer.run(job)))
+    return partners.partner_view(await _guarded(ctx.writer.run(job)), who.id)
 
 
 @router.post("/incidents/{incident_id}/updates")
@@ -84,4 +115,4 @@ async def post_update(
     def job(tx: Tx) -> Incident:
         return partners.partner_update(tx, who.id, incident_id, body.text)
 
-    return partners.partner_view(await _guarded(ctx.writer.run(job)))
+    return partners.partner_view(await _guarded(ctx.writer.run(job)), who.id)

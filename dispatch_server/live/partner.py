@@ -28,7 +28,9 @@ async def partner_socket(ws: WebSocket, ctx: Context) -> None:
         if event.type is EventType.INCIDENT_ESCALATED and partner_id in event.data["partner_ids"]:
             visible.add(event.incident_id or 0)
             frame = partners.partner_frame(event)
-            frame["incident"] = partners.partner_view(await ctx.read(load, event.incident_id))
+            frame["incident"] = partners.partner_view(
+                await ctx.read(load, event.incident_id), partner_id
+            )
             return frame
         if event.incident_id in visible and event.type in partners.PARTNER_EVENTS:
             return partners.partner_frame(event)

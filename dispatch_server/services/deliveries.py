@@ -60,7 +60,11 @@ def _due_deliveries(conn: Connection, now: float) -> tuple[list[Any], float | No
 def _payload(conn: Connection, delivery: Any) -> dict[str, Any]:
     inc = load(conn, delivery.incident_id)
     event = next(e for e in incident_events(conn, inc.incident_id) if e.seq == delivery.event_seq)
-    return {"delivery_id": delivery.id, "event": event_view(event), "incident": partner_view(inc)}
+    return {
+        "delivery_id": delivery.id,
+        "event": event_view(event),
+        "incident": partner_view(inc, delivery.partner_id),
+    }
 
 
 def _record(tx: Tx, delivery: Any, ok: bool, detail: str, next_at: float | None) -> None:

@@ -15,7 +15,7 @@ from dispatch_server.domain.incidents import Incident
 from dispatch_server.services.incidents import load
 from dispatch_server.services.views import event_view
 from dispatch_server.store.log import Tx
-from dispatch_server.store.tables import INCIDENT_PARTNER
+from dispatch_server.store.tables import INCIDENT, INCIDENT_PARTNER, PARTNER
 
 PARTNER_EVENTS = frozenset(
     {
@@ -29,8 +29,9 @@ PARTNER_EVENTS = frozenset(
 )
 
 
-def partner_view(inc: Incident) -> dict[str, Any]:
-    """The incident as a partner sees it: where and what, not who is where."""
+def partner_view(inc: Incident, partner_id: int) -> dict[str, Any]:
+    """The incident as partner `partner_id` sees it: where and what, not who is where.
+    `acknowledged` is the duty centre's; `acknowledged_by_you` is this partner's own."""
     return {
         "incident_id": inc.incident_id,
         "status": inc.status.value,
@@ -41,6 +42,7 @@ def partner_view(inc: Incident) -> dict[str, Any]:
         "note": inc.note,
         "opened_at": iso(inc.opened_at),
         "acknowledged": inc.acknowledged_at is not None,
+        "acknowledged_by_you": partner_id in inc.partner_acks,
         "responders_coming": sum(
             a.reply is incident_domain.Reply.ACCEPTED for a in inc.assignments.values()
         ),
@@ -59,6 +61,19 @@ def partner_frame(event: Event) -> dict[str, Any]:
 def visible_incidents(conn: Connection, partner_id: int) -> set[int]:
     q = select(INCIDENT_PARTNER.c.incident_id).where(INCIDENT_PARTNER.c.partner_id == partner_id)
     return set(conn.execute(q).scalars())
+
+
+def partner_grid_ids(conn: Connection, partner_id: int) -> set[str]:
+    """The grids a partner's map may show: those it covers, and the grid of every incident
+    escalated to it (a grid it covered once, or one an administrator's rule sent it)."""
+    covered = conn.execute(select(PARTNER.c.grids).where(PARTNER.c.id == partner_id)).scalar()
+    escalated = conn.execute(
+        select(INCIDENT.c.grid_id)
+        .join(INCIDENT_PARTNER, INCIDENT_PARTNER.c.incident_id == INCIDENT.c.id)
+        .where(INCIDENT_PARTNER.c.partner_id == partner_id)
+        .distinct()
+    ).scalars()
+    return set(covered or ()) | set(escalated)
 
 
 def check_visible(conn: Connection, partner_id: int, incident_id: int) -> Incident:

@@ -48,3 +48,16 @@ async def test_the_console_needs_nothing_from_the_internet(server: Running) -> N
                 assert served.status_code == 200, path
         imports = re.findall(r'from "\./([\w.]+)"', (STATIC / "js" / "main.js").read_text())
         assert imports and all((STATIC / "js" / name).is_file() for name in imports)
+
+
+async def test_the_partner_page_is_served_at_partner(server: Running) -> None:
+    async with httpx.AsyncClient(base_url=server.base) as c:
+        for path in ("/partner/", "/partner"):
+            page = await c.get(path)
+            assert page.status_code == 200 and "zh-CN" in page.text, path
+            assert "/static/js/partner.js" in page.text and "/static/partner.css" in page.text
+        schema = (await c.get("/openapi.json")).json()
+        assert "/api/partner/me" in schema["paths"] and "/api/partner/grids" in schema["paths"]
+    for module in ("partner.js", "partner_i18n.js"):
+        imports = re.findall(r'from "\./([\w.]+)"', (STATIC / "js" / module).read_text())
+        assert imports and all((STATIC / "js" / name).is_file() for name in imports)

@@ -18,6 +18,49 @@ from tests.support.servers import ADMIN, Running, ServerProcess
 from tests.support.webhook import Receiver
 
 ALL_GRIDS = [f"G{i:02d}" for i in range(1, 11)]
+# Every call the partner page (/partner/) makes. tests/dispatch_server/static/
+# test_partner_page.py checks that the page makes no other; the isolation test below makes
+# each with a second partner's token.
+PARTNER_PAGE_CALLS = [
+    ("GET", "/api/partner/me"),
+    ("GET", "/api/partner/grids"),
+    ("GET", "/api/partner/incidents"),
+    ("GET", "/api/partner/incidents/{incident_id}"),
+    ("POST", "/api/partner/incidents/{incident_id}/acknowledge"),
+    ("POST", "/api/partner/incidents/{incident_id}/updates"),
+    ("WS", "/ws/partner"),
+]
+# What would say who is where, or who anyone is: never in anything a partner gets.
+WHEREABOUTS = {
+    "member_id",
+    "member_ids",
+    "reporter_id",
+    "responders",
+    "suggested",
+    "assignments",
+    "fix",
+    "accuracy_m",
+    "actor",
+    "acknowledged_by",
+    "resolved_by",
+    "alert_id",
+}
+
+
+def _no_whereabouts(body: Any, where: str, point: tuple[float, float]) -> None:
+    """No key that names a member or a position, anywhere in `body`; the only coordinates
+    are the incident's own point (`lon`/`lat` beside `incident_id`)."""
+    if isinstance(body, list):
+        for item in body:
+            _no_whereabouts(item, where, point)
+        return
+    if not isinstance(body, dict):
+        return
+    assert not WHEREABOUTS & set(body), (where, sorted(WHEREABOUTS & set(body)), body)
+    if "lon" in body or "lat" in body:
+        assert (body.get("lon"), body.get("lat")) == point, (where, body)
+    for value in body.values():
+        _no_whereabouts(value, where, point)
 
 
 @pytest.mark.slow
@@ -176,6 +219,20 @@ async def test_partners_see_only_what_was_escalated_to_them(server: Running) -> 
             assert r.status_code == 403, (method, path, r.status_code)
         # Dispatchers and members cannot use the partner routes.
         assert (await c.get("/api/partner/incidents", headers=as_(d))).status_code == 403
+
+        # The partner page's own calls: each partner gets only its own.
+        for p, grids in ((hotel, ["G03"]), (estate, ["G04"])):
+            me = (await c.get("/api/partner/me", headers=as_(p))).json()
+            assert me["partner_id"] == p["partner_id"] and me["grids"] == grids
+            shown = (await c.get("/api/partner/grids", headers=as_(p))).json()
+            assert [f["id"] for f in shown["features"]] == grids
+        for method, path in [
+            ("GET", "/api/partner/me"),
+            ("GET", "/api/partner/grids"),
+            ("GET", f"/api/partner/incidents/{fire}"),
+        ]:
+            r = await c.request(method, path, headers=as_(d))
+            assert r.status_code == 403, (method, path)
     base = f"ws://{server.host}:{server.port}"
     assert await _closed_with(f"{base}/ws/console", hotel["token"]) == 4403
     assert await _closed_with(f"{base}/ws/patrol", hotel["token"]) == 4403
@@ -185,6 +242,95 @@ async def test_partners_see_only_what_was_escalated_to_them(server: Running) -> 
     assert any(
         e["type"] == "partner_update" and e["text"] == "保安已到场" for e in detail["timeline"]
     )
+
+
+async def test_every_call_of_the_partner_page_keeps_partners_apart_and_names_no_one(
+    server: Running,
+) -> None:
+    """Each call in PARTNER_PAGE_CALLS, as the partner the incident went to (its answers
+    name no member and place no one but the incident) and as another partner (403 for the
+    incident, its own for the rest, nothing on its feed)."""
+    hotel = await server.api.post("/api/partners", {"name": "hotel", "grids": ["G03"]})
+    estate = await server.api.post("/api/partners", {"name": "estate", "grids": ["G04"]})
+    d = await server.api.dispatcher()
+    await server.console(d["token"]).connect()
+    feeds = {}
+    for name, p in (("hotel", hotel), ("estate", estate)):
+        feed = server.console(p["token"])
+        feed.url = feed.url.replace("/ws/console", "/ws/partner")
+        feeds[name] = await feed.connect()
+    reporter = await server.handheld(
+        (await server.api.member("Reporter Li", "G03"))["token"]
+    ).connect()
+    helper_m = await server.api.member("Responder Wang", "G03")
+    helper = await server.handheld(helper_m["token"]).connect()
+    await helper.start_shift(113.0415, 28.1335)  # on shift, a live position near the fire
+    point = (113.041186, 28.1332667)
+    fire = (await reporter.alarm(category="fire", lon=point[0], lat=point[1]))["incident_id"]
+    async with server.api.client(d["token"]) as api:
+        await api.post(f"/api/incidents/{fire}/acknowledge")
+        await api.post(
+            f"/api/incidents/{fire}/dispatch", json={"member_ids": [helper_m["member_id"]]}
+        )
+        await helper.expect("assignment", incident_id=fire)
+        await helper.send({"type": "assignment_reply", "incident_id": fire, "accept": True})
+        await helper.expect("assignment_recorded", incident_id=fire)
+        await api.post(f"/api/incidents/{fire}/notes", json={"text": "brigade called"})
+
+    got: dict[tuple[str, str], Any] = {}
+    async with httpx.AsyncClient(base_url=server.base) as c:
+
+        async def call(
+            p: dict[str, Any], method: str, path: str, body: Any = None
+        ) -> httpx.Response:
+            headers = {"Authorization": f"Bearer {p['token']}"}
+            return await c.request(
+                method, path.format(incident_id=fire), headers=headers, json=body
+            )
+
+        for method, path, body in [
+            ("GET", "/api/partner/me", None),
+            ("GET", "/api/partner/grids", None),
+            ("GET", "/api/partner/incidents", None),
+            ("GET", "/api/partner/incidents/{incident_id}", None),
+            ("POST", "/api/partner/incidents/{incident_id}/acknowledge", None),
+            ("POST", "/api/partner/incidents/{incident_id}/updates", {"text": "on our way"}),
+        ]:
+            r = await call(hotel, method, path, body)
+            assert r.status_code == 200, (method, path, r.text)
+            got[(method, path)] = r.json()
+            other = await call(estate, method, path, body)
+            if "{incident_id}" in path:
+                assert other.status_code == 403, (method, path, other.status_code)
+            else:  # its own: what it is, its grids, its incidents (below)
+                assert other.status_code == 200, (method, path, other.status_code)
+        assert got[("GET", "/api/partner/me")]["grids"] == ["G03"]
+        assert (await call(estate, "GET", "/api/partner/me")).json()["grids"] == ["G04"]
+        assert [f["id"] for f in got[("GET", "/api/partner/grids")]["features"]] == ["G03"]
+        estate_grids = (await call(estate, "GET", "/api/partner/grids")).json()
+        assert [f["id"] for f in estate_grids["features"]] == ["G04"]
+        assert (await call(estate, "GET", "/api/partner/incidents")).json() == []
+        mine = got[("GET", "/api/partner/incidents/{incident_id}")]
+        assert mine["responders_coming"] == 1 and mine["acknowledged"] is True
+        assert [e["type"] for e in mine["timeline"]] == [
+            "incident_escalated",
+            "incident_acknowledged",
+            "note_added",
+        ]
+    frames = await feeds["hotel"].events_until(
+        lambda seen: any(e["type"] == "partner_update" for e in seen)
+    )
+    assert {e["incident_id"] for e in frames} == {fire}
+    got[("WS", "/ws/partner")] = frames
+    with pytest.raises(TimeoutError):
+        await feeds["estate"].event(timeout=0.5)
+
+    assert set(got) == set(PARTNER_PAGE_CALLS), "every call the page makes is checked here"
+    for (method, path), body in got.items():
+        _no_whereabouts(body, f"{method} {path}", point)
+        text = json.dumps(body, ensure_ascii=False)
+        assert "Reporter Li" not in text and "Responder Wang" not in text, (path, text)
+        assert "113.0415," not in text and "28.1335," not in text, (path, text)
 
 
 async def test_an_alarm_with_no_duty_console_goes_straight_to_security(server: Running) -> None:

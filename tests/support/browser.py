@@ -90,9 +90,10 @@ class ConsolePage:
 
 @contextlib.asynccontextmanager
 async def console_page(
-    base: str, width: int = 1280, height: int = 800
+    base: str, width: int = 1280, height: int = 800, path: str = "/"
 ) -> AsyncIterator[ConsolePage]:
-    """A fresh browser (no stored token, no granted sound) on the console at `base`."""
+    """A fresh browser (no stored token, no granted sound) on the console at `base` (or on
+    another of the server's pages: `path="/partner/"`)."""
     if not await asyncio.to_thread(CHROMIUM.exists):
         raise RuntimeError(f"{CHROMIUM} is missing: `make test` installs Debian's chromium")
     async with async_playwright() as p:
@@ -111,7 +112,7 @@ async def console_page(
                     else None
                 ),
             )
-            await page.goto(base + "/")
+            await page.goto(base + path)
             try:
                 yield console
             except BaseException:

@@ -1,11 +1,15 @@
-// The console socket: every logged event once, in seq order, across reconnects.
+// The live feed: every logged event once, in seq order, across reconnects.
 //
 // The page remembers the last seq it applied and reconnects with `since` = that seq, so the
 // server replays what was missed before going live (docs/protocol.md). A frame at or below
 // that seq is a duplicate and is dropped; a jump is counted as a gap (the console sees every
 // event, so there should be none) and the caller is told to reload from REST.
+//
+// The partner page uses the same feed on /ws/partner: it starts with `lastSeq` null (the feed
+// then starts at the server's head, the `last_seq` of `welcome`), and passes no `onGap`, since
+// a partner sees only some events and its seqs jump by design.
 
-export function openFeed({token, lastSeq, onEvent, onState, onGap}) {
+export function openFeed({token, lastSeq = null, onEvent, onState, onGap = null, path = "/ws/console"}) {
   const stats = {received: 0, applied: 0, duplicates: 0, gaps: 0, connects: 0};
   let seq = lastSeq;
   let ws = null;
@@ -17,21 +21,22 @@ export function openFeed({token, lastSeq, onEvent, onState, onGap}) {
     if (stopped) return;
     onState("connecting");
     const scheme = location.protocol === "https:" ? "wss" : "ws";
-    ws = new WebSocket(`${scheme}://${location.host}/ws/console`);
-    ws.onopen = () => ws.send(JSON.stringify({type: "hello", token, since: seq}));
+    ws = new WebSocket(`${scheme}://${location.host}${path}`);
+    ws.onopen = () => ws.send(JSON.stringify({type: "hello", token, since: seq ?? undefined}));
     ws.onmessage = (m) => {
       const frame = JSON.parse(m.data);
       if (frame.type === "welcome") {
+        if (seq === null) seq = frame.last_seq ?? 0;
         stats.connects += 1;
         retry = 500;
         onState("online");
         return;
       }
-      if (frame.type === "error") { console.warn("console socket error", frame); return; }
+      if (frame.type === "error") { console.warn(`${path} error`, frame); return; }
       if (typeof frame.seq !== "number") return;
       stats.received += 1;
       if (frame.seq <= seq) { stats.duplicates += 1; return; }
-      if (frame.seq !== seq + 1) { stats.gaps += 1; onGap(seq, frame.seq); }
+      if (onGap && frame.seq !== seq + 1) { stats.gaps += 1; onGap(seq, frame.seq); }
       seq = frame.seq;
       stats.applied += 1;
       onEvent(frame);

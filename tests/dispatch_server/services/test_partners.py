@@ -4,11 +4,13 @@ never who is where; its acknowledgement (once) and its updates go in the log."""
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import update
 
 from dispatch_server.domain.escalation import PartnerKind
 from dispatch_server.services import escalation, incidents, partners, people
 from dispatch_server.services.context import Context
 from dispatch_server.services.intake import raise_alarm
+from dispatch_server.store.tables import PARTNER
 from tests.dispatch_server.services.conftest import Hands, alert, head, logged
 
 
@@ -39,12 +41,25 @@ async def test_a_partner_sees_only_what_was_escalated_to_it(ctx: Context, hands:
 
 async def test_the_partner_view_says_where_and_what_not_who(ctx: Context, hands: Hands) -> None:
     guards, _, fire, _ = await _escalated(ctx, hands)
-    view = partners.partner_view(await ctx.read(partners.check_visible, guards, fire))
+    view = partners.partner_view(await ctx.read(partners.check_visible, guards, fire), guards)
     assert view["category"] == "fire" and view["grid_id"] == "G03" and view["note"] == "kitchen"
+    assert view["acknowledged_by_you"] is False
     assert not {"reporter_id", "responders", "assignments", "alert_id"} & set(view)
     [step] = [e for e in await logged(ctx) if e.type.value == "incident_escalated"]
     frame = partners.partner_frame(step)
     assert "actor" not in frame and frame["seq"] == step.seq
+
+
+async def test_a_partners_map_has_the_grids_it_covers_and_those_of_its_incidents(
+    ctx: Context, hands: Hands
+) -> None:
+    guards, other, _, _ = await _escalated(ctx, hands)
+    assert await ctx.read(partners.partner_grid_ids, guards) == {"G03"}
+    assert await ctx.read(partners.partner_grid_ids, other) == {"G01"}
+    # Its cover moved on (G03 to G02): the grid of the incident it still has stays drawn.
+    moved = update(PARTNER).where(PARTNER.c.id == guards).values(grids=["G02"])
+    await ctx.writer.run(lambda tx: tx.conn.execute(moved))
+    assert await ctx.read(partners.partner_grid_ids, guards) == {"G02", "G03"}
 
 
 async def test_a_partner_acknowledges_once(ctx: Context, hands: Hands) -> None:
@@ -52,6 +67,8 @@ async def test_a_partner_acknowledges_once(ctx: Context, hands: Hands) -> None:
     seen = await head(ctx)
     inc = await ctx.writer.run(lambda tx: partners.partner_acknowledge(tx, guards, fire))
     assert inc.partner_acks == {guards}
+    assert partners.partner_view(inc, guards)["acknowledged_by_you"] is True
+    assert partners.partner_view(inc, other)["acknowledged_by_you"] is False
     await ctx.writer.run(lambda tx: partners.partner_acknowledge(tx, guards, fire))
     [ack] = await logged(ctx, seen)
     assert ack.type.value == "partner_acknowledged" and ack.actor == f"partner:{guards}"
