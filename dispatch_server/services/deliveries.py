@@ -23,6 +23,7 @@ from sqlalchemy import Connection, select, update
 
 from dispatch_server.clock import iso
 from dispatch_server.domain.events import EventType, NewEvent
+from dispatch_server.services import names
 from dispatch_server.services.context import Context
 from dispatch_server.services.incidents import load
 from dispatch_server.services.partners import partner_view
@@ -60,7 +61,8 @@ def _due_deliveries(conn: Connection, now: float) -> tuple[list[Any], float | No
 def _payload(conn: Connection, delivery: Any) -> dict[str, Any]:
     inc = load(conn, delivery.incident_id)
     event = next(e for e in incident_events(conn, inc.incident_id) if e.seq == delivery.event_seq)
-    return {"delivery_id": delivery.id, "event": event_view(event), "incident": partner_view(inc)}
+    incident = partner_view(inc, names.load(conn))
+    return {"delivery_id": delivery.id, "event": event_view(event), "incident": incident}
 
 
 def _record(tx: Tx, delivery: Any, ok: bool, detail: str, next_at: float | None) -> None:

@@ -1,5 +1,6 @@
 """What a security partner may see and do: only incidents escalated to it, and of those
-only where and what, never who is where (DESIGN.md)."""
+only where and what, never who is where (DESIGN.md). Of names, only partners': its own and the
+other partners' on the same incident, never a duty volunteer's or a member's (decision 31)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from dispatch_server.domain.errors import Conflict
 from dispatch_server.domain.events import Event, EventType
 from dispatch_server.domain.incidents import Incident
 from dispatch_server.services.incidents import load
+from dispatch_server.services.names import Names, partner_key
 from dispatch_server.services.views import event_view
 from dispatch_server.store.log import Tx
 from dispatch_server.store.tables import INCIDENT_PARTNER
@@ -29,8 +31,12 @@ PARTNER_EVENTS = frozenset(
 )
 
 
-def partner_view(inc: Incident) -> dict[str, Any]:
-    """The incident as a partner sees it: where and what, not who is where."""
+def partner_view(inc: Incident, names: Names) -> dict[str, Any]:
+    """The incident as a partner sees it: where and what, not who is where; which partners
+    it reached and who of them acknowledged or wrote, by name."""
+    partners = names.partners_only()
+    keys = {partner_key(p) for p in inc.escalated_to | inc.partner_acks}
+    keys |= {n["by"] for n in inc.notes}
     return {
         "incident_id": inc.incident_id,
         "status": inc.status.value,
@@ -38,6 +44,7 @@ def partner_view(inc: Incident) -> dict[str, Any]:
         "lon": inc.lon,
         "lat": inc.lat,
         "category": inc.category,
+        "source": inc.source.value,
         "note": inc.note,
         "opened_at": iso(inc.opened_at),
         "acknowledged": inc.acknowledged_at is not None,
@@ -46,13 +53,21 @@ def partner_view(inc: Incident) -> dict[str, Any]:
         ),
         "resolved_at": iso(inc.resolved_at) if inc.resolved_at else None,
         "disposition": inc.disposition.value if inc.disposition else None,
-        "notes": [{**n, "at": iso(n["at"])} for n in inc.notes],
+        "closing_note": inc.closing_note,
+        # A note's `by_name` is a partner's name, or null: the centre's notes are the centre's.
+        "notes": [{**n, "at": iso(n["at"]), "by_name": partners.of(n["by"])} for n in inc.notes],
+        "escalated_to": sorted(inc.escalated_to),
+        "partner_acks": sorted(inc.partner_acks),
+        "names": partners.table(keys),
     }
 
 
-def partner_frame(event: Event) -> dict[str, Any]:
+def partner_frame(event: Event, names: Names) -> dict[str, Any]:
+    """An event as a partner's feed carries it: no actor; a partner named beside its id."""
     frame = event_view(event)
     frame.pop("actor", None)
+    if "partner_id" in frame:
+        frame["partner_name"] = names.partners.get(frame["partner_id"])
     return frame
 
 
