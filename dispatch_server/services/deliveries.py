@@ -25,7 +25,7 @@ from dispatch_server.clock import iso
 from dispatch_server.domain.events import EventType, NewEvent
 from dispatch_server.services import names
 from dispatch_server.services.context import Context
-from dispatch_server.services.incidents import load
+from dispatch_server.services.incidents import append, load
 from dispatch_server.services.partners import partner_view
 from dispatch_server.services.views import event_view
 from dispatch_server.store.log import Tx, incident_events
@@ -91,7 +91,7 @@ def _record(tx: Tx, delivery: Any, ok: bool, detail: str, next_at: float | None)
     }
     if next_at is not None and not ok:
         data["next_attempt_at"] = iso(next_at)
-    tx.append(NewEvent(kind, "system:delivery", delivery.incident_id, data))
+    append(tx, NewEvent(kind, "system:delivery", delivery.incident_id, data))
 
 
 async def _attempt(ctx: Context, delivery: Any) -> None:

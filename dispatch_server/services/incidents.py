@@ -53,6 +53,15 @@ def _upsert_assignment(conn: Connection, inc: Incident, member_id: int) -> None:
         )
 
 
+def append(tx: Tx, new: NewEvent) -> Event:
+    """Log an event about an incident that changes no projected column (an escalation step, a
+    delivery, a partner's word), and mark its row changed: `GET /api/incidents?since_seq=`
+    finds incidents by `last_seq`, and a console refreshes its panel from that."""
+    event = tx.append(new)
+    tx.cursor.execute(tx.sql.set_last_seq, {"seq": event.seq, "id": new.incident_id})
+    return event
+
+
 def load(conn: Connection, incident_id: int) -> Incident:
     events = incident_events(conn, incident_id)
     if not events:

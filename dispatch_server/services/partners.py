@@ -13,7 +13,7 @@ from dispatch_server.domain import incidents as incident_domain
 from dispatch_server.domain.errors import Conflict
 from dispatch_server.domain.events import Event, EventType
 from dispatch_server.domain.incidents import Incident
-from dispatch_server.services.incidents import load
+from dispatch_server.services.incidents import append, load
 from dispatch_server.services.names import Names, partner_key
 from dispatch_server.services.views import event_view
 from dispatch_server.store.log import Tx
@@ -87,7 +87,7 @@ def partner_acknowledge(tx: Tx, partner_id: int, incident_id: int) -> Incident:
     new = incident_domain.partner_acknowledge(inc, partner_id, f"partner:{partner_id}")
     if new is None:
         return inc
-    return incident_domain.fold(inc, tx.append(new))
+    return incident_domain.fold(inc, append(tx, new))
 
 
 def partner_update(tx: Tx, partner_id: int, incident_id: int, text: str) -> Incident:
@@ -96,4 +96,4 @@ def partner_update(tx: Tx, partner_id: int, incident_id: int, text: str) -> Inci
         new = incident_domain.partner_update(inc, partner_id, text, f"partner:{partner_id}")
     except Conflict as exc:
         raise PermissionError(str(exc)) from None
-    return incident_domain.fold(inc, tx.append(new))
+    return incident_domain.fold(inc, append(tx, new))

@@ -86,3 +86,26 @@ async def test_a_partner_sees_partners_names_and_nobody_elses(ctx: Context, hand
     assert named["partner_acknowledged"] == named["partner_update"] == "Estate guards"
     shown = repr(view) + repr(frames)
     assert "张阿姨" not in shown and "王大爷" not in shown, "no volunteer's or member's name"
+
+
+async def test_an_escalation_and_a_partners_word_mark_the_incident_changed(
+    ctx: Context, hands: Hands
+) -> None:
+    """Found with issue 12: these events left the incident's `last_seq` behind, so
+    `?since_seq=` missed them and a console's panel showed a partner's acknowledgement only
+    when something else changed the incident."""
+    guards, _, fire, theft = await _escalated(ctx, hands)
+
+    async def changed_since(seq: int) -> list[int]:
+        found = await ctx.read(incidents.listing, incidents.Filters(since_seq=seq))
+        return [i["incident_id"] for i in found["incidents"]]
+
+    [step] = [e for e in await logged(ctx) if e.type.value == "incident_escalated"]
+    assert await changed_since(step.seq - 1) == [fire], "after the theft opened: the step"
+    seen = await head(ctx)
+    await ctx.writer.run(lambda tx: partners.partner_acknowledge(tx, guards, fire))
+    assert await changed_since(seen) == [fire]
+    seen = await head(ctx)
+    await ctx.writer.run(lambda tx: partners.partner_update(tx, guards, fire, "on our way"))
+    assert await changed_since(seen) == [fire]
+    assert theft not in await changed_since(step.seq - 1)
