@@ -19,7 +19,6 @@ from dispatch_server.protocol.frames import Category, Id, Seq
 from dispatch_server.services import escalation, incidents
 from dispatch_server.services.export import INCIDENT_COLUMNS, csv_text, incident_row
 from dispatch_server.services.suggestions import suggest
-from dispatch_server.services.views import incident_view
 
 router = APIRouter(prefix="/api/incidents", tags=["incidents"], route_class=CheckedRoute)
 
@@ -28,9 +27,9 @@ EXPORT_MAX = 20_000
 
 
 def escalation_state(ctx: CtxDep, inc: Incident) -> dict[str, Any]:
-    """The incident's escalation clock and which partners acknowledged, for the console
-    (`escalated_to` and `unattended` are in every incident view)."""
-    return {**escalation.clock(ctx, inc), "partner_acks": sorted(inc.partner_acks)}
+    """The incident's escalation clock, for the console (`escalated_to`, `partner_acks` and
+    `unattended` are in every incident view)."""
+    return escalation.clock(ctx, inc)
 
 
 Text = Annotated[str, Field(min_length=1, max_length=2000)]
@@ -114,7 +113,7 @@ async def export_incidents(
     if format_ is ExportFormat.JSON:
         body = json.dumps(found, ensure_ascii=False, indent=1)
         return Response(body, media_type="application/json", headers=headers)
-    rows = [incident_row(view, ctx.roster.name, ctx.grids) for view in found["incidents"]]
+    rows = [incident_row(view, ctx.grids) for view in found["incidents"]]
     return Response(
         csv_text(rows, INCIDENT_COLUMNS), media_type="text/csv; charset=utf-8", headers=headers
     )
@@ -132,21 +131,26 @@ async def get_incident(incident_id: Id, ctx: CtxDep, _: Dispatcher) -> dict[str,
 # 409 in app.py.
 
 
+async def _answer(ctx: CtxDep, inc: Incident) -> dict[str, Any]:
+    return await ctx.read(incidents.view, inc)
+
+
 @router.post("/{incident_id}/acknowledge")
 async def acknowledge(incident_id: Id, ctx: CtxDep, who: Dispatcher) -> dict[str, Any]:
-    return incident_view(await incidents.acknowledge(ctx, incident_id, who.actor))
+    return await _answer(ctx, await incidents.acknowledge(ctx, incident_id, who.actor))
 
 
 @router.post("/{incident_id}/dispatch")
 async def dispatch(
     incident_id: Id, body: DispatchBody, ctx: CtxDep, who: Dispatcher
 ) -> dict[str, Any]:
-    return incident_view(await incidents.dispatch(ctx, incident_id, body.member_ids, who.actor))
+    inc = await incidents.dispatch(ctx, incident_id, body.member_ids, who.actor)
+    return await _answer(ctx, inc)
 
 
 @router.post("/{incident_id}/notes")
 async def add_note(incident_id: Id, body: NoteBody, ctx: CtxDep, who: Dispatcher) -> dict[str, Any]:
-    return incident_view(await incidents.add_note(ctx, incident_id, body.text, who.actor))
+    return await _answer(ctx, await incidents.add_note(ctx, incident_id, body.text, who.actor))
 
 
 @router.post("/{incident_id}/resolve")
@@ -154,4 +158,4 @@ async def resolve(
     incident_id: Id, body: ResolveBody, ctx: CtxDep, who: Dispatcher
 ) -> dict[str, Any]:
     inc = await incidents.resolve(ctx, incident_id, body.disposition, body.note, who.actor)
-    return incident_view(inc)
+    return await _answer(ctx, inc)

@@ -16,7 +16,7 @@ from dispatch_server.clock import iso
 from dispatch_server.deps import CtxDep, GridsDep, get_principal
 from dispatch_server.domain.incidents import Incident
 from dispatch_server.protocol.frames import Id
-from dispatch_server.services import partners
+from dispatch_server.services import names, partners
 from dispatch_server.services.auth import Kind, Principal
 from dispatch_server.services.incidents import load
 from dispatch_server.store.log import Tx, incident_events
@@ -41,17 +41,23 @@ class UpdateBody(BaseModel):
 
 def _mine(conn: Connection, partner_id: int) -> list[dict[str, Any]]:
     ids = sorted(partners.visible_incidents(conn, partner_id), reverse=True)
-    return [partners.partner_view(load(conn, i), partner_id) for i in ids]
+    who = names.load(conn)
+    return [partners.partner_view(load(conn, i), partner_id, who) for i in ids]
 
 
 def _one(conn: Connection, partner_id: int, incident_id: int) -> dict[str, Any]:
     inc = partners.check_visible(conn, partner_id, incident_id)
+    who = names.load(conn)
     timeline = [
-        partners.partner_frame(e)
+        partners.partner_frame(e, who)
         for e in incident_events(conn, incident_id)
         if e.type in partners.PARTNER_EVENTS
     ]
-    return {**partners.partner_view(inc, partner_id), "timeline": timeline}
+    return {**partners.partner_view(inc, partner_id, who), "timeline": timeline}
+
+
+def _view(conn: Connection, inc: Incident, partner_id: int) -> dict[str, Any]:
+    return partners.partner_view(inc, partner_id, names.load(conn))
 
 
 async def _guarded(call: Awaitable[T]) -> T:
@@ -105,7 +111,7 @@ async def acknowledge(incident_id: Id, ctx: CtxDep, who: PartnerDep) -> dict[str
     def job(tx: Tx) -> Incident:
         return partners.partner_acknowledge(tx, who.id, incident_id)
 
-    return partners.partner_view(await _guarded(ctx.writer.run(job)), who.id)
+    return await ctx.read(_view, await _guarded(ctx.writer.run(job)), who.id)
 
 
 @router.post("/incidents/{incident_id}/updates")
@@ -115,4 +121,4 @@ async def post_update(
     def job(tx: Tx) -> Incident:
         return partners.partner_update(tx, who.id, incident_id, body.text)
 
-    return partners.partner_view(await _guarded(ctx.writer.run(job)), who.id)
+    return await ctx.read(_view, await _guarded(ctx.writer.run(job)), who.id)

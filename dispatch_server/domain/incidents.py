@@ -7,6 +7,7 @@ command is checked against one transition table, and an illegal move raises
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
@@ -15,6 +16,7 @@ from typing import Any
 from dispatch_server.domain.errors import Conflict
 from dispatch_server.domain.events import Event, EventType, NewEvent
 from dispatch_server.domain.events import fold_all as events_fold_all
+from dispatch_server.domain.roll_calls import need_help_alert_id
 
 
 class Status(StrEnum):
@@ -30,6 +32,15 @@ class Disposition(StrEnum):
     FALSE_ALARM = "false_alarm"
     TEST = "test"
     HANDLED_BY_PARTNER = "handled_by_partner"
+
+
+class Source(StrEnum):
+    """What opened the incident: a member's alarm key, a `need_help` answer to a roll call,
+    or a lone-worker check-in that ran out. The console words each as what it is."""
+
+    ALARM = "alarm"
+    ROLL_CALL = "roll_call"
+    CHECK_IN = "check_in"
 
 
 class Reply(StrEnum):
@@ -84,6 +95,9 @@ class Incident:
     note: str | None = None
     # When the key was pressed, as the server kept it (domain/press.py); None: not said.
     pressed_at: float | None = None
+    source: Source = Source.ALARM
+    # The roll call a `need_help` answer came from (source roll_call).
+    roll_call_id: int | None = None
     responders: tuple[dict[str, Any], ...] = ()
     acknowledged_at: float | None = None
     acknowledged_by: str | None = None
@@ -92,6 +106,8 @@ class Incident:
     resolved_at: float | None = None
     resolved_by: str | None = None
     disposition: Disposition | None = None
+    # What the duty volunteer wrote when resolving it (incident_resolved `note`).
+    closing_note: str | None = None
     # Escalation: no duty console was connected when it opened; rules that fired; partners.
     unattended: bool = False
     # The escalation steps taken: (trigger, to, category, grid_id) of each rule that fired.
@@ -104,9 +120,30 @@ class Incident:
     last_seq: int = 0
 
 
+# Before `source` (issue 12) a roll call's `need_help` and an overdue check-in said what they
+# were only in an English note; events written then are read as what they were.
+LEGACY_NEED_HELP = re.compile(r"need help \(roll call (\d+)\)(?:: (.*))?", re.DOTALL)
+LEGACY_OVERDUE = "lone-worker check-in overdue"
+
+
+def origin(d: dict[str, Any]) -> tuple[Source, int | None, str | None]:
+    """(source, roll_call_id, the member's own note) of an `incident_opened` event's data."""
+    note = d.get("note")
+    if "source" in d:
+        return Source(d["source"]), d.get("roll_call_id"), note
+    legacy = LEGACY_NEED_HELP.fullmatch(note or "")
+    # The alert_id a need_help answer makes: a member who typed that note is not taken for one.
+    if legacy and d["alert_id"] == str(need_help_alert_id(int(legacy[1]), d["reporter_id"])):
+        return Source.ROLL_CALL, int(legacy[1]), legacy[2]
+    if note == LEGACY_OVERDUE:
+        return Source.CHECK_IN, None, None
+    return Source.ALARM, None, note
+
+
 def opened(event: Event) -> Incident:
     d = event.data
     assert event.incident_id is not None
+    source, roll_call_id, note = origin(d)
     return Incident(
         incident_id=event.incident_id,
         alert_id=d["alert_id"],
@@ -119,8 +156,10 @@ def opened(event: Event) -> Incident:
         category=d["category"],
         reporter_id=d["reporter_id"],
         opened_at=event.at,
-        note=d.get("note"),
+        note=note,
         pressed_at=_when(d.get("pressed_at")),
+        source=source,
+        roll_call_id=roll_call_id,
         responders=tuple(d["responders"]),
         unattended=d.get("unattended", False),
         last_seq=event.seq,
@@ -193,6 +232,7 @@ def fold(incident: Incident | None, event: Event) -> Incident:
                 resolved_at=event.at,
                 resolved_by=event.actor,
                 disposition=Disposition(d["disposition"]),
+                closing_note=d.get("note"),
             )
     return inc
 

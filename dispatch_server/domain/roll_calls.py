@@ -8,6 +8,7 @@ nobody answered. Deadlines are data: `due` says which are over at `now`.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -16,6 +17,14 @@ from dispatch_server.domain.errors import Conflict
 from dispatch_server.domain.events import Event, EventType, NewEvent
 from dispatch_server.domain.events import fold_all as events_fold_all
 from dispatch_server.protocol.frames import RollCallAnswer as RollCallStatus
+
+NEED_HELP_IDS = uuid.UUID("6f1d3c52-2d43-4b8e-9b1e-7a0d5b2c9e11")
+
+
+def need_help_alert_id(roll_call_id: int, member_id: int) -> uuid.UUID:
+    """The alert_id of the incident a `need_help` answer opens: made from the roll call and
+    the member, so a repeated answer can never open a second one."""
+    return uuid.uuid5(NEED_HELP_IDS, f"{roll_call_id}:{member_id}")
 
 
 @dataclass(frozen=True)

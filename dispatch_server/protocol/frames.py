@@ -226,6 +226,9 @@ class AssignmentFrame(ServerFrame):
     # From the ranking; null when the member was not ranked.
     distance_m: float | None = None
     opened_at: str
+    # Left out for an alarm; `roll_call` (with `roll_call_id`) or `check_in` otherwise.
+    source: str | None = None
+    roll_call_id: int | None = None
 
 
 class AssignmentRecorded(ServerFrame):

@@ -17,6 +17,7 @@ from dispatch_server.clock import iso
 from dispatch_server.domain import check_ins as domain
 from dispatch_server.domain.check_ins import CheckIn, Rule
 from dispatch_server.domain.events import Event, EventType, NewEvent
+from dispatch_server.domain.incidents import Source
 from dispatch_server.protocol.frames import Alert, Category, CheckInDue
 from dispatch_server.services import cluster
 from dispatch_server.services.context import Context
@@ -130,9 +131,9 @@ async def apply_due(ctx: Context, now: float) -> None:
                 type="alert",
                 alert_id=uuid.uuid5(OVERDUE_IDS, f"{member_id}:{missed}"),
                 category=Category.OTHER,
-                note="lone-worker check-in overdue",
             )
-            incident = opening_data(ctx, member_id, alert, now)
+            # `source: check_in` says what it is; the console words it (issue 12).
+            incident = opening_data(ctx, member_id, alert, now, Source.CHECK_IN)
         await ctx.writer.run(partial(_advance, member_id=member_id, state=state, incident=incident))
         # Normally the event already did this; if the log had it before, this stops a re-check.
         i = roster.row[member_id]

@@ -23,8 +23,9 @@ from sqlalchemy import Connection, select, update
 
 from dispatch_server.clock import iso
 from dispatch_server.domain.events import EventType, NewEvent
+from dispatch_server.services import names
 from dispatch_server.services.context import Context
-from dispatch_server.services.incidents import load
+from dispatch_server.services.incidents import append, load
 from dispatch_server.services.partners import partner_view
 from dispatch_server.services.views import event_view
 from dispatch_server.store.log import Tx, incident_events
@@ -60,11 +61,8 @@ def _due_deliveries(conn: Connection, now: float) -> tuple[list[Any], float | No
 def _payload(conn: Connection, delivery: Any) -> dict[str, Any]:
     inc = load(conn, delivery.incident_id)
     event = next(e for e in incident_events(conn, inc.incident_id) if e.seq == delivery.event_seq)
-    return {
-        "delivery_id": delivery.id,
-        "event": event_view(event),
-        "incident": partner_view(inc, delivery.partner_id),
-    }
+    incident = partner_view(inc, delivery.partner_id, names.load(conn))
+    return {"delivery_id": delivery.id, "event": event_view(event), "incident": incident}
 
 
 def _record(tx: Tx, delivery: Any, ok: bool, detail: str, next_at: float | None) -> None:
@@ -93,7 +91,7 @@ def _record(tx: Tx, delivery: Any, ok: bool, detail: str, next_at: float | None)
     }
     if next_at is not None and not ok:
         data["next_attempt_at"] = iso(next_at)
-    tx.append(NewEvent(kind, "system:delivery", delivery.incident_id, data))
+    append(tx, NewEvent(kind, "system:delivery", delivery.incident_id, data))
 
 
 async def _attempt(ctx: Context, delivery: Any) -> None:

@@ -21,7 +21,7 @@ from dispatch_server.domain.events import EventType, NewEvent
 from dispatch_server.domain.incidents import Incident
 from dispatch_server.services import cluster
 from dispatch_server.services.context import Context
-from dispatch_server.services.incidents import load
+from dispatch_server.services.incidents import append, load
 from dispatch_server.store.log import Tx
 from dispatch_server.store.tables import DELIVERY, ESCALATION_RULE, INCIDENT_PARTNER, PARTNER
 
@@ -114,8 +114,8 @@ def _escalate(
     }
     if not partner_ids:
         data["problem"] = f"no {rule.to.value} partner covers grid {inc.grid_id}"
-    event = tx.append(
-        NewEvent(EventType.INCIDENT_ESCALATED, "system:escalation", incident_id, data)
+    event = append(
+        tx, NewEvent(EventType.INCIDENT_ESCALATED, "system:escalation", incident_id, data)
     )
     # A partner already on the incident (an earlier step reached it) stays on it once: a later
     # step to the same partner is a normal step, with its own event and delivery.

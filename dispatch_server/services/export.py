@@ -1,22 +1,35 @@
-"""The incident log as a spreadsheet: one flat row per incident, names beside ids."""
+"""The incident log as a spreadsheet: one flat row per incident, a name beside every id."""
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable
 from typing import Any
 
 from dispatch_server.geo.index import GridIndex
+from dispatch_server.services.names import partner_key
+
+# Several ids in one cell are space-separated; their names, which may hold spaces, are not.
+NAMES_SEP = "; "
 
 
-def incident_row(
-    view: dict[str, Any], name: Callable[[int], str], grids: GridIndex
-) -> dict[str, Any]:
-    """One incident as a flat row for a spreadsheet: names beside ids, so the file reads on its
-    own."""
+def _names(view: dict[str, Any], keys: list[str]) -> str:
+    return NAMES_SEP.join(view["names"].get(k, "") for k in keys)
+
+
+def _notes(view: dict[str, Any]) -> str:
+    """Each note signed by its author (a duty volunteer, a partner): `name: text`."""
+    return " | ".join(f"{n['by_name'] or n['by']}: {n['text']}" for n in view["notes"])
+
+
+def incident_row(view: dict[str, Any], grids: GridIndex) -> dict[str, Any]:
+    """One incident view (services/views.py) as a flat row for a spreadsheet: names beside
+    ids, so the file reads on its own."""
     grid = grids.grids.get(view["grid_id"])
     called = view["assignments"]
+    accepted = [a for a in called if a["reply"] == "accepted"]
+    reached = view["escalated_to"]
+    acked = view["partner_acks"]
     return {
         "incident_id": view["incident_id"],
         "opened_at": view["opened_at"],
@@ -24,20 +37,31 @@ def incident_row(
         "grid_name_zh": grid.name_zh if grid else "",
         "grid_name_en": grid.name_en if grid else "",
         "category": view["category"],
+        "source": view["source"],
+        "roll_call_id": view["roll_call_id"] or "",
         "status": view["status"],
         "disposition": view["disposition"] or "",
         "reporter_id": view["reporter_id"] or "",
-        "reporter_name": name(view["reporter_id"]) if view["reporter_id"] else "",
+        "reporter_name": view["reporter_name"] or "",
         "lon": view["lon"],
         "lat": view["lat"],
         "acknowledged_at": view["acknowledged_at"] or "",
         "acknowledged_by": view["acknowledged_by"] or "",
+        "acknowledged_by_name": view["acknowledged_by_name"] or "",
         "resolved_at": view["resolved_at"] or "",
         "resolved_by": view["resolved_by"] or "",
+        "resolved_by_name": view["resolved_by_name"] or "",
         "dispatched": " ".join(str(a["member_id"]) for a in called),
-        "accepted": " ".join(str(a["member_id"]) for a in called if a["reply"] == "accepted"),
+        "dispatched_names": NAMES_SEP.join(a["name"] or "" for a in called),
+        "accepted": " ".join(str(a["member_id"]) for a in accepted),
+        "accepted_names": NAMES_SEP.join(a["name"] or "" for a in accepted),
+        "escalated_to": " ".join(map(str, reached)),
+        "escalated_to_names": _names(view, [partner_key(p) for p in reached]),
+        "partner_acks": " ".join(map(str, acked)),
+        "partner_acks_names": _names(view, [partner_key(p) for p in acked]),
         "note": view["note"] or "",
-        "notes": " | ".join(n["text"] for n in view["notes"]),
+        "notes": _notes(view),
+        "closing_note": view["closing_note"] or "",
     }
 
 
@@ -48,6 +72,8 @@ INCIDENT_COLUMNS = [
     "grid_name_zh",
     "grid_name_en",
     "category",
+    "source",
+    "roll_call_id",
     "status",
     "disposition",
     "reporter_id",
@@ -56,12 +82,21 @@ INCIDENT_COLUMNS = [
     "lat",
     "acknowledged_at",
     "acknowledged_by",
+    "acknowledged_by_name",
     "resolved_at",
     "resolved_by",
+    "resolved_by_name",
     "dispatched",
+    "dispatched_names",
     "accepted",
+    "accepted_names",
+    "escalated_to",
+    "escalated_to_names",
+    "partner_acks",
+    "partner_acks_names",
     "note",
     "notes",
+    "closing_note",
 ]
 
 

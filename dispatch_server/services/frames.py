@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from dispatch_server.clock import iso
-from dispatch_server.domain.incidents import Incident, Reply
+from dispatch_server.domain.incidents import Incident, Reply, Source
 from dispatch_server.protocol.frames import AlertUpdate, AssignmentFrame, Coming
 
 
@@ -40,4 +40,7 @@ def assignment_frame(inc: Incident, member_id: int) -> AssignmentFrame:
         note=inc.note,
         distance_m=ranked["distance_m"] if ranked else None,
         opened_at=iso(inc.opened_at),
+        # What opened it, when not the alarm key: a roll call's need_help, an overdue check-in.
+        source=None if inc.source is Source.ALARM else inc.source.value,
+        roll_call_id=inc.roll_call_id,
     )

@@ -17,8 +17,9 @@ from dispatch_server.domain import incidents as domain
 from dispatch_server.domain.errors import NotFound
 from dispatch_server.domain.events import Event, EventType, NewEvent
 from dispatch_server.domain.incidents import Disposition, Incident, Status
+from dispatch_server.services import names
 from dispatch_server.services.context import Context
-from dispatch_server.services.views import event_view, incident_view
+from dispatch_server.services.views import incident_view
 from dispatch_server.store.log import Tx, incident_events, last_seq
 from dispatch_server.store.tables import ASSIGNMENT, INCIDENT
 
@@ -50,6 +51,15 @@ def _upsert_assignment(conn: Connection, inc: Incident, member_id: int) -> None:
         conn.execute(
             insert(ASSIGNMENT), {"incident_id": inc.incident_id, "member_id": member_id, **row}
         )
+
+
+def append(tx: Tx, new: NewEvent) -> Event:
+    """Log an event about an incident that changes no projected column (an escalation step, a
+    delivery, a partner's word), and mark its row changed: `GET /api/incidents?since_seq=`
+    finds incidents by `last_seq`, and a console refreshes its panel from that."""
+    event = tx.append(new)
+    tx.cursor.execute(tx.sql.set_last_seq, {"seq": event.seq, "id": new.incident_id})
+    return event
 
 
 def load(conn: Connection, incident_id: int) -> Incident:
@@ -108,12 +118,12 @@ async def resolve(
 
 def detail(conn: Connection, incident_id: int) -> tuple[Incident, dict[str, Any]]:
     """The incident, and its view: state, place, grid, reporter, ranked responders and the
-    full timeline."""
+    full timeline, with the names of everyone in it."""
     events = incident_events(conn, incident_id)
     if not events:
         raise NotFound(f"no incident {incident_id}")
     inc = domain.fold_all(events)
-    return inc, {**incident_view(inc), "timeline": [event_view(e) for e in events]}
+    return inc, incident_view(inc, names.load(conn), events)
 
 
 @dataclass(frozen=True)
@@ -150,4 +160,10 @@ def listing(conn: Connection, f: Filters) -> dict[str, Any]:
             q = q.where(column == value)
     head = last_seq(conn)
     ids = list(conn.execute(q).scalars())
-    return {"last_seq": head, "incidents": [incident_view(load(conn, i)) for i in ids]}
+    who = names.load(conn)
+    return {"last_seq": head, "incidents": [incident_view(load(conn, i), who) for i in ids]}
+
+
+def view(conn: Connection, inc: Incident) -> dict[str, Any]:
+    """A command's answer: the incident as it now is, with names."""
+    return incident_view(inc, names.load(conn))

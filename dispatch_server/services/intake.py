@@ -15,7 +15,7 @@ from typing import Any
 from dispatch_server.clock import epoch_seconds, iso
 from dispatch_server.domain.errors import Conflict
 from dispatch_server.domain.events import EventType, NewEvent, actor
-from dispatch_server.domain.incidents import Status
+from dispatch_server.domain.incidents import Source, Status
 from dispatch_server.domain.press import press_time
 from dispatch_server.domain.responders import incident_point, rank
 from dispatch_server.protocol.frames import Alert, AlertAccepted
@@ -25,8 +25,16 @@ from dispatch_server.services.suggestions import in_need
 from dispatch_server.store.log import Tx
 
 
-def opening_data(ctx: Context, reporter_id: int, alert: Alert, now: float) -> dict[str, Any]:
-    """Everything the incident_opened event carries: place, grid, ranked responders."""
+def opening_data(
+    ctx: Context,
+    reporter_id: int,
+    alert: Alert,
+    now: float,
+    source: Source = Source.ALARM,
+    roll_call_id: int | None = None,
+) -> dict[str, Any]:
+    """Everything the incident_opened event carries: place, grid, what opened it (the alarm
+    key, a roll call's `need_help`, an overdue check-in), ranked responders."""
     projection = ctx.grids.projection
     fix = ctx.roster.fix(reporter_id)
     home_grid = ctx.roster.grids[ctx.roster.row[reporter_id]]
@@ -45,6 +53,9 @@ def opening_data(ctx: Context, reporter_id: int, alert: Alert, now: float) -> di
     responders = rank(
         ctx.roster, point, reporter_id, alert.category, now, ctx.policy, excluded=in_need(ctx)
     )
+    origin: dict[str, Any] = {"source": source.value}
+    if roll_call_id is not None:
+        origin["roll_call_id"] = roll_call_id
     return {
         "alert_id": str(alert.alert_id),
         "grid_id": where.grid_id,
@@ -58,6 +69,7 @@ def opening_data(ctx: Context, reporter_id: int, alert: Alert, now: float) -> di
         "reporter_id": reporter_id,
         "reporter_grid_id": home_grid,
         "note": alert.note,
+        **origin,
         "responders": [r.to_wire() for r in responders],
         # DESIGN.md/issue 4: with no duty console connected the alarm goes straight to
         # escalation, and the handheld is told.

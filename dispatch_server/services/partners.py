@@ -1,5 +1,6 @@
 """What a security partner may see and do: only incidents escalated to it, and of those
-only where and what, never who is where (DESIGN.md)."""
+only where and what, never who is where (DESIGN.md). Of names, only partners': its own and the
+other partners' on the same incident, never a duty volunteer's or a member's (decision 33)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,8 @@ from dispatch_server.domain import incidents as incident_domain
 from dispatch_server.domain.errors import Conflict
 from dispatch_server.domain.events import Event, EventType
 from dispatch_server.domain.incidents import Incident
-from dispatch_server.services.incidents import load
+from dispatch_server.services.incidents import append, load
+from dispatch_server.services.names import Names, partner_key
 from dispatch_server.services.views import event_view
 from dispatch_server.store.log import Tx
 from dispatch_server.store.tables import INCIDENT, INCIDENT_PARTNER, PARTNER
@@ -29,9 +31,13 @@ PARTNER_EVENTS = frozenset(
 )
 
 
-def partner_view(inc: Incident, partner_id: int) -> dict[str, Any]:
-    """The incident as partner `partner_id` sees it: where and what, not who is where.
-    `acknowledged` is the duty centre's; `acknowledged_by_you` is this partner's own."""
+def partner_view(inc: Incident, partner_id: int, names: Names) -> dict[str, Any]:
+    """The incident as partner `partner_id` sees it: where and what, not who is where; which
+    partners it reached and who of them acknowledged or wrote, by name. `acknowledged` is
+    the duty centre's; `acknowledged_by_you` is this partner's own."""
+    partners = names.partners_only()
+    keys = {partner_key(p) for p in inc.escalated_to | inc.partner_acks}
+    keys |= {n["by"] for n in inc.notes}
     return {
         "incident_id": inc.incident_id,
         "status": inc.status.value,
@@ -39,6 +45,7 @@ def partner_view(inc: Incident, partner_id: int) -> dict[str, Any]:
         "lon": inc.lon,
         "lat": inc.lat,
         "category": inc.category,
+        "source": inc.source.value,
         "note": inc.note,
         "opened_at": iso(inc.opened_at),
         "acknowledged": inc.acknowledged_at is not None,
@@ -48,13 +55,21 @@ def partner_view(inc: Incident, partner_id: int) -> dict[str, Any]:
         ),
         "resolved_at": iso(inc.resolved_at) if inc.resolved_at else None,
         "disposition": inc.disposition.value if inc.disposition else None,
-        "notes": [{**n, "at": iso(n["at"])} for n in inc.notes],
+        "closing_note": inc.closing_note,
+        # A note's `by_name` is a partner's name, or null: the centre's notes are the centre's.
+        "notes": [{**n, "at": iso(n["at"]), "by_name": partners.of(n["by"])} for n in inc.notes],
+        "escalated_to": sorted(inc.escalated_to),
+        "partner_acks": sorted(inc.partner_acks),
+        "names": partners.table(keys),
     }
 
 
-def partner_frame(event: Event) -> dict[str, Any]:
+def partner_frame(event: Event, names: Names) -> dict[str, Any]:
+    """An event as a partner's feed carries it: no actor; a partner named beside its id."""
     frame = event_view(event)
     frame.pop("actor", None)
+    if "partner_id" in frame:
+        frame["partner_name"] = names.partners.get(frame["partner_id"])
     return frame
 
 
@@ -87,7 +102,7 @@ def partner_acknowledge(tx: Tx, partner_id: int, incident_id: int) -> Incident:
     new = incident_domain.partner_acknowledge(inc, partner_id, f"partner:{partner_id}")
     if new is None:
         return inc
-    return incident_domain.fold(inc, tx.append(new))
+    return incident_domain.fold(inc, append(tx, new))
 
 
 def partner_update(tx: Tx, partner_id: int, incident_id: int, text: str) -> Incident:
@@ -96,4 +111,4 @@ def partner_update(tx: Tx, partner_id: int, incident_id: int, text: str) -> Inci
         new = incident_domain.partner_update(inc, partner_id, text, f"partner:{partner_id}")
     except Conflict as exc:
         raise PermissionError(str(exc)) from None
-    return incident_domain.fold(inc, tx.append(new))
+    return incident_domain.fold(inc, append(tx, new))

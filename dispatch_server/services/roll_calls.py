@@ -2,12 +2,12 @@
 
 A `need_help` answer also opens an incident at the member's position, in the
 same transaction, with an alert_id made from the roll call and the member, so a
-repeated answer can never open a second one.
+repeated answer can never open a second one. The incident says where it came
+from (`source: roll_call`, `roll_call_id`); its note is the member's own.
 """
 
 from __future__ import annotations
 
-import uuid
 from functools import partial
 from typing import Any
 
@@ -17,7 +17,8 @@ from dispatch_server.clock import iso
 from dispatch_server.domain import roll_calls as domain
 from dispatch_server.domain.errors import NotFound
 from dispatch_server.domain.events import Event, EventType
-from dispatch_server.domain.roll_calls import RollCall
+from dispatch_server.domain.incidents import Source
+from dispatch_server.domain.roll_calls import RollCall, need_help_alert_id
 from dispatch_server.protocol.frames import Alert, Category, RollCallFrame
 from dispatch_server.protocol.frames import RollCallAnswer as RollCallStatus
 from dispatch_server.services.context import Context
@@ -26,8 +27,6 @@ from dispatch_server.services.intake import open_incident, opening_data
 from dispatch_server.services.views import event_view
 from dispatch_server.store.log import Tx, roll_call_events
 from dispatch_server.store.tables import ROLL_CALL
-
-NEED_HELP_IDS = uuid.UUID("6f1d3c52-2d43-4b8e-9b1e-7a0d5b2c9e11")
 
 
 def load(conn: Connection, roll_call_id: int) -> RollCall:
@@ -92,11 +91,11 @@ async def answer(
     if status is RollCallStatus.NEED_HELP:
         alert = Alert(
             type="alert",
-            alert_id=uuid.uuid5(NEED_HELP_IDS, f"{roll_call_id}:{member_id}"),
+            alert_id=need_help_alert_id(roll_call_id, member_id),
             category=Category.OTHER,
-            note=f"need help (roll call {roll_call_id})" + (f": {note}" if note else ""),
+            note=note,
         )
-        incident = opening_data(ctx, member_id, alert, ctx.clock())
+        incident = opening_data(ctx, member_id, alert, ctx.clock(), Source.ROLL_CALL, roll_call_id)
     return await ctx.writer.run(
         lambda tx: _answer(tx, roll_call_id, member_id, status, note, incident)
     )

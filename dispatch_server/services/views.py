@@ -3,11 +3,13 @@ handheld are in services/frames.py, the CSV export in services/export.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from dispatch_server.clock import iso
 from dispatch_server.domain.events import Event
 from dispatch_server.domain.incidents import Incident
+from dispatch_server.services.names import Names, member_key, partner_key
 
 
 def event_view(event: Event) -> dict[str, Any]:
@@ -24,11 +26,39 @@ def _time(ts: float | None) -> str | None:
     return None if ts is None else iso(ts)
 
 
-def incident_view(inc: Incident) -> dict[str, Any]:
-    return {
+def mentioned(inc: Incident) -> set[str]:
+    """Everyone the incident's state names: the reporter, responders ranked and called,
+    who acknowledged, resolved and wrote notes, the partners reached and acknowledging."""
+    keys = {member_key(inc.reporter_id)}
+    keys |= {member_key(r["member_id"]) for r in inc.responders}
+    keys |= {member_key(m) for m in inc.assignments}
+    keys |= {k for k in (inc.acknowledged_by, inc.resolved_by) if k}
+    keys |= {n["by"] for n in inc.notes}
+    keys |= {partner_key(p) for p in inc.escalated_to | inc.partner_acks}
+    return keys
+
+
+def event_mentions(event: Event) -> set[str]:
+    """Everyone one event names: its actor and the members and partners in its data."""
+    d = event.data
+    keys = {event.actor}
+    keys |= {member_key(m) for m in [d.get("member_id"), *d.get("member_ids", ())] if m}
+    keys |= {partner_key(p) for p in [d.get("partner_id"), *d.get("partner_ids", ())] if p}
+    return keys
+
+
+def incident_view(
+    inc: Incident, names: Names, timeline: Iterable[Event] | None = None
+) -> dict[str, Any]:
+    """The incident, with a name beside each id (`*_name`, and `names`: actor key -> name for
+    everyone it mentions, its timeline's too when given: what the console's timeline reads)."""
+    keys = mentioned(inc)
+    view: dict[str, Any] = {
         "incident_id": inc.incident_id,
         "alert_id": inc.alert_id,
         "status": inc.status.value,
+        "source": inc.source.value,
+        "roll_call_id": inc.roll_call_id,
         "grid_id": inc.grid_id,
         "lon": inc.lon,
         "lat": inc.lat,
@@ -36,29 +66,42 @@ def incident_view(inc: Incident) -> dict[str, Any]:
         "point_source": inc.point_source,
         "category": inc.category,
         "reporter_id": inc.reporter_id,
+        "reporter_name": names.of(member_key(inc.reporter_id)),
         "note": inc.note,
         "opened_at": iso(inc.opened_at),
         # When the key was pressed (the handheld's time, clamped); null: it did not say.
         "pressed_at": _time(inc.pressed_at),
         "acknowledged_at": _time(inc.acknowledged_at),
         "acknowledged_by": inc.acknowledged_by,
+        "acknowledged_by_name": names.of(inc.acknowledged_by),
         "resolved_at": _time(inc.resolved_at),
         "resolved_by": inc.resolved_by,
+        "resolved_by_name": names.of(inc.resolved_by),
         "disposition": inc.disposition.value if inc.disposition else None,
+        "closing_note": inc.closing_note,
         "responders": list(inc.responders),
         "assignments": [
             {
                 "member_id": a.member_id,
+                "name": names.of(member_key(a.member_id)),
                 "reply": a.reply.value,
                 "dispatched_at": iso(a.dispatched_at),
                 "replied_at": _time(a.replied_at),
             }
             for a in inc.assignments.values()
         ],
-        "notes": [{**n, "at": iso(n["at"])} for n in inc.notes],
+        "notes": [{**n, "at": iso(n["at"]), "by_name": names.of(n["by"])} for n in inc.notes],
         "escalated_to": sorted(inc.escalated_to),
+        "partner_acks": sorted(inc.partner_acks),
         # Escalation steps that reached nobody: `{rule_id, trigger, to, problem, seq, at}`.
         "escalation_problems": [{**p, "at": iso(p["at"])} for p in inc.escalation_problems],
         "unattended": inc.unattended,
         "last_seq": inc.last_seq,
     }
+    if timeline is not None:
+        events = list(timeline)
+        view["timeline"] = [event_view(e) for e in events]
+        for e in events:
+            keys |= event_mentions(e)
+    view["names"] = names.table(keys)
+    return view

@@ -72,7 +72,7 @@ async def test_roll_call_tally_silence_and_need_help(server: Running, tmp_path: 
     # The cry for help opened an incident, from that member.
     opened = [e for e in events if e["type"] == "incident_opened"]
     assert len(opened) == 1 and opened[0]["reporter_id"] == tally["G02"]["need_help"][0]
-    assert f"roll call {rid}" in opened[0]["note"]
+    assert opened[0]["source"] == "roll_call" and opened[0]["roll_call_id"] == rid
     # And the log keeps it all.
     detail = await server.api.get(f"/api/roll-calls/{rid}")
     assert detail["open"] is False and detail["silent_grids"] == [SILENT_GRID]

@@ -95,7 +95,12 @@ const WORDS = {
     escalated_badge: "已上报安保/警方",
     actor_admin: "管理员",
     actor_dispatcher: "值班员{id}",
+    actor_dispatcher_named: "值班员{name}",
+    actor_partner: "合作方{name}",
     actor_system: "系统",
+    source: "来源",
+    source_roll_call: "点名时报告需要支援（第{n}次点名）",
+    source_check_in: "单人巡逻报平安超时",
     unattended: "报警时无人值守",
     nobody_reached: "上报失败：没有{to}负责本网格，系统没有通知到任何人。请马上直接打电话！",
     nobody_reached_badge: "上报无人接收，请打电话",
@@ -220,7 +225,12 @@ const WORDS = {
     escalated_badge: "Escalated to security/police",
     actor_admin: "Admin",
     actor_dispatcher: "Duty volunteer {id}",
+    actor_dispatcher_named: "Duty volunteer {name}",
+    actor_partner: "partner {name}",
     actor_system: "System",
+    source: "How it came",
+    source_roll_call: "asked for help during roll call {n}",
+    source_check_in: "missed a lone-worker check-in",
     unattended: "No console was staffed when it came in",
     nobody_reached: "Escalation reached nobody: no {to} partner covers this grid. Phone them yourself, now!",
     nobody_reached_badge: "Escalation reached nobody: phone",
@@ -287,18 +297,22 @@ const ENUMS = {
 const EVENTS = {
   zh: {
     incident_opened: "报警：{who}按下报警键",
+    incident_opened_roll_call: "{who}在第{roll_call_id}次点名时报告需要支援：{grid}，{place}",
+    incident_opened_check_in: "{who}单人巡逻报平安超时，系统自动开启事件：{grid}，{place}",
     incident_acknowledged: "{who}确认收到",
     responders_dispatched: "{who}派遣：{members}",
     assignment_replied: "{member}{answer}",
     note_added: "{who}备注：{text}",
     incident_resolved: "{who}结案：{disposition}",
+    incident_resolved_note: "{who}结案：{disposition}。结案说明：{note}",
     incident_escalated: "自动上报给{to}（{trigger}）",
+    incident_escalated_named: "自动上报给{to}：{partners}（{trigger}）",
     incident_escalation_failed: "自动上报失败（{trigger}）：没有{to}负责本网格，无人收到",
-    delivery_succeeded: "已通知合作方（第{attempt}次）",
-    delivery_failed: "通知合作方失败（第{attempt}次：{result}），稍后重试",
-    delivery_dead_lettered: "通知合作方彻底失败（{result}），请电话联系",
-    partner_acknowledged: "合作方已确认",
-    partner_update: "合作方消息：{text}",
+    delivery_succeeded: "已通知合作方{partner}（第{attempt}次）",
+    delivery_failed: "通知合作方{partner}失败（第{attempt}次：{result}），稍后重试",
+    delivery_dead_lettered: "通知合作方{partner}彻底失败（{result}），请电话联系",
+    partner_acknowledged: "合作方{partner}已确认",
+    partner_update: "合作方{partner}消息：{text}",
     member_offline: "{member}离线",
     member_online: "{member}恢复在线",
     check_in_overdue: "{member}报平安超时",
@@ -309,18 +323,22 @@ const EVENTS = {
   },
   en: {
     incident_opened: "Alarm: {who} pressed the alarm key",
+    incident_opened_roll_call: "{who} asked for help during roll call {roll_call_id}: {grid}, {place}",
+    incident_opened_check_in: "{who} missed a lone-worker check-in; opened automatically: {grid}, {place}",
     incident_acknowledged: "{who} acknowledged",
     responders_dispatched: "{who} dispatched {members}",
     assignment_replied: "{member} {answer}",
     note_added: "{who} noted: {text}",
     incident_resolved: "{who} resolved it: {disposition}",
+    incident_resolved_note: "{who} resolved it: {disposition}. Closing note: {note}",
     incident_escalated: "Escalated to {to} ({trigger})",
+    incident_escalated_named: "Escalated to {to}: {partners} ({trigger})",
     incident_escalation_failed: "Escalation ({trigger}) reached nobody: no {to} partner covers this grid",
-    delivery_succeeded: "Partner notified (try {attempt})",
-    delivery_failed: "Notifying the partner failed (try {attempt}: {result}); retrying",
-    delivery_dead_lettered: "Notifying the partner failed for good ({result}): phone them",
-    partner_acknowledged: "Partner acknowledged",
-    partner_update: "Partner update: {text}",
+    delivery_succeeded: "Partner {partner} notified (try {attempt})",
+    delivery_failed: "Notifying partner {partner} failed (try {attempt}: {result}); retrying",
+    delivery_dead_lettered: "Notifying partner {partner} failed for good ({result}): phone them",
+    partner_acknowledged: "Partner {partner} acknowledged",
+    partner_update: "Update from partner {partner}: {text}",
     member_offline: "{member} went offline",
     member_online: "{member} is back online",
     check_in_overdue: "{member} missed a check-in",
@@ -357,15 +375,37 @@ export function name(kind, value) {
   return ENUMS[current][kind][value] ?? value;
 }
 
+/** Which wording an event takes: some types read differently by what they carry. */
+function variant(ev) {
+  switch (ev.type) {
+    // A step that reached nobody must never read like one that reached someone.
+    case "incident_escalated":
+      return ev.problem ? "incident_escalation_failed" : ev.partner_ids?.length ? "incident_escalated_named" : ev.type;
+    // A roll call's need_help or a lapsed check-in: nobody pressed the alarm key.
+    case "incident_opened":
+      return {roll_call: "incident_opened_roll_call", check_in: "incident_opened_check_in"}[ev.source] ?? ev.type;
+    case "incident_resolved":
+      return ev.note ? "incident_resolved_note" : ev.type;
+    default:
+      return ev.type;
+  }
+}
+
 export function eventText(ev, vars) {
   const words = EVENTS[current];
-  // A step that reached nobody must never read like one that reached someone.
-  const template = words[ev.type === "incident_escalated" && ev.problem ? "incident_escalation_failed" : ev.type];
+  const template = words[variant(ev)];
   if (!template) return ev.type;
   const merged = {...ev, ...vars};
   if (ev.type === "assignment_replied") merged.answer = ev.accept ? words.answer_yes : words.answer_no;
   if (ev.type === "incident_escalated") merged.trigger = words.trigger[ev.trigger] ?? ev.trigger;
   return fill(template, merged);
+}
+
+/** What opened the incident, when not the alarm key: a roll call's need_help, a check-in. */
+export function sourceText(inc) {
+  if (inc.source === "roll_call") return t("source_roll_call", {n: inc.roll_call_id});
+  if (inc.source === "check_in") return t("source_check_in");
+  return "";
 }
 
 /** "name（G03）" in Chinese, "name (G03)" in English. */

@@ -156,7 +156,9 @@ async function loadSelected() {
   if (S.selected === null) { S.detail = null; return; }
   const id = S.selected;
   const detail = await S.api.get(`/api/incidents/${id}`);
-  if (S.selected === id) { S.detail = detail; keep(detail); }
+  // Two loads can cross (an action's and the feed's): an older answer must not replace a newer.
+  const newer = S.detail?.incident_id === id && S.detail.last_seq > detail.last_seq;
+  if (S.selected === id && !newer) { S.detail = detail; keep(detail); }
   redraw();
 }
 
@@ -183,6 +185,7 @@ function apply(ev) {
     if (ev.type === "incident_opened") {
       announce(ev);
       keep({incident_id: ev.incident_id, status: "open", grid_id: ev.grid_id, category: ev.category,
+        source: ev.source ?? "alarm", roll_call_id: ev.roll_call_id ?? null,
         lon: ev.lon, lat: ev.lat, opened_at: ev.at, pressed_at: ev.pressed_at ?? null,
         reporter_id: ev.reporter_id, note: ev.note,
         escalated_to: [], escalation_problems: [], unattended: ev.unattended ?? false, last_seq: ev.seq,

@@ -4,7 +4,7 @@
 // duty volunteer is typing or has ticked lives in `draft`, so a redraw never loses it.
 
 import {h} from "./dom.js";
-import {t, name, eventText, clockTime, dateTime, duration, paren, list} from "./i18n.js";
+import {t, name, eventText, sourceText, clockTime, dateTime, duration, paren, list} from "./i18n.js";
 import {ageSince, ageText} from "./queue.js";
 
 // Pressed and received further apart than this: the panel shows both times.
@@ -45,12 +45,21 @@ function whenRows(inc) {
 const PLACE = {alert_fix: "by_fix", reporter_fix: "by_reporter_fix", reporter_grid: "by_reporter_grid"};
 const REPLY = {pending: "reply_pending", accepted: "reply_accepted", declined: "reply_declined"};
 
-export function actorName(actor, memberName) {
+/** Who did it, by name: `names` is the incident view's (actor key -> name, read with the view,
+ * so someone registered after the page loaded is named too). */
+export function actorName(actor, names, memberName) {
   const [kind, id] = String(actor).split(":");
-  if (kind === "member") return memberName(Number(id));
-  if (kind === "dispatcher") return t("actor_dispatcher", {id});
+  const known = names[actor];
+  if (kind === "member") return known ?? memberName(Number(id));
+  if (kind === "dispatcher") return known ? t("actor_dispatcher_named", {name: known}) : t("actor_dispatcher", {id});
+  if (kind === "partner") return t("actor_partner", {name: known ?? `#${id}`});
   if (kind === "admin") return t("actor_admin");
   return t("actor_system");
+}
+
+/** "28.13327, 113.04119（按报警人最近定位）": where, and how the server knew. */
+function placeText(where) {
+  return paren(`${where.lat.toFixed(5)}, ${where.lon.toFixed(5)}`, t(PLACE[where.point_source] ?? "by_fix"));
 }
 
 function responderLine(r, memberName) {
@@ -120,15 +129,25 @@ function findAnyone(inc, draft, members, memberName, redraw) {
   return box;
 }
 
-function timeline(inc, memberName) {
+function timeline(inc, memberName, gridName) {
+  const names = inc.names ?? {};
+  const member = (id) => names[`member:${id}`] ?? memberName(id);
+  const partner = (id) => names[`partner:${id}`] ?? `#${id}`;
   const ol = h("ol", {class: "timeline"});
-  for (const ev of inc.timeline) {
+  for (const raw of inc.timeline) {
+    // The opening reads as what opened it, as the server folded it: an event logged before
+    // `source` existed carries it only in the incident's view.
+    const ev = raw.type === "incident_opened" ? {...raw, source: inc.source, roll_call_id: inc.roll_call_id} : raw;
     const vars = {
-      who: actorName(ev.actor, memberName),
-      member: ev.member_id ? memberName(ev.member_id) : "",
-      members: list((ev.member_ids ?? []).map(memberName)),
+      who: actorName(ev.actor, names, memberName),
+      member: ev.member_id ? member(ev.member_id) : "",
+      members: list((ev.member_ids ?? []).map(member)),
+      partner: ev.partner_id ? partner(ev.partner_id) : "",
+      partners: list((ev.partner_ids ?? []).map(partner)),
       disposition: name("disposition", ev.disposition),
       to: name("partner", ev.to),
+      grid: ev.grid_id ? gridName(ev.grid_id) : "",
+      place: ev.type === "incident_opened" ? placeText(ev) : "",
     };
     ol.append(h("li", {"data-type": ev.type, "data-seq": ev.seq},
       h("time", {datetime: ev.at}, clockTime(ev.at)), " ", eventText(ev, vars)));
@@ -172,10 +191,11 @@ export function renderPanel(box, inc, {draft, gridName, memberName, members, act
     nobodyReached(inc),
     escalationLine(inc),
     h("div", {class: "facts"},
-      row(t("reporter"), inc.reporter_id ? memberName(inc.reporter_id) : "—"),
+      row(t("reporter"), inc.reporter_id ? inc.reporter_name ?? memberName(inc.reporter_id) : "—"),
       ...whenRows(inc),
       row(t("grid"), gridName(inc.grid_id)),
       row(t("place"), `${inc.lat.toFixed(5)}, ${inc.lon.toFixed(5)} · ${place} · ${t(PLACE[inc.point_source] ?? "by_fix")}`),
+      sourceText(inc) ? row(t("source"), sourceText(inc)) : null,
       inc.note ? row(t("note_placeholder"), inc.note) : null,
       inc.disposition ? row(t("disposition"), name("disposition", inc.disposition)) : null),
     active && inc.status === "open"
@@ -193,7 +213,7 @@ export function renderPanel(box, inc, {draft, gridName, memberName, members, act
       h("button", {type: "button", id: "add-note", onclick: () => draft.note.trim() && act("note", draft.note.trim())}, t("add_note"))),
     active ? resolveBox(draft, act) : null,
     h("h3", {}, t("timeline")),
-    timeline(inc, memberName),
+    timeline(inc, memberName, gridName),
   ];
   box.replaceChildren(...parts.filter((p) => p !== null));
   const note = box.querySelector("#note");

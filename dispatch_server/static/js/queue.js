@@ -2,7 +2,7 @@
 // open incidents, oldest first; then a few recently resolved, greyed.
 
 import {h} from "./dom.js";
-import {t, name, duration} from "./i18n.js";
+import {t, name, duration, sourceText} from "./i18n.js";
 
 const RANK = {open: 0, acknowledged: 1, dispatched: 1, responding: 1, resolved: 2};
 const RESOLVED_SHOWN = 8;
@@ -38,6 +38,7 @@ function card(inc, {selected, gridName, memberName, onSelect}) {
   },
   h("div", {class: "card-head"}, `#${inc.incident_id} ${name("category", inc.category)}`),
   h("div", {class: "card-grid"}, gridName(inc.grid_id)),
+  sourceText(inc) ? h("div", {class: "card-source"}, sourceText(inc)) : null,
   h("div", {class: "chip"}, name("status", inc.status)),
   h("div", {class: "age", "data-since": resolved ? "" : ageSince(inc)},
     resolved ? name("disposition", inc.disposition) : ageText(ageSince(inc))),

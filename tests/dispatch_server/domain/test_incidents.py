@@ -9,7 +9,8 @@ import pytest
 from dispatch_server.domain import incidents as inc
 from dispatch_server.domain.errors import Conflict
 from dispatch_server.domain.events import Event, EventType, NewEvent
-from dispatch_server.domain.incidents import Disposition, Reply, Status
+from dispatch_server.domain.incidents import Disposition, Reply, Source, Status
+from dispatch_server.domain.roll_calls import need_help_alert_id
 
 OPEN_DATA: dict[str, Any] = {
     "alert_id": "a",
@@ -59,6 +60,7 @@ def test_open_acknowledge_dispatch_accept_resolve() -> None:
     s = log.commit(inc.add_note(s, "on scene", "dispatcher:1"))
     s = log.commit(inc.resolve(s, Disposition.TRUE_ALARM, "done", "dispatcher:1"))
     assert s.status is Status.RESOLVED and s.disposition is Disposition.TRUE_ALARM
+    assert s.closing_note == "done"
     assert inc.busy_members(s) == set()
     assert s.last_seq == log.seq == 7
 
@@ -130,3 +132,29 @@ def test_fold_refuses_an_event_before_its_opening() -> None:
     event = Event(1, EventType.NOTE_ADDED, 1.0, "d", 7, {"text": "x"})
     with pytest.raises(ValueError, match="before its incident was opened"):
         inc.fold(None, event)
+
+
+def _origin(**data: Any) -> tuple[Source, int | None, str | None]:
+    state = inc.fold(None, Event(1, EventType.INCIDENT_OPENED, 1.0, "member:1", 7, data))
+    return state.source, state.roll_call_id, state.note
+
+
+def test_an_incident_says_what_opened_it() -> None:
+    assert _origin(**OPEN_DATA) == (Source.ALARM, None, None)
+    assert _origin(**OPEN_DATA, note="smoke") == (Source.ALARM, None, "smoke")
+    help_ = {**OPEN_DATA, "source": "roll_call", "roll_call_id": 3, "note": "ankle"}
+    assert _origin(**help_) == (Source.ROLL_CALL, 3, "ankle")
+    assert _origin(**OPEN_DATA, source="check_in", note=None) == (Source.CHECK_IN, None, None)
+
+
+def test_events_from_before_source_read_as_what_they_were() -> None:
+    """Issue 12: a need_help or an overdue check-in once said so only in an English note."""
+    legacy = {**OPEN_DATA, "alert_id": str(need_help_alert_id(3, 1))}
+    assert _origin(**legacy, note="need help (roll call 3)") == (Source.ROLL_CALL, 3, None)
+    said = "need help (roll call 3): ankle,\nbadly"
+    assert _origin(**legacy, note=said) == (Source.ROLL_CALL, 3, "ankle,\nbadly")
+    # The same words typed by a member on an alarm of their own are only a note.
+    typed = "need help (roll call 3)"
+    assert _origin(**OPEN_DATA, note=typed) == (Source.ALARM, None, typed)
+    overdue = "lone-worker check-in overdue"
+    assert _origin(**OPEN_DATA, note=overdue) == (Source.CHECK_IN, None, None)

@@ -59,7 +59,7 @@ async def test_missed_check_ins_warn_then_open_an_incident(
     assert steps == [("check_in_warning", lone_id), ("check_in_overdue", lone_id)]
     incident = listing["incidents"]
     assert len(incident) == 1 and incident[0]["reporter_id"] == lone_id
-    assert incident[0]["note"] == "lone-worker check-in overdue"
+    assert incident[0]["source"] == "check_in" and incident[0]["note"] is None
     overdue_event = next(e for e in events if e["type"] == "check_in_overdue")
     assert overdue_event["incident_id"] == incident[0]["incident_id"]
     assert any(

@@ -67,7 +67,7 @@ async def test_warning_then_overdue_then_back_to_normal(ctx: Context, hands: Han
     await check_ins.apply_due(ctx, hands.now)
     opened, overdue = await logged(ctx, seen + 1)
     assert opened.type.value == "incident_opened" and opened.data["reporter_id"] == li
-    assert opened.data["note"] == "lone-worker check-in overdue"
+    assert opened.data["source"] == "check_in" and opened.data["note"] is None
     assert overdue.type.value == "check_in_overdue"
     assert overdue.data["incident_id"] == opened.incident_id
     assert list(ctx.active) == [opened.incident_id]

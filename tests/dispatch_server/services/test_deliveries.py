@@ -13,10 +13,10 @@ import httpx
 from dispatch_server.domain.escalation import PartnerKind
 from dispatch_server.domain.events import EventType
 from dispatch_server.protocol.frames import Alert
-from dispatch_server.services import deliveries, escalation, people
+from dispatch_server.services import deliveries, escalation, incidents, people
 from dispatch_server.services.context import Context
 from dispatch_server.services.intake import raise_alarm
-from dispatch_server.store.log import incident_events
+from dispatch_server.store.log import incident_events, last_seq
 from tests.dispatch_server.services.conftest import Hands
 
 
@@ -68,7 +68,11 @@ async def _round(ctx: Context) -> list[Any]:
 async def test_signed_retried_with_backoff_then_delivered(ctx: Context, hands: Hands) -> None:
     receiver = Partner([500, httpx.ConnectError("refused")])
     incident_id, secret = await _fire_escalated(ctx, hands, receiver)
+    seen = await ctx.read(last_seq)
     assert len(await _round(ctx)) == 1
+    # The attempt marks the incident changed, so a console's `?since_seq=` sees it.
+    found = await ctx.read(incidents.listing, incidents.Filters(since_seq=seen))
+    assert [i["incident_id"] for i in found["incidents"]] == [incident_id]
     assert await _round(ctx) == [], "not due again before its backoff"
     hands.now += ctx.settings.webhook_retry_s  # first retry: after retry_s
     assert len(await _round(ctx)) == 1
@@ -87,6 +91,7 @@ async def test_signed_retried_with_backoff_then_delivered(ctx: Context, hands: H
         assert body["incident"]["incident_id"] == incident_id
         assert body["event"]["type"] == EventType.INCIDENT_ESCALATED.value
         assert "responders" not in body["incident"], "a partner sees no one's whereabouts"
+        assert list(body["incident"]["names"].values()) == ["hotel"], "partners' names only"
 
 
 async def test_dead_lettered_after_the_last_attempt(ctx: Context, hands: Hands) -> None:

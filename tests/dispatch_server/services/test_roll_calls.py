@@ -75,8 +75,12 @@ async def test_need_help_opens_one_incident_however_often_sent(ctx: Context, han
     ]
     opened = events[0]
     assert opened.data["reporter_id"] == li and opened.data["grid_id"] == "G03"
-    assert opened.data["note"] == f"need help (roll call {rc.roll_call_id}): ankle"
+    # It says what it is in data, not in an English note: the console words it (issue 12).
+    assert opened.data["source"] == "roll_call" and opened.data["note"] == "ankle"
+    assert opened.data["roll_call_id"] == rc.roll_call_id
     assert list(ctx.active) == [opened.incident_id]
+    inc = ctx.active[opened.incident_id]
+    assert (inc.source, inc.roll_call_id, inc.note) == ("roll_call", rc.roll_call_id, "ankle")
 
 
 async def test_the_deadline_closes_it_once_and_names_silent_grids(
