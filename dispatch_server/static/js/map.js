@@ -58,7 +58,15 @@ export function breakName(words, n) {
   if (n === 1) return [words];
   const tokens = /\s/.test(words.trim()) ? words.trim().split(/\s+/) : [...words];
   if (tokens.length < n) return null;
-  if (!/\s/.test(words.trim()) && words.length < 3 * n) return null;  // 桂花/苑 helps nobody
+  if (!/\s/.test(words.trim())) {
+    if (words.length < 3 * n) return null;  // 桂花/苑 helps nobody
+    // A Chinese place name mostly ends in what kind of place it is: 锦江酒店/街区.
+    const kind = words.match(/(片区|街区|小区|社区|市场|公园|中心|花园|新村|大厦|广场)$/)?.[0];
+    if (kind && words.length - kind.length >= 2) {
+      const head = breakName(words.slice(0, -kind.length), n - 1);
+      if (head) return [...head, kind];
+    }
+  }
   const joiner = /\s/.test(words.trim()) ? " " : "";
   const target = words.length / n;
   const lines = [];
