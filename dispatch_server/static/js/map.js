@@ -364,12 +364,9 @@ export class GridMap {
     // 4. Every grid's id, most important first; a grid whose id fits nowhere goes unlabelled
     //    at this zoom (its outline's tooltip still names it).
     const hot = new Set(this.live().map((i) => i.grid_id));
-    const area = (id) => {
-      const rs = screen.get(id);
-      const xs = rs.flat().map((p) => p[0]), ys = rs.flat().map((p) => p[1]);
-      return (Math.max(...xs) - Math.min(...xs)) * (Math.max(...ys) - Math.min(...ys));
-    };
-    const order = [...this.shapes].sort((a, b) => (hot.has(b.id) - hot.has(a.id)) || area(b.id) - area(a.id));
+    // Size on screen is the world bounding box's, scaled: the same order at every zoom.
+    const area = (sh) => (sh.bbox[2] - sh.bbox[0]) * (sh.bbox[3] - sh.bbox[1]);
+    const order = [...this.shapes].sort((a, b) => (hot.has(b.id) - hot.has(a.id)) || area(b) - area(a));
     const idPx = 17 * u;
     const gridLabels = new Map();
     for (const sh of order) {
