@@ -7,6 +7,7 @@ time, so tests can run several servers with different settings in one process.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -77,6 +78,11 @@ class Settings(BaseSettings):
         default=None,
         description="A tile server for the console map, as https://host/{z}/{x}/{y}.png. "
         "Unset: the grids alone, drawn from their GeoJSON (no internet needed).",
+    )
+    map_tile_datum: Literal["wgs84", "gcj02"] = Field(
+        default="wgs84",
+        description="The datum the tile server draws in: gcj02 for tile servers in mainland "
+        "China, whose tiles are offset from WGS-84; the console moves them under the grids.",
     )
 
     # Grids.

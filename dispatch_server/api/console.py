@@ -22,6 +22,7 @@ async def console_config(ctx: CtxDep, who: Dispatcher) -> dict[str, Any]:
         "actor": who.actor,
         "server_time": iso(ctx.clock()),
         "tile_url": s.map_tile_url,
+        "tile_datum": s.map_tile_datum,
         "fresh_fix_s": s.fresh_fix_s,
         "offline_after_s": s.offline_after_s,
         "roll_call_timeout_s": s.roll_call_timeout_s,

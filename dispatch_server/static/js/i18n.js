@@ -131,6 +131,12 @@ const WORDS = {
     log_empty: "没有符合条件的事件",
     col_id: "编号",
     failed: "操作失败：{msg}",
+    // The map (issue 12): zoom buttons, responders marked on it.
+    map_zoom_in: "放大地图",
+    map_zoom_out: "缩小地图",
+    map_fit: "全图",
+    legend_suggested: "建议派遣的队员（虚线，标距离）",
+    legend_dispatched: "已派遣（绿：已接受，橙：待答复）",
   },
   en: {
     title: "Grid patrol dispatch",
@@ -261,6 +267,12 @@ const WORDS = {
     log_empty: "No incident matches",
     col_id: "No.",
     failed: "Failed: {msg}",
+    // The map (issue 12): zoom buttons, responders marked on it.
+    map_zoom_in: "Zoom in",
+    map_zoom_out: "Zoom out",
+    map_fit: "Fit all",
+    legend_suggested: "Suggested responder (dashed line, with distance)",
+    legend_dispatched: "Dispatched (green: accepted, amber: waiting)",
   },
 };
 

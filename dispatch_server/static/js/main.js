@@ -75,7 +75,7 @@ function draw() {
   const open = incidents.filter((i) => i.status !== "resolved");
   renderQueue($("queue"), incidents, {selected: S.selected, gridName, memberName, onSelect: select});
   $("queue-count").textContent = String(open.length);
-  S.map?.update({members: [...S.members.values()], incidents, selected: S.selected});
+  S.map?.update({members: [...S.members.values()], incidents, selected: S.selected, detail: S.detail});
   drawPanel();
   renderRollCall($("rc-current"), S.rollCall, {gridName, memberName});
   sound.setTitles(t("title"), t("new_alarm"));
@@ -229,7 +229,7 @@ async function loadAll() {
   S.incidents = new Map();
   [...resolved.incidents, ...open.incidents].forEach(keep);
   await Promise.all([loadMembers(), loadRollCall()]);
-  S.map = new GridMap($("map"), {grids, tileUrl: config.tile_url, onSelect: select});
+  S.map = new GridMap($("map"), {grids, tileUrl: config.tile_url, tileDatum: config.tile_datum, onSelect: select});
   relabel();
   return open.last_seq;
 }

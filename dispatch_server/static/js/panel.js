@@ -9,6 +9,7 @@ import {ageSince, ageText} from "./queue.js";
 
 // Pressed and received further apart than this: the panel shows both times.
 const SHOW_BOTH_AFTER_S = 5;
+import {categoryIcon} from "./categories.js";
 
 export function newDraft() {
   return {picked: new Set(), note: "", disposition: "", closing: "", find: ""};
@@ -185,7 +186,7 @@ export function renderPanel(box, inc, {draft, gridName, memberName, members, act
   const place = inc.inside_grid ? t("inside") : t("outside", {m: Math.round(inc.timeline[0]?.outside_by_m ?? 0)});
   const parts = [
     h("div", {class: "panel-head"},
-      h("h2", {}, `#${inc.incident_id} ${name("category", inc.category)}`),
+      h("h2", {"data-category": inc.category}, categoryIcon(inc.category), `#${inc.incident_id} ${name("category", inc.category)}`),
       h("button", {type: "button", class: "ghost", id: "panel-close", onclick: close}, t("close"))),
     h("div", {class: `chip big status-${inc.status}`, id: "panel-status", "data-status": inc.status}, name("status", inc.status)),
     nobodyReached(inc),

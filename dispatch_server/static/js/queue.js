@@ -3,6 +3,7 @@
 
 import {h} from "./dom.js";
 import {t, name, duration, sourceText} from "./i18n.js";
+import {categoryIcon} from "./categories.js";
 
 const RANK = {open: 0, acknowledged: 1, dispatched: 1, responding: 1, resolved: 2};
 const RESOLVED_SHOWN = 8;
@@ -34,9 +35,11 @@ function card(inc, {selected, gridName, memberName, onSelect}) {
     class: `card status-${inc.status}` + (inc.incident_id === selected ? " selected" : ""),
     "data-incident": inc.incident_id,
     "data-status": inc.status,
+    "data-category": inc.category,
     onclick: () => onSelect(inc.incident_id),
   },
-  h("div", {class: "card-head"}, `#${inc.incident_id} ${name("category", inc.category)}`),
+  h("div", {class: "card-head"}, categoryIcon(inc.category), h("span", {}, `#${inc.incident_id}`), " ",
+    h("span", {}, name("category", inc.category))),
   h("div", {class: "card-grid"}, gridName(inc.grid_id)),
   sourceText(inc) ? h("div", {class: "card-source"}, sourceText(inc)) : null,
   h("div", {class: "chip"}, name("status", inc.status)),
