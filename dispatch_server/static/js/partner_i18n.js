@@ -36,7 +36,7 @@ const WORDS = {
     post_update: "发送消息",
     timeline: "事件经过",
     no_map: "地图上没有这个网格",
-    map_hint: "“!”标记：报警位置（仅供参考）",
+    map_hint: "图上标记：报警位置（仅供参考）",
     ev: {
       incident_escalated: "调度中心上报贵单位（{trigger}）",
       incident_escalated_other: "调度中心同时上报{to}（{trigger}）",
@@ -82,7 +82,7 @@ const WORDS = {
     post_update: "Send",
     timeline: "What happened",
     no_map: "This grid is not on the map",
-    map_hint: "The “!” mark: where the alarm was raised (approximate)",
+    map_hint: "The mark on the map: where the alarm was raised (approximate)",
     ev: {
       incident_escalated: "The dispatch centre escalated it to you ({trigger})",
       incident_escalated_other: "The dispatch centre also called {to} ({trigger})",
