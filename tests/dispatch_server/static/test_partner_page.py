@@ -134,10 +134,14 @@ async def test_an_escalated_fire_rings_the_partner_page_until_acknowledged_and_t
         # The duty console shows both in the incident's timeline, live.
         await console.page.click(f'#queue .card[data-incident="{incident_id}"]')
         panel = console.page.locator("#panel")
-        await panel.locator('.timeline li[data-type="partner_acknowledged"]').wait_for()
+        acked = panel.locator('.timeline li[data-type="partner_acknowledged"]')
+        await acked.wait_for()
         update = panel.locator('.timeline li[data-type="partner_update"]')
         await update.wait_for()
+        # With the partner's name, not "a partner" (issue 12).
+        assert "锦江酒店保安部" in await acked.inner_text()
         assert "两名保安已到场，正在排烟" in await update.inner_text()
+        assert "锦江酒店保安部" in await update.inner_text()
         logged = await server.api.get(f"/api/incidents/{incident_id}", duty["token"])
         assert logged["partner_acks"] == [hotel["partner_id"]]
         steps = {e["type"]: e for e in logged["timeline"]}
