@@ -110,6 +110,7 @@ class ConsoleWatch:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(240)  # its own waits (start 20 s, drain 60 s, console 20 s) say more
 async def test_many_kills_at_random_moments_lose_and_double_nothing(
     tmp_path: Path, database_url: str
 ) -> None:
