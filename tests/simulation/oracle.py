@@ -30,7 +30,7 @@ guessed.
 from __future__ import annotations
 
 import bisect
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -132,6 +132,8 @@ class Oracle:
         self.sends: dict[int, list[float]] = defaultdict(list)  # frames each handheld sent
         self.downtime: list[tuple[float, float]] = []  # (went down, serving again)
         self.late = Lateness()
+        # How often a judgement the figures should show was made (steps already taken...).
+        self.tally: Counter[str] = Counter()
         self.settled: set[tuple[Any, ...]] = set()  # findings already judged fine for good
         self.reported: set[tuple[Any, ...]] = set()
         # Per member, appended as the log comes: supervision events, shift changes (t, on),
@@ -419,8 +421,11 @@ class Oracle:
             # again, even if its waiting time changed.
             same_step = fired.get(rule_step(rule), [])
             mine = [s for s in same_step if sent - EARLY <= s["t"] <= until + self.tol]
-            if any(s["t"] < sent - EARLY for s in same_step):
+            earlier = [s for s in same_step if s["t"] < sent - EARLY]
+            if earlier:
                 self.settled.add(key)
+                same = earlier[0]["rule_id"] == rule["rule_id"]
+                self.tally["step_taken_before_rule" + ("" if same else "_other_id")] += 1
                 continue
             if due is None:
                 if now > stop + self.tol:
@@ -461,6 +466,7 @@ class Oracle:
                 continue  # not overdue yet
             if raced:
                 self.settled.add(key)
+                self.tally["escalation_excused_race"] += 1
                 self.excused.append(
                     (
                         due,

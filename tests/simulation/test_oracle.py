@@ -79,6 +79,7 @@ def test_a_step_taken_under_an_old_id_is_not_due_again() -> None:
         log.escalated(T + 4, rule(4, "no_ack", 3.0))
         log.rules(T + 5, rule(9, "no_ack", after))
         assert log.findings() == [], after
+        assert log.oracle.tally == {"step_taken_before_rule_other_id": 1}
 
 
 def test_a_reused_id_is_due_on_its_own() -> None:
