@@ -133,9 +133,11 @@ def _advance(
 
 async def apply_due(ctx: Context, now: float) -> None:
     roster = ctx.roster
-    for member_id, state in domain.due(roster, now):
+    # Each with the last check-in it was decided on, read now: live state moves on while
+    # the steps before it are written.
+    due = [(m, s, float(roster.last_check_in[roster.row[m]])) for m, s in domain.due(roster, now)]
+    for member_id, state, missed in due:
         incident = None
-        missed = float(roster.last_check_in[roster.row[member_id]])
         if state is CheckIn.OVERDUE:
             alert = Alert(
                 type="alert",
