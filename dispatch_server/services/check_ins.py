@@ -106,12 +106,22 @@ async def check_in(ctx: Context, member_id: int) -> None:
     await ctx.writer.run(lambda tx: _check_in(tx, member_id))
 
 
-def _advance(tx: Tx, member_id: int, state: CheckIn, incident: dict[str, Any] | None) -> None:
+def _advance(
+    tx: Tx, member_id: int, state: CheckIn, missed: float, incident: dict[str, Any] | None
+) -> bool:
+    """Write the step, decided on live state whose last check-in was `missed`; whether the
+    member row now says it (written, or said already)."""
     row = tx.conn.execute(
-        select(MEMBER.c.grid_id, MEMBER.c.check_in_state).where(MEMBER.c.id == member_id)
+        select(MEMBER.c.grid_id, MEMBER.c.check_in_state, MEMBER.c.last_check_in).where(
+            MEMBER.c.id == member_id
+        )
     ).one()
     if row.check_in_state >= state:
-        return  # already said
+        return True  # already said
+    if row.last_check_in is not None and row.last_check_in > missed:
+        # A check-in (or a shift start) landed since live state was read, maybe in this
+        # very group commit: it wins, as an acknowledgement wins over an escalation step.
+        return False
     data: dict[str, Any] = {"member_id": member_id, "grid_id": row.grid_id}
     if incident is not None:
         data["incident_id"], _ = open_incident(tx, member_id, incident)
@@ -119,14 +129,17 @@ def _advance(tx: Tx, member_id: int, state: CheckIn, incident: dict[str, Any] | 
     tx.conn.execute(
         update(MEMBER).where(MEMBER.c.id == member_id).values(check_in_state=int(state))
     )
+    return True
 
 
 async def apply_due(ctx: Context, now: float) -> None:
     roster = ctx.roster
-    for member_id, state in domain.due(roster, now):
+    # Each with the last check-in it was decided on, read now: live state moves on while
+    # the steps before it are written.
+    due = [(m, s, float(roster.last_check_in[roster.row[m]])) for m, s in domain.due(roster, now)]
+    for member_id, state, missed in due:
         incident = None
         if state is CheckIn.OVERDUE:
-            missed = float(roster.last_check_in[roster.row[member_id]])
             alert = Alert(
                 type="alert",
                 alert_id=uuid.uuid5(OVERDUE_IDS, f"{member_id}:{missed}"),
@@ -134,10 +147,14 @@ async def apply_due(ctx: Context, now: float) -> None:
             )
             # `source: check_in` says what it is; the console words it (issue 12).
             incident = opening_data(ctx, member_id, alert, now, Source.CHECK_IN)
-        await ctx.writer.run(partial(_advance, member_id=member_id, state=state, incident=incident))
+        said = await ctx.writer.run(
+            partial(_advance, member_id=member_id, state=state, missed=missed, incident=incident)
+        )
         # Normally the event already did this; if the log had it before, this stops a re-check.
-        i = roster.row[member_id]
-        roster.check_in_state[i] = max(int(roster.check_in_state[i]), int(state))
+        # Not when a check-in won: live state has it (folded before this returns).
+        if said:
+            i = roster.row[member_id]
+            roster.check_in_state[i] = max(int(roster.check_in_state[i]), int(state))
 
 
 def next_check(ctx: Context) -> float | None:

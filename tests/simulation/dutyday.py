@@ -1431,6 +1431,9 @@ class DutyDay:
                 f"{k} {late.worst[k]:.3f} s (n={late.count[k]})" for k in sorted(late.count)
             )
         )
+        tally = self.oracle.tally
+        if tally:
+            lines.append("  oracle: " + ", ".join(f"{k} {tally[k]}" for k in sorted(tally)))
         return "\n".join(lines)
 
 

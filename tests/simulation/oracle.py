@@ -7,10 +7,13 @@ added, when each handheld last sent a frame, when the server was down. From that
 alone, never from the server's own deadline code, `Oracle.check(now)` works out
 every deadline that has fallen due and compares it with the log:
 
-- each escalation rule in force fires once per incident, when its trigger holds,
-  within the tolerance of its time, never early, never after an acknowledgement,
-  an acceptance or the resolution that should have stopped it, and to the partners
-  that cover the grid;
+- each escalation step (trigger, to, category, grid_id: what a rule does, whatever
+  its id) is taken at most once per incident; each rule in force fires when its
+  trigger holds, within the tolerance of its time, never early, never after an
+  acknowledgement, an acceptance or the resolution that should have stopped it, and
+  to the partners that cover the grid, unless its step was already taken for that
+  incident (under any rule id: replacing the rules gives new ids, or reuses old
+  ones for other rules);
 - each roll call closes once, at its deadline, with the silent grids and late flags
   that its answers imply, having expected exactly the members on shift there;
 - a member on shift whose handheld said nothing for `offline_after_s` is marked
@@ -27,7 +30,7 @@ guessed.
 from __future__ import annotations
 
 import bisect
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -78,6 +81,22 @@ def rule_key(r: Frame) -> tuple[Any, ...]:
     return tuple(r.get(k) for k in RULE_KEY)
 
 
+def rule_step(r: Frame) -> tuple[Any, ...]:
+    """A rule's step: what it does, whatever its id (domain/escalation.py's `Step`)."""
+    return (r["trigger"], r["to"], r.get("category"), r.get("grid_id"))
+
+
+def event_step(e: Frame) -> tuple[Any, ...]:
+    """The step an `incident_escalated` event took."""
+    return (e["trigger"], e["to"], e.get("rule_category"), e.get("rule_grid_id"))
+
+
+def describe_step(step: tuple[Any, ...]) -> str:
+    trigger, to, category, grid_id = step
+    where = ", ".join(f"{k}={v}" for k, v in (("category", category), ("grid_id", grid_id)) if v)
+    return f"{trigger} -> {to}{', ' + where if where else ''}"
+
+
 def describe_rule(r: Frame) -> str:
     where = ", ".join(f"{k}={r[k]}" for k in ("category", "grid_id") if r.get(k))
     after = f" after {r['after_s']:g} s" if r["trigger"] in ("no_ack", "no_responder") else ""
@@ -113,6 +132,8 @@ class Oracle:
         self.sends: dict[int, list[float]] = defaultdict(list)  # frames each handheld sent
         self.downtime: list[tuple[float, float]] = []  # (went down, serving again)
         self.late = Lateness()
+        # How often a judgement the figures should show was made (steps already taken...).
+        self.tally: Counter[str] = Counter()
         self.settled: set[tuple[Any, ...]] = set()  # findings already judged fine for good
         self.reported: set[tuple[Any, ...]] = set()
         # Per member, appended as the log comes: supervision events, shift changes (t, on),
@@ -282,42 +303,30 @@ class Oracle:
                     state = c
             return state
 
-        fired: dict[int, list[Frame]] = defaultdict(list)
+        # The steps taken, by what they did (trigger, to, the rule's category and grid), not
+        # by rule id: the server takes each step once per incident, whatever rule id it had
+        # (PUT /api/escalation-rules gives new ids, or reuses old ones for other rules).
+        fired: dict[tuple[Any, ...], list[Frame]] = defaultdict(list)
         for e in events:
             if e["type"] == "incident_escalated":
-                fired[e["rule_id"]].append(e)
-        # The same rule (trigger, target, category, grid) twice for one incident: under
-        # another id after PUT /api/escalation-rules, the partners hear of it again.
-        kinds: dict[tuple[Any, ...], Frame] = {}
-        for e in events:
-            if e["type"] != "incident_escalated":
-                continue
-            rule = next((r for r, _, _, _ in instances if r["rule_id"] == e["rule_id"]), e)
-            what_rule = (e["trigger"], e["to"], rule.get("category"), rule.get("grid_id"))
-            if what_rule in kinds and kinds[what_rule]["rule_id"] != e["rule_id"]:
-                first = kinds[what_rule]
-                out.append(
-                    Finding(
-                        "escalation_repeated",
-                        f"{what}: escalated {e['trigger']} -> {e['to']} twice, by rule "
-                        f"{first['rule_id']} (seq {first['seq']}) and, after the rules were "
-                        f"replaced, by rule {e['rule_id']} (seq {e['seq']}) to partners "
-                        f"{e['partner_ids']} again",
-                    )
-                )
-            kinds.setdefault(what_rule, e)
+                fired[event_step(e)].append(e)
         # Each step that fired: once, for a reason that held by the log's order, to the right
         # partners.
-        for rule_id, steps in fired.items():
+        for key, steps in fired.items():
             if len(steps) > 1:
+                ids = sorted({s["rule_id"] for s in steps})
                 out.append(
                     Finding(
-                        "escalation_twice",
-                        f"{what}: rule {rule_id} fired {len(steps)} times, seqs "
-                        f"{[s['seq'] for s in steps]}",
+                        # Under one id: the rule fired twice; under several: the rules were
+                        # replaced and the step was taken again under a new id.
+                        "escalation_twice" if len(ids) == 1 else "escalation_repeated",
+                        f"{what}: step {describe_step(key)} taken {len(steps)} times, by rule "
+                        + ", ".join(f"{s['rule_id']} (seq {s['seq']})" for s in steps)
+                        + f"; partners {[s['partner_ids'] for s in steps]}",
                     )
                 )
             step = steps[0]
+            rule_id = step["rule_id"]
             before = [e for e in events if e["seq"] < step["seq"]]
             kinds = {e["type"] for e in before}
             if "incident_resolved" in kinds:
@@ -341,11 +350,13 @@ class Oracle:
                 out.append(
                     Finding("escalation_unjustified", f"{what}: unattended step but attended")
                 )
-            # A rule in force then (give or take the change's round trip) that it answers to.
+            # A rule in force then (give or take the change's round trip) that it answers to:
+            # the id it names, doing the step it says.
             rules = [
                 r
                 for r, sent, _, until in instances
-                if (r["rule_id"], r["trigger"], r["to"]) == (rule_id, trigger, step["to"])
+                if r["rule_id"] == rule_id
+                and rule_step(r) == key
                 and sent - EARLY <= step["t"] <= until + self.tol
                 and r.get("category") in (None, opened["category"])
                 and r.get("grid_id") in (None, opened["grid_id"])
@@ -354,8 +365,8 @@ class Oracle:
                 out.append(
                     Finding(
                         "escalation_unjustified",
-                        f"{what}: step seq {step['seq']} by rule {rule_id} ({trigger}), but no "
-                        "such rule matching it was in force",
+                        f"{what}: step seq {step['seq']} by rule {rule_id} "
+                        f"({describe_step(key)}), but no such rule matching it was in force",
                     )
                 )
             elif trigger in ("no_ack", "no_responder") and all(
@@ -405,16 +416,16 @@ class Oracle:
             candidates = [start] + [t for t, c in coming_steps if t > start and not c]
             due = next((t for t in sorted(candidates) if t < stop and holds(t)), None)
             name = describe_rule(rule)
-            same_id = fired.get(rule["rule_id"], [])
-            mine = [s for s in same_id if sent - EARLY <= s["t"] <= until + self.tol]
-            older = [s for s in same_id if s["t"] < sent - EARLY]
-            if (
-                older
-                and not mine
-                and (older[0]["trigger"], older[0]["to"]) == (trigger, rule["to"])
-            ):
-                # The same rule, edited (a new time, say): it fired once already; once is enough.
+            # The step, taken while this rule may have been in force (by it, or by another
+            # rule of the same step), or before it came (under any id): then it is not due
+            # again, even if its waiting time changed.
+            same_step = fired.get(rule_step(rule), [])
+            mine = [s for s in same_step if sent - EARLY <= s["t"] <= until + self.tol]
+            earlier = [s for s in same_step if s["t"] < sent - EARLY]
+            if earlier:
                 self.settled.add(key)
+                same = earlier[0]["rule_id"] == rule["rule_id"]
+                self.tally["step_taken_before_rule" + ("" if same else "_other_id")] += 1
                 continue
             if due is None:
                 if now > stop + self.tol:
@@ -455,6 +466,7 @@ class Oracle:
                 continue  # not overdue yet
             if raced:
                 self.settled.add(key)
+                self.tally["escalation_excused_race"] += 1
                 self.excused.append(
                     (
                         due,
@@ -464,33 +476,33 @@ class Oracle:
                     )
                 )
                 continue
-            if older:
-                out.append(
-                    Finding(
-                        "rule_id_reused",
-                        f"{what}: {name} fell due at {_t(due)} and never fired: an older rule "
-                        f"with the same id {rule['rule_id']} fired for it at {older[0]['at']} "
-                        "(the server keys 'fired once' on the rule id, and PUT "
-                        "/api/escalation-rules reused the id for a different rule)",
-                    )
+            acks = sorted(e["partner_id"] for e in events if e["type"] == "partner_acknowledged")
+            extra = (
+                f"; partners already on it: {_partners_on(events)}" if _partners_on(events) else ""
+            )
+            extra += f"; partner acks: {acks}" if acks else ""
+            # The old bug's signature: "fired once" keyed on the rule id, and the id was reused
+            # (SQLite) for another step that fired for this incident.
+            other = [
+                s
+                for k, steps in fired.items()
+                if k != rule_step(rule)
+                for s in steps
+                if s["rule_id"] == rule["rule_id"]
+            ]
+            if other:
+                extra += (
+                    f"; rule id {rule['rule_id']} fired for another step of it, "
+                    f"{describe_step(event_step(other[0]))} (seq {other[0]['seq']}): is 'fires "
+                    "once' keyed on the rule id again?"
                 )
-            else:
-                acks = sorted(
-                    e["partner_id"] for e in events if e["type"] == "partner_acknowledged"
+            out.append(
+                Finding(
+                    "escalation_missed",
+                    f"{what}: {name} fell due at {_t(due)} and has not fired "
+                    f"{now - eff:.1f} s later{extra}",
                 )
-                extra = (
-                    f"; partners already on it: {_partners_on(events)}"
-                    if _partners_on(events)
-                    else ""
-                )
-                extra += f"; partner acks: {acks}" if acks else ""
-                out.append(
-                    Finding(
-                        "escalation_missed",
-                        f"{what}: {name} fell due at {_t(due)} and has not fired "
-                        f"{now - eff:.1f} s later{extra}",
-                    )
-                )
+            )
             self.settled.add(key)
         if resolved_t is not None and now > resolved_t + 3 * self.tol:
             self.settled.add(("incident_done", iid))

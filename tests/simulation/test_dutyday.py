@@ -6,25 +6,20 @@ every deadline checked against what the simulator did. A failure prints the seed
 the step, the actions before it, the server's errors and the command that replays
 it (`python -m tests.simulation.dutyday --seed N ...`).
 
-Known server bugs these seeds meet (kept failing on purpose, not xfailed):
+The four server bugs these seeds first met are fixed, and the seeds pass:
 
-- a step that escalates to a partner already on the incident (a fire, escalated at
-  once, then unacknowledged for `no_ack` seconds) fails on incident_partner's primary
-  key inside the writer; the exception ends the deadline task, and no escalation,
-  roll-call deadline, supervision or check-in fires again, while /api/health says ok
-  (findings `escalation_missed`, `roll_call_missed`, `offline_missed`, `clock_stuck`);
-- a roll-call answer that arrives after the roll call closed makes the observer raise
-  ("roll_call_answered before its roll call started"): on_commit fails for that batch,
-  so the rest of the batch is not applied to live state nor published to the consoles
-  (finding `server_error`);
-- after a restart, every member the log has offline is marked online at once, though
-  nothing was heard from them (startup resets everyone's last-heard time to give the
-  grace), and offline again a grace later (finding `online_false`).
-- PUT /api/escalation-rules changes rule ids under open incidents: PostgreSQL gives every
-  rule a new id, so each open incident is escalated again by the "new" rules (to a
-  partner already on it: the clock-killer once more); SQLite reuses ids 1..n, so after a
-  rule is removed the ids shift and a different rule counts as already fired
-  (findings `escalation_missed`, `rule_id_reused`, `escalation_repeated`).
+- a step that escalated to a partner already on the incident failed on
+  incident_partner's primary key and ended the one deadline task, while health said
+  ok (now a normal step, with its own event and delivery; decision 26);
+- a roll-call answer after the roll call closed made the observer raise, and the rest
+  of that batch never reached live state or the consoles;
+- a restart marked every member the log had offline online at once, heard or not,
+  and offline again a grace later (now they stay offline until a frame is heard);
+- "each rule fires once" was keyed on the rule id, which PUT /api/escalation-rules
+  changes (PostgreSQL: new ids, so open incidents were escalated again; SQLite: ids
+  reused, so a different rule counted as fired). A step is now (trigger, to,
+  category, grid_id), carried in `incident_escalated` as `rule_category` and
+  `rule_grid_id`, and the oracle keys on it too.
 """
 
 from __future__ import annotations

@@ -3,6 +3,7 @@ record, the warning and then the overdue step (which opens one incident), each o
 
 from __future__ import annotations
 
+import asyncio
 import math
 
 from dispatch_server.domain.check_ins import CheckIn, Rule
@@ -93,6 +94,41 @@ async def test_live_state_that_lags_the_log_opens_no_second_incident(
     await check_ins.apply_due(ctx, hands.now)
     assert await logged(ctx, seen) == [], "the member row already says overdue"
     assert ctx.roster.check_in_state[i] == CheckIn.OVERDUE and len(ctx.active) == 1
+
+
+async def test_a_check_in_that_lands_first_wins(ctx: Context, hands: Hands) -> None:
+    """The step was decided on live state that had not seen the check-in yet (in the duty
+    day simulation, both went in one group commit and an overdue incident was opened 3 ms
+    after the member checked in): the member row says checked in since, so nothing is said."""
+    li = await _lone_worker(ctx)
+    i = ctx.roster.row[li]
+    started = float(ctx.roster.last_check_in[i])
+    for late in (301, 421):  # the warning, the overdue
+        hands.now = started + late
+        await check_ins.check_in(ctx, li)
+        seen = await head(ctx)
+        ctx.roster.last_check_in[i] = started  # as if live state had not seen it yet
+        await check_ins.apply_due(ctx, hands.now)
+        assert await logged(ctx, seen) == [] and ctx.active == {}
+        assert ctx.roster.check_in_state[i] == CheckIn.OK
+        ctx.roster.last_check_in[i] = hands.now
+
+
+async def test_a_check_in_while_earlier_steps_are_written_wins(ctx: Context, hands: Hands) -> None:
+    """Two members due at once; the second checks in while the first one's warning is being
+    written (in the soak, right after a restart): its warning, decided before, is not said."""
+    li = await _lone_worker(ctx)
+    wang, _ = await people.create_member(ctx, "Wang", "G03", [])
+    await people.set_shift(ctx, wang, True)
+    hands.now += 301
+    seen = await head(ctx)
+    await asyncio.gather(check_ins.apply_due(ctx, hands.now), check_ins.check_in(ctx, wang))
+    kinds = [(e.type.value, e.data["member_id"]) for e in await logged(ctx, seen)]
+    assert kinds == [("member_checked_in", wang), ("check_in_warning", li)] or kinds == [
+        ("check_in_warning", li),
+        ("member_checked_in", wang),
+    ]
+    assert ctx.roster.check_in_state[ctx.roster.row[wang]] == CheckIn.OK
 
 
 async def test_off_shift_or_without_a_rule_nothing_is_due(ctx: Context, hands: Hands) -> None:
