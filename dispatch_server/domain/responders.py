@@ -11,7 +11,7 @@ away, but not before one 50 m away.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -76,10 +76,9 @@ def rank(
     category: Category,
     now: float,
     policy: RankPolicy,
-    excluded: Iterable[int] = (),
 ) -> list[Ranked]:
-    """`excluded`: members who may not be asked (those who raised an open alarm of their
-    own: they need help, they do not give it)."""
+    """Members who raised an open alarm of their own (`roster.in_need`) are never ranked:
+    they need help, they do not give it."""
     n = len(roster)
     if n == 0:
         return []
@@ -92,10 +91,9 @@ def rank(
     fits = (roster.skills[:n] & wanted) != 0
     offline = roster.offline(now, policy.offline_after_s)
 
-    eligible = roster.on_shift[:n] & ~roster.busy[:n]
-    for member_id in (reporter_id, *excluded):
-        if member_id in roster.row:
-            eligible[roster.row[member_id]] = False
+    eligible = roster.on_shift[:n] & ~roster.busy[:n] & ~roster.in_need[:n]
+    if reporter_id in roster.row:
+        eligible[roster.row[reporter_id]] = False
     rows = np.flatnonzero(eligible)
     score = distance[rows] - policy.skill_bonus_m * fits[rows]
     # lexsort: the last key is the primary one. Stable, so equal keys keep roster (id) order.
@@ -114,20 +112,23 @@ def rank(
             bool(offline[i]),
             category,
         )
-        # Below it for its skills, not for being offline: those equally online or not.
-        below = [float(distance[j]) for j in ordered[k + 1 :] if offline[j] == offline[i]]
-        entries.append(_honest(entry, below))
+        if entry.skills_fit:
+            # Below it for its skills, not for being offline: those equally online or not.
+            rest = ordered[k + 1 :]
+            below = distance[rest][offline[rest] == offline[i]]
+            nearest_below = float(below.min()) if below.size else math.inf
+            entry = _honest(entry, nearest_below)
+        entries.append(entry)
     return entries
 
 
-def _honest(entry: Ranked, below: list[float]) -> Ranked:
+def _honest(entry: Ranked, nearest_below: float) -> Ranked:
     """Nearest first, except where a fitting skill moved someone up: then say by how much
     (issue 12: a list headed "nearest first" once put a member at 189 m above two at 69 m
-    and 78 m without a word)."""
-    nearer = [d for d in below if d < entry.distance_m]
-    if not nearer or not entry.skills_fit:
+    and 78 m without a word). `nearest_below`: the nearest of those listed after it."""
+    if not nearest_below < entry.distance_m:
         return entry
-    by = round(entry.distance_m - min(nearer), 1)
+    by = round(entry.distance_m - nearest_below, 1)
     reason = f"{entry.reason}; listed first for its skills, {by:.0f} m farther than the nearest"
     return replace(entry, skill_first_by_m=by, reason=reason)
 

@@ -44,6 +44,8 @@ class Roster:
         "shift_since": (np.nan, np.float64),
         "connected": (False, np.bool_),
         "busy": (False, np.bool_),
+        # Reporting an open alarm of their own: they need help, they are not asked to give it.
+        "in_need": (False, np.bool_),
         "marked_offline": (False, np.bool_),
         # Lone-worker check-ins: the member's rule (NaN: none), last check-in, state.
         "check_in_period": (np.nan, np.float64),
@@ -63,6 +65,7 @@ class Roster:
     shift_since: F64
     connected: npt.NDArray[np.bool_]
     busy: npt.NDArray[np.bool_]
+    in_need: npt.NDArray[np.bool_]
     marked_offline: npt.NDArray[np.bool_]  # what the log says (member_offline/online events)
     check_in_period: F64
     check_in_overdue_after: F64
@@ -124,6 +127,9 @@ class Roster:
 
     def set_busy(self, member_id: int, busy: bool) -> None:
         self.busy[self.row[member_id]] = busy
+
+    def set_in_need(self, member_id: int, in_need: bool) -> None:
+        self.in_need[self.row[member_id]] = in_need
 
     def link_up(self, member_id: int, now: float) -> None:
         """A frame (or a new connection) from the member: the link is alive now."""

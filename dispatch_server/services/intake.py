@@ -21,7 +21,6 @@ from dispatch_server.domain.responders import incident_point, rank
 from dispatch_server.protocol.frames import Alert, AlertAccepted
 from dispatch_server.services.cluster import consoles_open
 from dispatch_server.services.context import Context
-from dispatch_server.services.suggestions import in_need
 from dispatch_server.store.log import Tx
 
 
@@ -50,9 +49,7 @@ def opening_data(
         lon, lat = alert.lon, alert.lat
     else:
         lon, lat = projection.to_lonlat(point.x, point.y)
-    responders = rank(
-        ctx.roster, point, reporter_id, alert.category, now, ctx.policy, excluded=in_need(ctx)
-    )
+    responders = rank(ctx.roster, point, reporter_id, alert.category, now, ctx.policy)
     origin: dict[str, Any] = {"source": source.value}
     if roll_call_id is not None:
         origin["roll_call_id"] = roll_call_id

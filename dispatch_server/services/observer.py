@@ -107,8 +107,10 @@ async def load_live(ctx: Context) -> int:
     escalation.track_all(ctx)
     ctx.roll_calls = {rc.roll_call_id: rc for rc in calls}
     busy = set().union(*(busy_members(i) for i in incidents))
+    in_need = {i.reporter_id for i in incidents}
     for member_id in ctx.roster.ids:
         ctx.roster.set_busy(member_id, member_id in busy)
+        ctx.roster.set_in_need(member_id, member_id in in_need)
         ctx.roster.set_shift(member_id, member_id in on_shift, on_shift.get(member_id, math.nan))
         ctx.roster.set_marked_offline(member_id, member_id in offline)
         # After a restart everyone gets the full grace time to reconnect; a member the log
@@ -159,6 +161,10 @@ def _incident(ctx: Context, event: Event) -> list[Effect]:
     effects: list[Effect] = []
     if (at := escalation.track(ctx, after)) is not None:
         effects.append(Wake(at))  # its escalation clock may have moved
+    if before is None and after.reporter_id in ctx.roster:  # a new alarm: its reporter needs help
+        ctx.roster.set_in_need(after.reporter_id, True)
+    elif after.status not in ACTIVE:  # over: unless another of theirs is still open
+        _in_need(ctx, after.reporter_id)
     changed = (busy_members(before) if before else set()) ^ busy_members(after)
     for member_id in changed:
         if member_id in ctx.roster:
@@ -170,6 +176,13 @@ def _incident(ctx: Context, event: Event) -> list[Effect]:
     if event.type in REPORTER_SEES:
         effects.append(Deliver(after.reporter_id, alert_update_frame(after, ctx.roster.name)))
     return effects
+
+
+def _in_need(ctx: Context, member_id: int) -> None:
+    if member_id in ctx.roster:
+        ctx.roster.set_in_need(
+            member_id, any(i.reporter_id == member_id for i in ctx.active.values())
+        )
 
 
 def committed(ctx: Context, events: list[Event]) -> None:

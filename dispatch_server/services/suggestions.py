@@ -16,11 +16,6 @@ from dispatch_server.protocol.frames import Category
 from dispatch_server.services.context import Context
 
 
-def in_need(ctx: Context) -> set[int]:
-    """Members who raised an alarm still open: they need help, they are not asked to give it."""
-    return {inc.reporter_id for inc in ctx.active.values()}
-
-
 def suggest(ctx: Context, inc: Incident) -> list[dict[str, Any]]:
     x, y = ctx.grids.projection.to_xy(inc.lon, inc.lat)
     ranked = rank(
@@ -30,6 +25,5 @@ def suggest(ctx: Context, inc: Incident) -> list[dict[str, Any]]:
         Category(inc.category),
         ctx.clock(),
         ctx.policy,
-        excluded=in_need(ctx),
     )
     return [r.to_wire() for r in ranked]
