@@ -12,13 +12,14 @@ away, but not before one 50 m away.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, NamedTuple
 
 import numpy as np
+import numpy.typing as npt
 
-from dispatch_server.domain.roster import Roster
-from dispatch_server.domain.skills import FITS, mask, unmask
+from dispatch_server.domain.roster import F64, Roster
+from dispatch_server.domain.skills import FITS, mask, skill_names
 from dispatch_server.protocol.frames import Category
 
 
@@ -30,8 +31,10 @@ class RankPolicy:
     skill_bonus_m: float = 150.0
 
 
-@dataclass(frozen=True)
-class Ranked:
+class Ranked(NamedTuple):
+    """One listed member. A named tuple, not a dataclass: five are made per alarm, on the
+    loop, and a frozen dataclass costs several times as much to build."""
+
     member_id: int
     name: str
     grid_id: str
@@ -78,59 +81,85 @@ def rank(
     policy: RankPolicy,
 ) -> list[Ranked]:
     """Members who raised an open alarm of their own (`roster.in_need`) are never ranked:
-    they need help, they do not give it."""
+    they need help, they do not give it.
+
+    The order is (offline, score, distance, roster row): online before offline, then the
+    score (distance less the skill bonus), then the distance. Only the first `listed` are
+    wanted, so each group is partitioned rather than sorted whole (a full sort of 1,000
+    members was most of an alarm's time on the loop)."""
     n = len(roster)
-    if n == 0:
+    if n == 0 or policy.listed <= 0:
         return []
     fix_age = now - roster.fix_at[:n]
     fresh = fix_age <= policy.fresh_fix_s
-    at_x = np.where(fresh, roster.fix_x[:n], roster.home_x[:n])
-    at_y = np.where(fresh, roster.fix_y[:n], roster.home_y[:n])
-    distance = np.hypot(at_x - point.x, at_y - point.y)
+    dx = np.where(fresh, roster.fix_x[:n], roster.home_x[:n]) - point.x
+    dy = np.where(fresh, roster.fix_y[:n], roster.home_y[:n]) - point.y
+    distance = np.sqrt(dx * dx + dy * dy)
     wanted = mask(FITS[category])
-    fits = (roster.skills[:n] & wanted) != 0
+    score = distance - policy.skill_bonus_m * ((roster.skills[:n] & wanted) != 0)
     offline = roster.offline(now, policy.offline_after_s)
-
     eligible = roster.on_shift[:n] & ~roster.busy[:n] & ~roster.in_need[:n]
     if reporter_id in roster.row:
         eligible[roster.row[reporter_id]] = False
-    rows = np.flatnonzero(eligible)
-    score = distance[rows] - policy.skill_bonus_m * fits[rows]
-    # lexsort: the last key is the primary one. Stable, so equal keys keep roster (id) order.
-    order = np.lexsort((distance[rows], score, offline[rows]))
-    ordered = rows[order]
-    chosen = ordered[: policy.listed]
-    entries = []
-    for k, i in enumerate(chosen):
-        entry = _entry(
-            roster,
-            int(i),
-            float(distance[i]),
-            bool(fresh[i]),
-            float(fix_age[i]),
-            int(roster.skills[i]) & wanted,
-            bool(offline[i]),
-            category,
-        )
-        if entry.skills_fit:
+
+    online_rows = np.flatnonzero(eligible & ~offline)
+    chosen = _first(online_rows, score, distance, policy.listed)
+    offline_rows = None
+    if len(chosen) < policy.listed:
+        offline_rows = np.flatnonzero(eligible & offline)
+        chosen += _first(offline_rows, score, distance, policy.listed - len(chosen))
+    if not chosen:
+        return []
+    rows = np.array(chosen)
+    fit_bits = (roster.skills[rows] & wanted).tolist()
+    is_offline = offline[rows].tolist()
+    below = [math.inf] * len(chosen)
+    nearest: dict[bool, list[tuple[int, float]]] = {}
+    for k, (bits, off) in enumerate(zip(fit_bits, is_offline, strict=True)):
+        if bits:
             # Below it for its skills, not for being offline: those equally online or not.
-            rest = ordered[k + 1 :]
-            below = distance[rest][offline[rest] == offline[i]]
-            nearest_below = float(below.min()) if below.size else math.inf
-            entry = _honest(entry, nearest_below)
-        entries.append(entry)
-    return entries
+            if off not in nearest:
+                group = offline_rows if off else online_rows
+                assert group is not None  # an offline member was chosen: the rows were found
+                nearest[off] = _nearest(group, distance, policy.listed + 1)
+            above = set(chosen[: k + 1])
+            below[k] = next((d for j, d in nearest[off] if j not in above), math.inf)
+    return [
+        _entry(roster, i, dist, fr, age, bits, off, nb, category)
+        for i, dist, fr, age, bits, off, nb in zip(
+            chosen,
+            distance[rows].tolist(),
+            fresh[rows].tolist(),
+            fix_age[rows].tolist(),
+            fit_bits,
+            is_offline,
+            below,
+            strict=True,
+        )
+    ]
 
 
-def _honest(entry: Ranked, nearest_below: float) -> Ranked:
-    """Nearest first, except where a fitting skill moved someone up: then say by how much
-    (issue 12: a list headed "nearest first" once put a member at 189 m above two at 69 m
-    and 78 m without a word). `nearest_below`: the nearest of those listed after it."""
-    if not nearest_below < entry.distance_m:
-        return entry
-    by = round(entry.distance_m - nearest_below, 1)
-    reason = f"{entry.reason}; listed first for its skills, {by:.0f} m farther than the nearest"
-    return replace(entry, skill_first_by_m=by, reason=reason)
+def _first(group: npt.NDArray[np.intp], score: F64, distance: F64, k: int) -> list[int]:
+    """The group's first k rows by (score, distance, row). `group` is in row order and the
+    sort is stable, so equal keys keep it. Rows tied with the k-th score all go into the
+    sort, so a partition never decides a tie."""
+    if len(group) > k:
+        s = score[group]
+        cutoff = np.partition(s, k - 1)[k - 1]
+        if cutoff == cutoff:  # NaN (no place at all) sorts last; never seen, never lost
+            group = group[s <= cutoff]
+    order = np.lexsort((distance[group], score[group]))
+    return [int(i) for i in group[order][:k]]
+
+
+def _nearest(group: npt.NDArray[np.intp], distance: F64, m: int) -> list[tuple[int, float]]:
+    """The group's m nearest rows with their distances, nearest first: enough to find the
+    nearest one ranked below any of the `listed` entries."""
+    if len(group) > m:
+        group = group[np.argpartition(distance[group], m - 1)[:m]]
+    d = distance[group]
+    order = np.argsort(d, kind="stable")
+    return list(zip(group[order].tolist(), d[order].tolist(), strict=True))
 
 
 def _entry(
@@ -141,10 +170,15 @@ def _entry(
     fix_age: float,
     fit_bits: int,
     offline: bool,
+    nearest_below: float,
     category: Category,
 ) -> Ranked:
+    """One listed member, with the reason in words. `nearest_below`: the nearest of those
+    listed after it, equally online or not; where a fitting skill put this member above
+    someone nearer, the entry says by how much (issue 12: a list headed "nearest first"
+    once put a member at 189 m above two at 69 m and 78 m without a word)."""
     grid_id = roster.grids[i]
-    fit = tuple(s.value for s in unmask(fit_bits))
+    fit = skill_names(fit_bits)
     parts = [
         f"{distance:.0f} m by a fix {fix_age:.0f} s old"
         if fresh
@@ -154,16 +188,24 @@ def _entry(
         parts.append(f"{'/'.join(fit)} fits a {category.value} alarm")
     if offline:
         parts.append("offline, so listed after those online")
+    distance_m = round(distance, 1)
+    skill_first_by_m = None
+    if nearest_below < distance_m:
+        skill_first_by_m = round(distance_m - nearest_below, 1)
+        parts.append(
+            f"listed first for its skills, {skill_first_by_m:.0f} m farther than the nearest"
+        )
     return Ranked(
         member_id=roster.ids[i],
         name=roster.names[i],
         grid_id=grid_id,
-        distance_m=round(distance, 1),
+        distance_m=distance_m,
         located_by="fix" if fresh else "grid",
         fix_age_s=round(fix_age, 1) if fresh else None,
         skills_fit=fit,
         online=not offline,
         reason="; ".join(parts),
+        skill_first_by_m=skill_first_by_m,
     )
 
 

@@ -41,3 +41,17 @@ def mask(skills: frozenset[Skill] | set[Skill] | list[Skill]) -> int:
 
 def unmask(bits: int) -> list[Skill]:
     return [skill for skill, bit in _BIT.items() if bits & bit]
+
+
+def _names(bits: int) -> tuple[str, ...]:
+    return tuple(skill.value for skill, bit in _BIT.items() if bits & bit)
+
+
+# Every combination, worked out once: ranking names the fitting skills of five members per
+# alarm, on the loop.
+_NAMES = {bits: _names(bits) for bits in range(1 << len(_BIT))}
+
+
+def skill_names(bits: int) -> tuple[str, ...]:
+    """The skills in `bits`, by name, in the order of `Skill`."""
+    return _NAMES.get(bits) or _names(bits)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from hypothesis import given, settings
@@ -9,7 +10,7 @@ from hypothesis import strategies as st
 
 from dispatch_server.domain.responders import Point, RankPolicy, incident_point, rank
 from dispatch_server.domain.roster import Fix, Roster
-from dispatch_server.domain.skills import Skill, mask
+from dispatch_server.domain.skills import FITS, Skill, mask
 from dispatch_server.geo.projection import LocalProjection
 from dispatch_server.protocol.frames import Category
 from tests.support.geodesy import geodesic_m
@@ -178,3 +179,81 @@ def test_members_with_an_open_alarm_of_their_own_are_never_asked() -> None:
     r.set_in_need(1, True)
     r.set_in_need(3, True)
     assert ids(rank(r, Point(0, 0, "alert_fix"), 99, Category.OTHER, NOW, POLICY)) == [2]
+
+
+def reference_rank(
+    roster: Roster, point: Point, reporter_id: int, category: Category, now: float
+) -> list[tuple[int, float | None]]:
+    """The ranking written the obvious way (a full sort of every candidate by online,
+    score, distance, row), with each entry's `skill_first_by_m`: what the partial selection
+    in `rank` must equal."""
+    wanted = mask(FITS[category])
+    keyed = []
+    for i, member_id in enumerate(roster.ids):
+        if member_id == reporter_id or not roster.on_shift[i] or roster.busy[i]:
+            continue
+        if roster.in_need[i]:
+            continue
+        fresh = now - roster.fix_at[i] <= POLICY.fresh_fix_s
+        x, y = (roster.fix_x[i], roster.fix_y[i]) if fresh else (roster.home_x[i], roster.home_y[i])
+        distance = math.sqrt((x - point.x) ** 2 + (y - point.y) ** 2)
+        fits = bool(int(roster.skills[i]) & wanted)
+        offline = bool(roster.on_shift[i] and now - roster.last_seen[i] > POLICY.offline_after_s)
+        keyed.append((offline, distance - POLICY.skill_bonus_m * fits, distance, i, fits))
+    keyed.sort()
+    out: list[tuple[int, float | None]] = []
+    for k, (offline, _, distance, i, fits) in enumerate(keyed[: POLICY.listed]):
+        below = [d for off, _, d, _, _ in keyed[k + 1 :] if off == offline]
+        by = None
+        if fits and below and min(below) < round(distance, 1):
+            by = round(round(distance, 1) - min(below), 1)
+        out.append((roster.ids[i], by))
+    return out
+
+
+placed = st.tuples(
+    st.integers(-3, 3).map(lambda v: v * 50.0),  # a coarse grid: many equal distances
+    st.integers(-3, 3).map(lambda v: v * 50.0),
+)
+ranked_member = st.fixed_dictionaries(
+    {
+        "xy": placed,
+        "home": placed,
+        "fix_age": st.sampled_from([1.0, 119.0, 121.0, math.inf]),
+        "seen_ago": st.sampled_from([0.0, 44.0, 46.0, 1e6]),
+        "skills": st.sets(st.sampled_from(list(Skill)), max_size=2),
+        "on_shift": st.booleans(),
+        "busy": st.integers(0, 4).map(lambda v: v == 0),
+        "in_need": st.integers(0, 6).map(lambda v: v == 0),
+    }
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(ranked_member, max_size=30),
+    placed,
+    st.sampled_from(list(Category)),
+    st.integers(0, 31),
+)
+def test_partial_selection_equals_a_full_sort(
+    members: list[dict], at: tuple[float, float], category: Category, reporter: int
+) -> None:
+    """Ties everywhere (a coarse grid of places), offline members, stale fixes, skills:
+    the first five and their notes are exactly those of a full sort."""
+    roster = Roster(capacity=4)
+    for member_id, m in enumerate(members, start=1):
+        roster.add(member_id, f"m{member_id}", "G01", mask(m["skills"]), m["home"])
+        roster.set_shift(member_id, m["on_shift"])
+        roster.set_busy(member_id, m["busy"])
+        roster.set_in_need(member_id, m["in_need"])
+        roster.link_up(member_id, NOW - m["seen_ago"])
+        if m["fix_age"] != math.inf:
+            roster.set_fix(member_id, Fix(*m["xy"], 5.0, NOW - m["fix_age"]))
+    point = Point(*at, "alert_fix")
+    got = rank(roster, point, reporter, category, NOW, POLICY)
+    assert [(r.member_id, r.skill_first_by_m) for r in got] == reference_rank(
+        roster, point, reporter, category, NOW
+    )
+    for r in got:
+        assert (r.skill_first_by_m is not None) == ("listed first for its skills" in r.reason)
