@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 
 from dispatch_server.domain.incidents import Incident, Reply, Status
 
@@ -43,7 +44,7 @@ class Rule:
     def matches(self, inc: Incident) -> bool:
         return self.category in (None, inc.category) and self.grid_id in (None, inc.grid_id)
 
-    @property
+    @cached_property
     def step(self) -> Step:
         """What this rule does, whatever its id: the key of "fires once per incident"."""
         return step_of(self.trigger.value, self.to.value, self.category, self.grid_id)
@@ -83,7 +84,7 @@ DEFAULT_RULES = [
 
 def fire_at(rule: Rule, inc: Incident) -> float | None:
     """When this rule fires for this incident, or None when it never will (as things stand)."""
-    if inc.status is Status.RESOLVED or rule.step in inc.escalated_steps or not rule.matches(inc):
+    if inc.status is Status.RESOLVED or not rule.matches(inc) or rule.step in inc.escalated_steps:
         return None
     match rule.trigger:
         case Trigger.IMMEDIATE:
