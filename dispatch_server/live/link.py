@@ -43,13 +43,7 @@ async def close(ws: WebSocket, code: int, reason: str) -> None:
 
 
 async def receive_text(ws: WebSocket) -> str | bytes | None:
-    """The next frame's payload, or None once the peer has gone.
-
-    It first lets the loop run: the websocket hands over frames already buffered without
-    ever waiting, so a reader answering a burst (one error per bad frame) would fill the
-    peer's bounded queue before its pump sent a single answer, and close a peer that reads
-    everything with 4409. A peer that does not read still fills it, as it should."""
-    await asyncio.sleep(0)
+    """The next frame's payload, or None once the peer has gone."""
     try:
         message = await ws.receive()
     except WebSocketDisconnect:
@@ -112,9 +106,17 @@ class Link:
         self._queue: asyncio.Queue[str] = asyncio.Queue(maxsize)
         self._send_timeout_s = send_timeout_s
         self.overflowed = False
-        # Set while the queue is at most half full: a backlog waits on it (see `page`).
-        self._room = asyncio.Event()
-        self._room.set()
+        # A backlog waiting for the queue to be at most half full (see `page`); made only
+        # then, as an idle handheld should cost little.
+        self._room: asyncio.Future[None] | None = None
+
+    def behind(self) -> bool:
+        """Whether answers are waiting for the pump. A reader checks it before taking the
+        next frame: the websocket hands over frames already buffered without ever waiting,
+        so a reader answering a burst (one error per bad frame) would otherwise fill the
+        queue before the pump sent a single answer, and close a peer that reads everything
+        with 4409. Yielding only then keeps a lone alarm from paying a loop turn."""
+        return not self._queue.empty()
 
     def send(self, frame: ServerFrame) -> None:
         try:
@@ -129,20 +131,25 @@ class Link:
         more than half full: a backlog of any length goes out page by page and never fills
         the queue, so live frames keep their room. False when the peer is too slow (the
         link is then closed with RESYNC, like an overflow)."""
-        try:
-            async with asyncio.timeout(self._send_timeout_s):
-                await self._room.wait()
-        except TimeoutError:
-            self.overflowed = True
-            return False
+        if not self._has_room():
+            self._room = asyncio.get_running_loop().create_future()
+            try:
+                async with asyncio.timeout(self._send_timeout_s):
+                    await self._room
+            except TimeoutError:
+                self.overflowed = True
+                return False
+            finally:
+                self._room = None
         self.send(frame)
         return not self.overflowed
 
+    def _has_room(self) -> bool:
+        return self._queue.qsize() * 2 <= self._queue.maxsize
+
     def _note_room(self) -> None:
-        if self._queue.qsize() * 2 <= self._queue.maxsize:
-            self._room.set()
-        else:
-            self._room.clear()
+        if self._room is not None and not self._room.done() and self._has_room():
+            self._room.set_result(None)
 
     async def pump(self) -> None:
         while True:
