@@ -91,7 +91,7 @@ async def _refuse_input(ws: WebSocket, socket: str) -> None:
     while (payload := await receive_text(ws)) is not None:
         frame = error_frame(_refusal(payload, socket))
         with contextlib.suppress(RuntimeError, OSError, WebSocketDisconnect):
-            await ws.send_text(dumps(frame.wire()))
+            await ws.send_text(frame.wire_json())
 
 
 def _refusal(payload: str | bytes, socket: str) -> FrameError:

@@ -120,7 +120,7 @@ class Link:
 
     def send(self, frame: ServerFrame) -> None:
         try:
-            self._queue.put_nowait(dumps(frame.wire()))
+            self._queue.put_nowait(frame.wire_json())
         except asyncio.QueueFull:
             # Full means the pump is stuck in a send: it sees this flag when that ends.
             self.overflowed = True

