@@ -47,26 +47,46 @@ class Leadership:
         """Elect until cancelled, calling `beat` after each look (progress, for the watchdog)."""
         if self._url is None:
             return
-        # NullPool: closing the connection must really end the session (and free the lock).
-        self._engine = create_engine(self._url, poolclass=NullPool, connect_args=KEEPALIVE)
         try:
             while True:
-                leading = await asyncio.to_thread(self._check)
-                if leading != self.leading:
-                    log.info("this instance %s the leader", "is now" if leading else "is no longer")
-                    async with self._cond:
-                        self.leading = leading
-                        self._cond.notify_all()
+                await self.look()
                 beat()
                 await asyncio.sleep(self._every_s)
         finally:
-            self.leading = False
-            await asyncio.to_thread(self._release)
+            await self.close()
+
+    async def look(self) -> bool:
+        """One round of the election: keep holding the lock, or try for it. Whoever waits
+        on a change (`wait_for`, `while_leading`) hears of it."""
+        if self._url is None:
+            return self.leading
+        leading = await asyncio.to_thread(self._check)
+        if leading != self.leading:
+            log.info("this instance %s the leader", "is now" if leading else "is no longer")
+            await self._announce(leading)
+        return leading
+
+    async def close(self) -> None:
+        """Stop leading and free the lock (the next look elsewhere takes it over)."""
+        if self.leading:
+            await self._announce(False)
+        await asyncio.to_thread(self._release)
+        if self._engine is not None:
             self._engine.dispose()
+            self._engine = None
+
+    async def _announce(self, leading: bool) -> None:
+        async with self._cond:
+            self.leading = leading
+            self._cond.notify_all()
 
     def _check(self) -> bool:
         """In a thread: keep holding the lock (and prove the connection alive), or try for it."""
-        assert self._engine is not None
+        if self._engine is None:
+            # NullPool: closing the connection must really end the session (and free the lock).
+            self._engine = create_engine(
+                self._url or "", poolclass=NullPool, connect_args=KEEPALIVE
+            )
         try:
             if self._conn is None:
                 self._conn = self._engine.raw_connection()

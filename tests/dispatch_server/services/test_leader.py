@@ -1,50 +1,81 @@
-"""Leader election on the machine's PostgreSQL: one leader, and a hand-over when it goes."""
+"""Leader election on the machine's PostgreSQL: one leader, a hand-over when it goes, and
+the duty that runs only while leading. Each round of the election is driven by hand
+(`look`), so nothing here waits on a timer."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import AsyncIterator
 
 import pytest
 
 from dispatch_server.services.leader import Leadership, while_leading
 
+PG_ONLY = pytest.mark.only_on("postgresql", "the election is a PostgreSQL advisory lock")
+
 
 async def test_sqlite_leads_at_once() -> None:
-    assert Leadership(None).leading
+    leader = Leadership(None)
+    assert leader.leading and not leader.elects
+    assert await leader.look() is True
 
 
-@pytest.mark.only_on("postgresql", "the election is a PostgreSQL advisory lock")
-async def test_one_leader_at_a_time_and_a_hand_over(database_url: str) -> None:
-    a, b = Leadership(database_url, every_s=0.05), Leadership(database_url, every_s=0.05)
-    ran: list[str] = []
+@pytest.fixture
+async def pair(database_url: str) -> AsyncIterator[tuple[Leadership, Leadership]]:
+    a, b = Leadership(database_url), Leadership(database_url)
+    try:
+        yield a, b
+    finally:
+        await a.close()
+        await b.close()
+
+
+@PG_ONLY
+async def test_one_leader_at_a_time_and_a_hand_over(pair: tuple[Leadership, Leadership]) -> None:
+    a, b = pair
+    assert await a.look() is True
+    assert await b.look() is False, "the lock is taken"
+    assert await a.look() is True, "the leader keeps it"
+    assert await b.look() is False
+    await a.close()  # its session ends, as when the process is killed
+    assert not a.leading
+    assert await b.look() is True, "the next look elsewhere takes it over"
+    assert await a.look() is False
+
+
+@PG_ONLY
+async def test_the_duty_runs_only_while_leading(pair: tuple[Leadership, Leadership]) -> None:
+    a, b = pair
+    started: list[str] = []
+    running = {"a": asyncio.Event(), "b": asyncio.Event()}
+    stopped = {"a": asyncio.Event(), "b": asyncio.Event()}
 
     async def duty(name: str) -> None:
-        ran.append(name)
-        await asyncio.Event().wait()
+        started.append(name)
+        running[name].set()
+        try:
+            await asyncio.Event().wait()
+        finally:
+            stopped[name].set()
 
-    runs = [asyncio.create_task(x.run()) for x in (a, b)]
-    duties = [
+    watchers = [
         asyncio.create_task(while_leading(a, lambda: duty("a"))),
         asyncio.create_task(while_leading(b, lambda: duty("b"))),
     ]
     try:
-        async with asyncio.timeout(5):
-            while not (a.leading or b.leading):
-                await asyncio.sleep(0.02)
-        await asyncio.sleep(0.3)
-        assert a.leading != b.leading, "exactly one leads"
-        first, second = (a, b) if a.leading else (b, a)
-        assert ran == ["a" if first is a else "b"]
-        # The leader goes (its session ends, as when the process is killed).
-        runs[0 if first is a else 1].cancel()
-        async with asyncio.timeout(5):
-            await second.wait_for(True)
-        await asyncio.sleep(0.1)
-        assert ran[-1] == ("b" if first is a else "a") and len(ran) == 2
+        async with asyncio.timeout(10):
+            await a.look()
+            await b.look()
+            await running["a"].wait()
+            assert started == ["a"], "exactly one runs it"
+            await a.close()
+            await stopped["a"].wait()  # cancelled the moment it stops leading
+            await b.look()
+            await running["b"].wait()
+        assert started == ["a", "b"]
     finally:
-        for t in (*runs, *duties):
-            t.cancel()
-        for t in (*runs, *duties):
+        for w in watchers:
+            w.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await t
+                await w
