@@ -151,3 +151,11 @@ async def test_a_revoked_devices_socket_is_closed_4401_within_2s(server: Running
     assert await _closed_with(f"{base}/ws/patrol", phone["token"]) == 4401
     await kept.send({"type": "shift_start"})
     assert (await kept.expect("shift"))["on_shift"] is True, "the member's other device stays"
+
+
+async def test_many_phones_with_one_code_at_once_one_wins(server: Running) -> None:
+    m = await server.api.member("Li", "G01")
+    code = (await _enrolment(server, m["member_id"]))["code"]
+    answers = await asyncio.gather(*(_enrol(server, code, f"phone {n}") for n in range(10)))
+    assert sorted(r.status_code for r in answers) == [200] + [409] * 9
+    assert len(await server.api.get(f"/api/members/{m['member_id']}/devices")) == 1
