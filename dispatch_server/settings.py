@@ -85,6 +85,18 @@ class Settings(BaseSettings):
         "China, whose tiles are offset from WGS-84; the console moves them under the grids.",
     )
 
+    # Handheld enrolment (decision 35).
+    public_url: str | None = Field(
+        default=None,
+        pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$",
+        description="Where phones reach this server, as https://patrol.example.org: the base "
+        "of enrolment links (<public url>/h/#enrol=<code>). Unset: the scheme, host and port "
+        "the administrator's request came in on.",
+    )
+    enrolment_ttl_s: float = Field(
+        default=24 * 3600.0, gt=0, description="How long an enrolment code can be used."
+    )
+
     # Grids.
     grid_overlap_tolerance_m2: float = 10.0
 

@@ -36,6 +36,10 @@ class EventType(StrEnum):
     # A background duty failed or stopped making progress, and when it recovered.
     DUTY_FAILED = "duty_failed"
     DUTY_RECOVERED = "duty_recovered"
+    # Handhelds enrolled with a one-time code, and revoked (decision 35).
+    ENROLMENT_CREATED = "enrolment_created"
+    DEVICE_ENROLLED = "device_enrolled"
+    DEVICE_REVOKED = "device_revoked"
 
 
 @dataclass(frozen=True)

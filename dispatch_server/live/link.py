@@ -106,6 +106,8 @@ class Link:
         self._queue: asyncio.Queue[str] = asyncio.Queue(maxsize)
         self._send_timeout_s = send_timeout_s
         self.overflowed = False
+        # Set by `shut`: the pump closes with it before sending anything else.
+        self._shut: tuple[int, str] | None = None
         # A backlog waiting for the queue to be at most half full (see `page`); made only
         # then, as an idle handheld should cost little.
         self._room: asyncio.Future[None] | None = None
@@ -125,6 +127,13 @@ class Link:
             # Full means the pump is stuck in a send: it sees this flag when that ends.
             self.overflowed = True
         self._note_room()
+
+    def shut(self, code: int, reason: str) -> None:
+        """Close the socket with `code` (a revoked device: 4401), ahead of whatever is still
+        queued; the pump does it, as the one task that writes to the socket."""
+        self._shut = (code, reason)
+        with contextlib.suppress(asyncio.QueueFull):  # full: the pump is about to look
+            self._queue.put_nowait("")
 
     async def page(self, frame: ServerFrame) -> bool:
         """Queue one frame of a backlog (what a handheld missed), waiting while the queue is
@@ -155,6 +164,9 @@ class Link:
         while True:
             text = await self._queue.get()
             self._note_room()
+            if self._shut is not None:
+                await close(self._ws, *self._shut)
+                return
             if self.overflowed:
                 await close(self._ws, CloseCode.RESYNC, "too far behind; reconnect")
                 return

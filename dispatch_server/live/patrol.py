@@ -283,7 +283,7 @@ async def patrol_socket(ws: WebSocket, ctx: Context) -> None:
             },
         )
     )
-    ctx.hub.attach(member_id, link)
+    ctx.hub.attach(member_id, link, greeted[0].device_id)
     roster.link_up(member_id, ctx.clock())
     try:
         async with asyncio.TaskGroup() as tasks:

@@ -24,6 +24,8 @@ class Kind(StrEnum):
 class Principal:
     kind: Kind
     id: int  # 0 for the admin
+    # A member's token made by enrolling a handheld (services/devices.py): which handheld.
+    device_id: int | None = None
 
     @property
     def actor(self) -> str:
@@ -45,14 +47,16 @@ def is_admin(token: str, admin_token: str) -> bool:
 
 def lookup(conn: Connection, token: str) -> Principal | None:
     row = conn.execute(
-        select(TOKEN.c.kind, TOKEN.c.subject_id).where(
+        select(TOKEN.c.kind, TOKEN.c.subject_id, TOKEN.c.device_id).where(
             TOKEN.c.token_hash == hash_token(token), TOKEN.c.revoked_at.is_(None)
         )
     ).first()
-    return None if row is None else Principal(Kind(row.kind), row.subject_id)
+    return None if row is None else Principal(Kind(row.kind), row.subject_id, row.device_id)
 
 
-def issue(conn: Connection, kind: Kind, subject_id: int, now: float) -> str:
+def issue(
+    conn: Connection, kind: Kind, subject_id: int, now: float, device_id: int | None = None
+) -> str:
     token = new_token()
     conn.execute(
         insert(TOKEN),
@@ -61,6 +65,7 @@ def issue(conn: Connection, kind: Kind, subject_id: int, now: float) -> str:
             "kind": kind.value,
             "subject_id": subject_id,
             "created_at": now,
+            "device_id": device_id,
         },
     )
     return token

@@ -32,7 +32,14 @@ class Wake:
     at: float | None = None
 
 
-Effect = Deliver | Wake
+@dataclass(frozen=True)
+class Disconnect:
+    """A device was revoked: close its patrol sockets here with 4401 (decision 35)."""
+
+    device_id: int
+
+
+Effect = Deliver | Wake | Disconnect
 
 
 def carry_out(ctx: Context, effects: list[Effect]) -> None:
@@ -42,3 +49,5 @@ def carry_out(ctx: Context, effects: list[Effect]) -> None:
                 ctx.hub.deliver(member_id, frame)
             case Wake(at):
                 ctx.scheduler.wake(at)
+            case Disconnect(device_id):
+                ctx.hub.revoke(device_id)

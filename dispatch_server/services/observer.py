@@ -18,7 +18,7 @@ from dispatch_server.domain.incidents import ACTIVE, Incident, busy_members, fol
 from dispatch_server.domain.roll_calls import RollCall
 from dispatch_server.services import check_ins, escalation, roll_calls
 from dispatch_server.services.context import Context
-from dispatch_server.services.effects import Deliver, Effect, Wake, carry_out
+from dispatch_server.services.effects import Deliver, Disconnect, Effect, Wake, carry_out
 from dispatch_server.services.frames import alert_update_frame, assignment_frame
 from dispatch_server.store.log import incident_events, last_seq
 from dispatch_server.store.tables import EVENT, INCIDENT, MEMBER, ROLL_CALL
@@ -132,6 +132,11 @@ def apply(ctx: Context, event: Event) -> list[Effect]:
         if member_id in ctx.roster:
             ctx.roster.set_marked_offline(member_id, event.type is EventType.MEMBER_OFFLINE)
         return []
+    if event.type is EventType.DEVICE_REVOKED:
+        # "A revoked device is closed with 4401 at once": on every instance, as each folds
+        # the event (one that another instance wrote arrives by the log's notice, or the
+        # once-a-second look at the log).
+        return [Disconnect(event.data["device_id"])]
     if event.incident_id is None:
         return []
     return _incident(ctx, event)

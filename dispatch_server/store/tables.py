@@ -67,6 +67,35 @@ class TokenRow(SQLModel, table=True):
     subject_id: int
     created_at: float
     revoked_at: float | None = None
+    # A member's token made by enrolling a handheld (decision 35); null for the token the
+    # administrator was given at registration.
+    device_id: int | None = Field(default=None, foreign_key="device.id", index=True)
+
+
+class DeviceRow(SQLModel, table=True):
+    """A handheld enrolled for a member. Its token is in `token` (with this `device_id`);
+    revoking the device revokes that token in the same transaction."""
+
+    __tablename__ = "device"
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    name: str
+    created_at: float
+    revoked_at: float | None = None
+
+
+class EnrolmentRow(SQLModel, table=True):
+    """A one-time enrolment code, stored only as a hash (services/devices.py): usable once,
+    until `expires_at`, by whoever holds the code."""
+
+    __tablename__ = "enrolment"
+    id: int | None = Field(default=None, primary_key=True)
+    code_hash: str = Field(unique=True)
+    member_id: int = Field(foreign_key="member.id", index=True)
+    created_at: float
+    expires_at: float
+    used_at: float | None = None
+    device_id: int | None = Field(default=None, foreign_key="device.id")
 
 
 class IncidentRow(SQLModel, table=True):
@@ -192,6 +221,8 @@ MEMBER = table(MemberRow)
 DISPATCHER = table(DispatcherRow)
 PARTNER = table(PartnerRow)
 TOKEN = table(TokenRow)
+DEVICE = table(DeviceRow)
+ENROLMENT = table(EnrolmentRow)
 INCIDENT = table(IncidentRow)
 ASSIGNMENT = table(AssignmentRow)
 EVENT = table(EventRow)

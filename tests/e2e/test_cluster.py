@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from websockets.exceptions import ConnectionClosed
 
 from patrol_client.client import PatrolClient
 from patrol_client.outbox import Outbox
@@ -264,3 +265,30 @@ async def test_an_escalation_set_on_a_fires_once_after_a_dies(
         assert waited.total_seconds() >= 4.0, waited
         assert escalated[-1]["incident_id"] == iid
         await feed.close()
+
+
+async def test_a_device_revoked_on_a_is_closed_4401_on_b_within_2s(
+    database_url: str, tmp_path: Path
+) -> None:
+    """Decision 35: B folds A's `device_revoked` as it reads the log (A's notice over Redis,
+    or its own once-a-second look) and closes the device's socket there."""
+    async with two_instances(database_url, tmp_path) as (a, b):
+        m = await api(b).member("Li", "G03")
+        made = await api(a).post(f"/api/members/{m['member_id']}/enrolment", {})
+        device = await api(b).post("/api/enrol", {"code": made["code"], "device_name": "phone"})
+        h = await b.running.handheld(device["token"]).connect()
+        assert h.ws is not None and h.welcome["member_id"] == m["member_id"]
+        loop = asyncio.get_running_loop()
+        async with api(a).client(ADMIN) as c:
+            started = loop.time()
+            revoked = await c.delete(f"/api/members/{m['member_id']}/devices/{device['device_id']}")
+            assert revoked.status_code == 200, revoked.text
+        with pytest.raises(ConnectionClosed):
+            while True:
+                await asyncio.wait_for(h.ws.recv(), 2.0)
+        took = loop.time() - started
+        assert h.ws.close_code == 4401 and took < 2.0, (h.ws.close_code, took)
+        again = b.running.handheld(device["token"])
+        with pytest.raises(ConnectionClosed):
+            await again.connect()
+        assert again.ws is not None and again.ws.close_code == 4401

@@ -37,6 +37,8 @@ class Scene:
     member_token: str
     dispatcher_token: str
     openapi: dict[str, Any]
+    member_id: int
+    device_id: int
     clients: dict[str, httpx.AsyncClient] = field(default_factory=dict)
 
     def client(self, path: str) -> httpx.AsyncClient:
@@ -56,6 +58,8 @@ class Scene:
             "roll_call_id": str(self.roll_call_id),
             "grid_id": "G03",
             "shift": "morning",
+            "member_id": str(self.member_id),
+            "device_id": str(self.device_id),
             **ids,
         }
         return path.format(**values)
@@ -72,13 +76,16 @@ class Scene:
 
 @pytest.fixture
 async def scene(server: Running, database_url: str) -> AsyncIterator[Scene]:
-    """An incident escalated to a partner (immediately: a fire), and an open roll call."""
+    """An incident escalated to a partner (immediately: a fire), an open roll call, and a
+    member with an enrolled handheld."""
     partner = await server.api.post("/api/partners", {"name": "hotel", "grids": ["G01"]})
     m = await server.api.member("Li", "G01")
     d = await server.api.dispatcher()
     h = await server.handheld(m["token"]).connect()  # off shift: no supervision events
     incident_id = (await h.alarm(category="fire"))["incident_id"]
     roll_call = await server.api.post("/api/roll-calls", {"grid_ids": ["G01"], "timeout_s": 3600})
+    code = (await server.api.post(f"/api/members/{m['member_id']}/enrolment", {}))["code"]
+    device = await server.api.post("/api/enrol", {"code": code, "device_name": "phone"})
     snapshots = Snapshots(database_url)
     async with server.api.client() as c:
         openapi = (await c.get("/openapi.json")).json()
@@ -93,6 +100,8 @@ async def scene(server: Running, database_url: str) -> AsyncIterator[Scene]:
         m["token"],
         d["token"],
         openapi,
+        m["member_id"],
+        device["device_id"],
     )
     yield made
     for c in made.clients.values():

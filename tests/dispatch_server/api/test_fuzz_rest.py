@@ -40,7 +40,7 @@ from tests.support.fuzz import (
 )
 
 T = TypeVar("T")
-EXAMPLES = 50  # each one request per route: 27 routes today
+EXAMPLES = 50  # each one request per route: 34 routes today
 VALID_EXAMPLES = 20
 
 
@@ -118,6 +118,10 @@ def requests(
         elif p["name"] == "roll_call_id":
             ids = [scene.roll_call_id, 1, 999, MAX_ID]
             values["roll_call_id"] = str(draw(st.sampled_from(ids)))
+        elif p["name"] == "member_id":
+            values["member_id"] = str(draw(st.sampled_from([scene.member_id, 1, 999, MAX_ID])))
+        elif p["name"] == "device_id":
+            values["device_id"] = str(draw(st.sampled_from([scene.device_id, 1, 999, MAX_ID])))
         elif p["name"] == "grid_id":
             values["grid_id"] = draw(st.sampled_from(["G01", "G02", "G10"]))
         else:

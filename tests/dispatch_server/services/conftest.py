@@ -47,9 +47,13 @@ class Link:
 
     def __init__(self) -> None:
         self.frames: list[dict[str, Any]] = []
+        self.closed: tuple[int, str] | None = None  # what `shut` closed it with
 
     def send(self, frame: ToHandheld) -> None:
         self.frames.append(frame.wire())  # as the wire has it
+
+    def shut(self, code: int, reason: str) -> None:
+        self.closed = (code, reason)
 
     def of(self, kind: str) -> list[dict[str, Any]]:
         return [f for f in self.frames if f["type"] == kind]
