@@ -45,8 +45,10 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         description="Live traffic goes over /ws/patrol and /ws/console: see docs/protocol.md.",
         lifespan=lifespan,
     )
-    for router in (*ROUTERS, sockets.router):
+    for router in ROUTERS:
         app.include_router(router)
+    for path, endpoint in sockets.SOCKETS.items():
+        app.router.add_websocket_route(path, endpoint)
 
     @app.exception_handler(NotFound)
     async def not_found(_: Request, exc: NotFound) -> JSONResponse:

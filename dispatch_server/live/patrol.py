@@ -120,6 +120,7 @@ class PatrolSession:
         # size of an empty list, times every handheld connected.)
         self._lane: list[tuple[Any, Work]] = []
         self._taker: asyncio.Task[None] | None = None
+        self._backlog: asyncio.Task[None] | None = None
 
     async def _take(self) -> None:
         while self._lane:
@@ -127,8 +128,20 @@ class PatrolSession:
             del self._lane[0]  # only now: the lane counts the frame being worked on
         self._taker = None  # nothing awaited since the lane was seen empty: none is missed
 
+    def send_backlog(self) -> None:
+        """What the handheld missed, paged beside the reader (`_send_backlog`); the task is
+        forgotten once done, so a long-connected handheld does not keep it."""
+        self._backlog = self.tasks.create_task(_send_backlog(self.ctx, self.member_id, self.link))
+        self._backlog.add_done_callback(self._backlog_done)
+
+    def _backlog_done(self, _: asyncio.Task[None]) -> None:
+        self._backlog = None
+
     async def finish(self) -> None:
-        """What the handheld sent before it went is still carried out."""
+        """What the handheld sent before it went is still carried out; what it missed and
+        has not been sent yet no longer needs to be."""
+        if self._backlog is not None:
+            self._backlog.cancel()
         if self._taker is not None:
             await self._taker
 
@@ -288,10 +301,9 @@ async def patrol_socket(ws: WebSocket, ctx: Context) -> None:
     try:
         async with asyncio.TaskGroup() as tasks:
             pump = tasks.create_task(link.pump())
-            backlog = tasks.create_task(_send_backlog(ctx, member_id, link))
             session = PatrolSession(ctx, member_id, link, tasks)
+            session.send_backlog()
             await session.read_until_closed(ws)
-            backlog.cancel()
             await session.finish()
             pump.cancel()
     finally:
