@@ -27,7 +27,10 @@ After every step it checks (tests/simulation/oracle.py has the deadline reckonin
 - each console's seqs run 1, 2, 3... with no gap and no repeat (across restarts),
   and both consoles saw the same events;
 - no `error` frame, 4xx or 5xx arrives that the simulator did not provoke, and
-  every command is accepted or refused exactly as the incident's state says.
+  every command is accepted or refused exactly as the incident's state says;
+- the server process has not ended by itself: if it has, the report names its exit
+  code or the signal that killed it, the last lines it wrote, and what the kernel
+  logged about its pid (the OOM killer's line).
 
 At the end it lets the clocks run out and checks the partner feed (only what was
 escalated to it), the webhooks (signed, one per escalation) and each incident's REST
