@@ -142,6 +142,19 @@ class Roster:
         self.connected[i] = False
         self.last_seen[i] = now
 
+    def socket_closed(self, member_id: int, now: float) -> None:
+        """The member's socket closed at `now` (the handheld hung up, the link dropped, or
+        this server closed it). A closing socket is not a frame heard: a live link gets the
+        grace time from the drop (a drop shorter than it changes nothing), but a member
+        already marked offline stays as silent as they were. (Resetting their silence made
+        supervision mark a mute handheld "back online" the moment its socket closed, by a
+        server shutdown in the duty-day soak.)"""
+        i = self.row[member_id]
+        if self.marked_offline[i]:
+            self.connected[i] = False
+        else:
+            self.link_down(member_id, now)
+
     def set_marked_offline(self, member_id: int, offline: bool) -> None:
         self.marked_offline[self.row[member_id]] = offline
 

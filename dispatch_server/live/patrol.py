@@ -308,4 +308,4 @@ async def patrol_socket(ws: WebSocket, ctx: Context) -> None:
             pump.cancel()
     finally:
         if ctx.hub.detach(member_id, link):
-            roster.link_down(member_id, ctx.clock())
+            roster.socket_closed(member_id, ctx.clock())

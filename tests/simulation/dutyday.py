@@ -27,7 +27,10 @@ After every step it checks (tests/simulation/oracle.py has the deadline reckonin
 - each console's seqs run 1, 2, 3... with no gap and no repeat (across restarts),
   and both consoles saw the same events;
 - no `error` frame, 4xx or 5xx arrives that the simulator did not provoke, and
-  every command is accepted or refused exactly as the incident's state says.
+  every command is accepted or refused exactly as the incident's state says;
+- the server process has not ended by itself: if it has, the report names its exit
+  code or the signal that killed it, the last lines it wrote, and what the kernel
+  logged about its pid (the OOM killer's line).
 
 At the end it lets the clocks run out and checks the partner feed (only what was
 escalated to it), the webhooks (signed, one per escalation) and each incident's REST
@@ -240,6 +243,7 @@ class DutyDay:
         self.health_ok: tuple[int, float] = (0, 0.0)
         self.before_first: list[str] = []
         self.first_step = 0
+        self.exit_reported: int | None = None  # the server pid whose end was reported
 
     # --- reporting -----------------------------------------------------------------------
 
@@ -283,6 +287,52 @@ class DutyDay:
         summary = [f"{n} x {key}" for key, n in sorted(seen.items(), key=lambda kv: first[kv[0]])]
         return "\n".join(["distinct errors, in order of first appearance:", *summary, "", *shown])
 
+    def server_exit(self) -> str | None:
+        """How the server process ended, if it ended by itself (not by a restart of ours)."""
+        return None if self.proc is None else self.proc.exited_by_itself()
+
+    def check_server_process(self) -> None:
+        """The server child must never end by itself: say how it ended (its exit code or the
+        signal that killed it) and what it wrote last, once for each process."""
+        status = self.server_exit()
+        if status is None or self.proc is None or self.proc.pid == self.exit_reported:
+            return
+        self.exit_reported = self.proc.pid
+        tail = self.proc.output_tail(8)
+        self.find(
+            "server_exited",
+            f"the server process (pid {self.proc.pid}) {status}; "
+            + (f"its last output: {' / '.join(tail)}" if tail else "it wrote nothing")
+            + " (more below)",
+        )
+
+    def server_process_report(self) -> list[str]:
+        """The server child at the time of the report: running, or how it ended, with the
+        tail of its output and, for a SIGKILL nobody here sent, what the kernel said."""
+        proc = self.proc
+        if proc is None or proc.pid is None:
+            return ["server process: never started"]
+        status = proc.exit_status()
+        if status is None:
+            return [f"server process: pid {proc.pid}, still running"]
+        why = "by itself" if proc.exited_by_itself() else "stopped by the simulator"
+        out = [f"server process: pid {proc.pid} {status} ({why})"]
+        if why == "by itself" and "SIGKILL" in status:
+            kernel = proc.kernel_lines()
+            out.append(
+                "  nothing in the simulator sent that SIGKILL: the kernel's OOM killer "
+                "(dmesg) or another program (a pkill?). The kernel said about that pid:"
+            )
+            out += [f"  | {ln}" for ln in kernel] or ["  | (nothing)"]
+        tail = proc.output_tail(30)
+        out.append(
+            f"  the last {len(tail)} lines it wrote (stdout and stderr, {proc.log}):"
+            if tail
+            else f"  it wrote nothing since it started ({proc.log})"
+        )
+        out += [f"  | {ln}" for ln in tail]
+        return out
+
     def report(self) -> str:
         out = [
             f"duty-day simulation FAILED: seed {self.cfg.seed}, step {self.step}, "
@@ -315,6 +365,7 @@ class DutyDay:
                 "".join(json.dumps(e) + "\n" for _, e in sorted(self.oracle.log.items()))
             )
             out.append(f"the whole log as the console saw it: {dump}")
+        out += self.server_process_report()
         errors = self.server_log_errors()
         if errors:
             out += [
@@ -1063,10 +1114,18 @@ class DutyDay:
             return False
         assert self.proc is not None
         kill = self.rng.random() < 0.5
+        self.check_server_process()  # one that died by itself is not hidden by the restart
         self.note(f"server restart ({'SIGKILL' if kill else 'graceful'})")
         down = time.time()
         self.oracle.downtime.append((down, float("inf")))
-        await asyncio.to_thread(self.proc.kill if kill else self.proc.stop)
+        if kill:
+            await asyncio.to_thread(self.proc.kill)
+        elif not await asyncio.to_thread(self.proc.stop):
+            self.find(
+                "server_stop",
+                f"the server (pid {self.proc.pid}) was still running 10 s after SIGTERM "
+                "and was killed",
+            )
         for feed in [*self.feeds, self.partner_feed]:
             assert feed is not None
             if feed.reader is not None:
@@ -1077,7 +1136,11 @@ class DutyDay:
                 with contextlib.suppress(Exception):
                     await asyncio.wait_for(hand.reader, 5)
             hand.connected = False
-        await self.start_server()
+        try:
+            await self.start_server()
+        except (RuntimeError, TimeoutError) as exc:
+            self.find("server_start", f"the restarted server did not serve: {exc}")
+            raise SimulationFailed(self.report()) from exc
         up = time.time()
         self.oracle.downtime[-1] = (down, up)
         self.last_restart = up
@@ -1112,6 +1175,7 @@ class DutyDay:
         try:
             r = await self.client("admin").get("/api/health")
         except httpx.HTTPError as exc:
+            self.check_server_process()
             self.find("health", f"/api/health: {type(exc).__name__}: {exc}")
             return
         body = r.json() if r.content else None
@@ -1147,12 +1211,16 @@ class DutyDay:
 
     async def check_incident(self, iid: int) -> None:
         """The REST view against the log: the same timeline; the clock not in the past."""
+        # Compare up to the seq the console had before asking: the console hears an event
+        # only after its commit, so the answer holds all of those. What commits while the
+        # answer is on its way may be on either side (a delivery committed 24 ms after an
+        # escalation was in the console's log and not in the answer: a race, not a gap).
+        last = self.feeds[0].last
         got = await self.request("desk-1", "GET", f"/api/incidents/{iid}")
         if got is None:
             return
-        last = self.feeds[0].last
         rest = [e["seq"] for e in got["timeline"] if e["seq"] <= last]
-        logged = [e["seq"] for e in self.oracle.by_incident.get(iid, [])]
+        logged = [e["seq"] for e in self.oracle.by_incident.get(iid, []) if e["seq"] <= last]
         if rest != logged:
             self.find("timeline", f"incident {iid}: REST timeline {rest}, console log {logged}")
         at = got.get("next_escalation_at")
@@ -1190,6 +1258,7 @@ class DutyDay:
                 )
 
     async def after_step(self) -> None:
+        self.check_server_process()
         self.check_server_log()
         await self.check_health()
         for f in self.oracle.check(time.time()):

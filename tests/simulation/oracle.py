@@ -667,6 +667,13 @@ class Oracle:
                         )
                     )
                     continue
+                # Late is judged from the latest moment the new process may have loaded (it
+                # served again by `up`), as early was from the earliest (the old one going
+                # down): a restart that took 2 s once made an on-time step "2.06 s late".
+                heard = max(
+                    self.last_sent(member_id, e["t"]),
+                    self.last_start(e["t"] - grace + 0.3, surely=True),
+                )
                 self.late.add("offline", max(0.0, e["t"] - heard - grace))
                 if e["t"] - heard - grace > self.tol and self.effective(heard + grace) == (
                     heard + grace

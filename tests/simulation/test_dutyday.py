@@ -24,11 +24,14 @@ The four server bugs these seeds first met are fixed, and the seeds pass:
 
 from __future__ import annotations
 
+import asyncio
+import os
+import signal
 from pathlib import Path
 
 import pytest
 
-from tests.simulation.dutyday import Config, simulate
+from tests.simulation.dutyday import Config, DutyDay, SimulationFailed, simulate
 
 SEEDS = [1, 2, 3]
 
@@ -43,3 +46,33 @@ async def test_a_duty_day(
     cfg = Config(seed=seed, hours=0.6, backend=backend, settle_s=8.0)
     day = await simulate(cfg, database_url, tmp_path)
     assert not day.findings, day.report()
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(120)
+async def test_a_server_that_dies_by_itself_is_named(database_url: str, tmp_path: Path) -> None:
+    """A soak once ended with the server child gone and nothing in its log. A process
+    killed from outside (the OOM killer, a stray pkill) writes nothing: the report must
+    say how it ended, and show what it wrote last and what the kernel said."""
+    cfg = Config(seed=11, hours=1.0, restarts=False, rule_changes=False)
+    day = DutyDay(cfg, database_url, tmp_path, out=lambda *_: None)
+
+    async def kill_it_from_outside() -> int:
+        while day.proc is None or day.proc.pid is None or day.step < 10:
+            await asyncio.sleep(0.05)
+        pid = day.proc.pid
+        os.kill(pid, signal.SIGKILL)  # not day.proc.kill(): nobody in the simulator did it
+        return pid
+
+    killer = asyncio.create_task(kill_it_from_outside())
+    with pytest.raises(SimulationFailed) as failed:
+        await day.run()
+    pid = await killer
+    report = str(failed.value)
+    assert f"[server_exited] the server process (pid {pid}) killed by SIGKILL (signal 9)" in (
+        report
+    )
+    assert f"server process: pid {pid} killed by SIGKILL (signal 9) (by itself)" in report
+    assert "nothing in the simulator sent that SIGKILL" in report
+    assert "Console: http://127.0.0.1:" in report  # the tail of what it wrote
+    assert [f.kind for f in day.findings].count("server_exited") == 1, day.findings

@@ -127,3 +127,18 @@ def test_a_step_must_name_the_rule_that_does_it() -> None:
     log.escalated(T + 4, rule(4, "no_ack", 3.0, grid_id="G1"))
     kinds = [f.kind for f in log.findings()]
     assert "escalation_unjustified" in kinds
+
+
+def test_offline_after_a_restart_counts_the_grace_from_when_it_served_again() -> None:
+    """Seed 20261130 on SQLite: a member whose socket had closed was marked offline by the
+    restarted server a grace after it loaded its state, 2.06 s after the grace counted from
+    the SIGKILL (the restart took 2.1 s). Not late: the new process gives everyone the grace
+    from when it loads, somewhere between going down and serving again."""
+    for offline_at, late in ((T + 5.0, False), (T + 6.5, True)):
+        log = Log()
+        log.event(T - 10, "shift_started", member_id=9)
+        log.oracle.sent(9, T - 1)  # the handheld hangs up; the server hears it go
+        log.oracle.downtime.append((T, T + 2.1))  # SIGKILL at T, serving again at T + 2.1
+        log.event(offline_at, "member_offline", member_id=9)
+        kinds = [f.kind for f in log.oracle.check(offline_at + 0.1)]
+        assert kinds == (["offline_late"] if late else []), (offline_at, kinds)

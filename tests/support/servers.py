@@ -134,6 +134,8 @@ class ServerProcess:
         self.args = args or []
         self.proc: subprocess.Popen[bytes] | None = None
         self.port = port  # 0: a new free port on each start
+        self.mark = 0  # where this process's output begins in the log
+        self.on_purpose = False  # stopped or killed by kill()/stop(), not by itself
 
     def start(self, timeout: float = 20.0) -> Running:
         env = {
@@ -142,15 +144,19 @@ class ServerProcess:
             "DISPATCH_ADMIN_TOKEN": ADMIN,
             **self.env,
         }
+        # A crash in C code (SIGSEGV, SIGABRT...) leaves the Python stacks in the log.
+        env.setdefault("PYTHONFAULTHANDLER", "1")
         cmd = [sys.executable, "-m", "dispatch_server.cli", "serve", "--host", "127.0.0.1"]
         cmd += ["--port", str(self.port), *self.args]  # after the first start: the same port
         with self.log.open("ab") as out:
-            mark = out.tell()
+            mark = self.mark = out.tell()
+            self.on_purpose = False
             self.proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"server exited: {self.log.read_text()}")
+                tail = "\n".join(self.output_tail(40))
+                raise RuntimeError(f"server {self.exit_status()} while starting:\n{tail}")
             printed = self.log.read_bytes()[mark:].decode(errors="replace")
             found = re.findall(r"Console: http://127\.0\.0\.1:(\d+)/", printed)
             if found:
@@ -162,18 +168,76 @@ class ServerProcess:
                     ):
                         return Running("127.0.0.1", self.port, Settings())
             time.sleep(0.05)
-        raise TimeoutError(f"server did not start: {self.log.read_text()}")
+        tail = "\n".join(self.output_tail(40))
+        raise TimeoutError(f"server did not start in {timeout:g} s:\n{tail}")
 
     def kill(self) -> None:
         """SIGKILL: no shutdown code runs, as when the machine loses power."""
         if self.proc is not None and self.proc.poll() is None:
+            self.on_purpose = True
             self.proc.send_signal(signal.SIGKILL)
             self.proc.wait(10)
 
-    def stop(self) -> None:
+    def stop(self) -> bool:
+        """SIGTERM, as systemd stops it; False if it was still running 10 s later and had
+        to be killed."""
         if self.proc is not None and self.proc.poll() is None:
+            self.on_purpose = True
             self.proc.terminate()
             try:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.kill()
+                return False
+        return True
+
+    @property
+    def pid(self) -> int | None:
+        return None if self.proc is None else self.proc.pid
+
+    def exit_status(self) -> str | None:
+        """How the process ended ("exited with code 1", "killed by SIGKILL (signal 9)"), or
+        None while it runs (or before it started)."""
+        if self.proc is None:
+            return None
+        code = self.proc.poll()
+        if code is None:
+            return None
+        if code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = "an unknown signal"
+            return f"killed by {name} (signal {-code})"
+        return f"exited with code {code}"
+
+    def exited_by_itself(self) -> str | None:
+        """exit_status() if the process has ended and neither kill() nor stop() ended it."""
+        return None if self.on_purpose else self.exit_status()
+
+    def kernel_lines(self) -> list[str]:
+        """What the kernel logged about this process (the OOM killer names the pid it
+        kills), if dmesg may be read here."""
+        if self.proc is None:
+            return []
+        try:
+            out = subprocess.run(
+                ["dmesg"], capture_output=True, text=True, timeout=5, check=False
+            ).stdout
+        except (OSError, subprocess.SubprocessError):
+            return ["(dmesg could not be run)"]
+        if not out:
+            return ["(dmesg printed nothing: not permitted here?)"]
+        pid = re.compile(rf"\b(pid )?{self.proc.pid}\b")
+        # Search after the "[ uptime]" stamp, whose digits could look like the pid.
+        return [ln for ln in out.splitlines() if pid.search(ln.split("]", 1)[-1])][-5:]
+
+    def output_tail(self, lines: int = 20) -> list[str]:
+        """The last lines this process wrote (stdout and stderr; the log from its start)."""
+        try:
+            with self.log.open("rb") as f:
+                f.seek(self.mark)
+                text = f.read().decode(errors="replace")
+        except OSError as exc:
+            return [f"(cannot read {self.log}: {exc})"]
+        return text.splitlines()[-lines:]

@@ -41,6 +41,19 @@ def test_a_short_drop_changes_nothing_and_a_return_is_noticed() -> None:
     assert supervision.back(r, 200.0, AFTER) == []  # still silent: stays offline
 
 
+def test_a_closing_socket_is_not_a_frame_heard() -> None:
+    r = roster()
+    r.set_marked_offline(1, True)  # silent since 100, marked offline
+    r.socket_closed(1, 150.0)  # then its socket closes (the server shuts down, say)
+    assert not r.connected[r.row[1]]
+    assert supervision.back(r, 150.0, AFTER) == [], "no frame was heard: still offline"
+    r.link_up(1, 160.0)  # a frame
+    assert supervision.back(r, 160.0, AFTER) == [1]
+    r.socket_closed(2, 120.0)  # a live link drops: the grace time runs from the drop
+    assert supervision.gone_silent(r, 165.0, AFTER) == [3]
+    assert supervision.gone_silent(r, 165.1, AFTER) == [2, 3]
+
+
 def test_off_shift_members_are_not_watched() -> None:
     r = roster()
     for m in (1, 2, 3):

@@ -79,3 +79,26 @@ async def test_offline_and_back_once_each_and_no_event_for_a_short_drop(
     )
     assert not any(m["offline"] for m in members.values())
     assert json.dumps(members)  # silent_s is always JSON (never infinity)
+
+
+async def test_a_socket_closing_is_not_a_frame_heard(tmp_path: Path, database_url: str) -> None:
+    """Found by the duty-day soak (seed 20261130, SQLite): a member marked offline while
+    their handheld hung connected and mute was marked back online (silent_s 0.0) the moment
+    that socket closed (there, by a graceful server restart), although nothing was heard:
+    a false "back online" for a silent patrol, and offline again a grace later."""
+    async with in_process(settings_for(database_url, offline_after_s=GRACE)) as server:
+        d = await server.api.dispatcher()
+        console = await server.console(d["token"]).connect()
+        mute = await _on_shift(server, "mute")  # connected, but sends nothing
+        mute_id = mute.welcome["member_id"]
+        first = await _collect(console, 2.5 * GRACE)
+        await mute.close()  # the socket closes; still nothing heard from the member
+        second = await _collect(console, 3 * GRACE)
+        members = {m["member_id"]: m for m in await server.api.get("/api/members")}
+
+    def crossings(events: list[dict[str, Any]]) -> list[tuple[int, str]]:
+        return [(e["member_id"], e["type"]) for e in events if e["type"].startswith("member_o")]
+
+    assert crossings(first) == [(mute_id, "member_offline")]
+    assert crossings(second) == [], "a closing socket brought a silent member back online"
+    assert members[mute_id]["offline"] is True
