@@ -34,6 +34,7 @@ ARGS = [
 # What the browser logs by itself while a test has killed the server.
 EXPECTED_WHILE_DOWN = re.compile(
     r"WebSocket|ERR_CONNECTION_REFUSED|ERR_CONNECTION_RESET|ERR_EMPTY_RESPONSE"
+    r"|ERR_SOCKET_NOT_CONNECTED"  # a poll on a kept-alive socket of the killed server
 )
 CJK = re.compile(r"[\u3400-\u9fff\uff00-\uffef\u3000-\u303f]")
 
