@@ -142,3 +142,18 @@ def test_offline_after_a_restart_counts_the_grace_from_when_it_served_again() ->
         log.event(offline_at, "member_offline", member_id=9)
         kinds = [f.kind for f in log.oracle.check(offline_at + 0.1)]
         assert kinds == (["offline_late"] if late else []), (offline_at, kinds)
+
+
+def test_a_step_due_just_before_a_power_cut_is_due_again_when_the_server_serves() -> None:
+    """Seed 3 on PostgreSQL: a step fell due 15 ms before the SIGKILL; the new process took
+    it as soon as it led, 2 s later. The old one had the tolerance to act, and was killed
+    within it: not late. Killed after the tolerance had run out, the step was late."""
+    for kill_at, late in ((T + 4.05, False), (T + 5.5, True)):
+        log = Log()
+        no_ack = rule(4, "no_ack", 3.0)
+        log.rules(T, no_ack)
+        log.opened(T + 1)  # no_ack due at T + 4; tolerance 1 s
+        log.oracle.downtime.append((kill_at, T + 6.2))
+        log.escalated(T + 6.4, no_ack)
+        kinds = [f.kind for f in log.findings()]
+        assert kinds == (["escalation_late"] if late else []), (kill_at, kinds)
