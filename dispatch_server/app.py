@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from dispatch_server import sockets
@@ -71,5 +71,23 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     @app.get("/partner", include_in_schema=False)
     async def partner_page() -> FileResponse:
         return FileResponse(STATIC / "partner.html", headers={"Cache-Control": "no-cache"})
+
+    # The phone handheld (static/h/): the page, and its service worker at /h/sw.js so that
+    # the worker's scope is /h/ (a worker controls only pages under its own path).
+    @app.get("/h/", include_in_schema=False)
+    async def handheld_page() -> FileResponse:
+        return FileResponse(STATIC / "h" / "index.html", headers={"Cache-Control": "no-cache"})
+
+    @app.get("/h", include_in_schema=False)
+    async def handheld_redirect() -> RedirectResponse:
+        return RedirectResponse("/h/")
+
+    @app.get("/h/sw.js", include_in_schema=False)
+    async def handheld_worker() -> FileResponse:
+        return FileResponse(
+            STATIC / "h" / "sw.js",
+            media_type="text/javascript",
+            headers={"Cache-Control": "no-cache"},
+        )
 
     return app

@@ -1,0 +1,154 @@
+"""The phone handheld (/h/) in real headless Chromium, as a phone: a 360×740 touch screen,
+emulated geolocation, offline mode and the fake camera, against a real server.
+
+Screenshots go to test-artifacts/screenshots (docs/phone.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from tests.support.phone import PhonePage, phone_page
+from tests.support.servers import Running
+
+G03 = (113.041186, 28.1332667)  # inside the sample grid G03 (Jinjiang Hotel Block)
+G03_NEAR = (113.0420, 28.1338)
+
+
+async def enrolment_url(server: Running, name: str, grid: str = "G03") -> tuple[dict[str, Any], str]:
+    member = await server.api.member(name, grid)
+    made = await server.api.post(f"/api/members/{member['member_id']}/enrolment", {})
+    return member, str(made["url"])
+
+
+async def enrolled(phone: PhonePage) -> None:
+    await phone.wait_js("document.documentElement.dataset.signedIn === 'true'")
+    await phone.page.locator("#link[data-state=online]").wait_for(timeout=10_000)
+
+
+async def on_shift(phone: PhonePage) -> None:
+    await phone.tap("#shift")
+    await phone.page.locator("#shift-state[data-on=true]").wait_for(timeout=5000)
+
+
+async def fix_of(server: Running, member_id: int) -> dict[str, Any] | None:
+    roster = await server.api.get("/api/members")
+    rows = roster if isinstance(roster, list) else roster["members"]
+    row = next(r for r in rows if r["member_id"] == member_id)
+    fix: dict[str, Any] | None = row.get("fix")
+    return fix
+
+
+async def test_enrol_from_the_card_link_go_on_patrol_and_the_console_sees_the_position(
+    server: Running,
+) -> None:
+    member, url = await enrolment_url(server, "王大爷")
+    async with phone_page(url, lon=G03[0], lat=G03[1]) as phone:
+        await enrolled(phone)
+        assert "#enrol=" not in phone.page.url, "a used code must leave the address bar"
+        assert "王大爷" in await phone.text("#who")
+        devices = await server.api.get(f"/api/members/{member['member_id']}/devices")
+        assert [d["revoked_at"] for d in devices] == [None]
+        await phone.screenshot("phone-01-enrolled")
+
+        await on_shift(phone)
+        started = time.monotonic()
+        fix = None
+        while fix is None and time.monotonic() - started < 5:
+            fix = await fix_of(server, member["member_id"])
+            await asyncio.sleep(0.1)
+        assert fix is not None, "the console did not see the phone's position within 5 s"
+        assert abs(fix["lon"] - G03[0]) < 1e-6 and abs(fix["lat"] - G03[1]) < 1e-6, fix
+        await phone.wait_js("document.getElementById('gps').textContent.includes('8')")
+        await phone.screenshot("phone-02-on-patrol")
+
+
+async def worker_ready(phone: PhonePage) -> None:
+    """The service worker has taken the page: from now on it opens with no network."""
+    await phone.wait_js("navigator.serviceWorker && navigator.serviceWorker.controller !== null")
+
+
+async def outbox(phone: PhonePage) -> list[dict[str, Any]]:
+    return list(await phone.js("window.handheld.outbox.all()"))
+
+
+async def incidents_for(server: Running, alert_id: str) -> list[dict[str, Any]]:
+    listing = await server.api.get("/api/incidents", limit=1000)
+    found = []
+    for view in listing["incidents"]:
+        detail = await server.api.get(f"/api/incidents/{view['incident_id']}")
+        opened = [e for e in detail["timeline"] if e["type"] == "incident_opened"]
+        if opened and opened[0]["alert_id"] == alert_id:
+            found.append(detail)
+    return found
+
+
+async def test_a_short_press_raises_nothing(server: Running) -> None:
+    _, url = await enrolment_url(server, "李阿姨")
+    async with phone_page(url, lon=G03[0], lat=G03[1]) as phone:
+        await enrolled(phone)
+        await phone.hold("#key", 0.3)
+        await phone.page.locator("#key-hint[data-warn=true]").wait_for()
+        assert await outbox(phone) == []
+        assert (await server.api.get("/api/incidents"))["incidents"] == []
+
+
+async def test_pressed_offline_reloaded_offline_then_online_is_accepted_exactly_once(
+    server: Running,
+) -> None:
+    _, url = await enrolment_url(server, "王大爷")
+    async with phone_page(url, lon=G03[0], lat=G03[1]) as phone:
+        await enrolled(phone)
+        await worker_ready(phone)
+        await phone.set_offline(True)
+        await phone.page.locator("#link[data-state=offline]").wait_for(timeout=5000)
+
+        await phone.hold("#key", 1.3)
+        mine = phone.page.locator("#mine")
+        await phone.page.locator("#mine[data-state=queued]").wait_for(timeout=5000)
+        assert "没有网络" in await mine.inner_text()
+        assert "中心已收到" not in await mine.inner_text()
+        [alarm] = await outbox(phone)
+        await phone.screenshot("phone-03-queued-offline")
+
+        before_reload = time.time()
+        await phone.page.reload()
+        await phone.page.locator("#mine[data-state=queued]").wait_for(timeout=10_000)
+        assert [a["alert_id"] for a in await outbox(phone)] == [alarm["alert_id"]]
+        assert (await server.api.get("/api/incidents"))["incidents"] == [], "sent while offline"
+
+        await phone.set_offline(False)
+        await phone.page.locator("#mine[data-state=accepted]").wait_for(timeout=15_000)
+        assert "中心已收到" in await mine.inner_text()
+        await phone.screenshot("phone-04-received")
+
+    [incident] = await incidents_for(server, alarm["alert_id"])
+    assert incident["pressed_at"] == alarm["pressed_at"]
+    pressed = time.mktime(time.strptime(alarm["pressed_at"][:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone
+    assert pressed <= before_reload, (alarm["pressed_at"], before_reload)
+    opened = [e for e in incident["timeline"] if e["type"] == "incident_opened"]
+    assert len(opened) == 1
+
+
+async def test_a_revoked_phone_is_signed_out_within_two_seconds(server: Running) -> None:
+    member, url = await enrolment_url(server, "赵师傅")
+    async with phone_page(url, lon=G03[0], lat=G03[1]) as phone:
+        await enrolled(phone)
+        [device] = await server.api.get(f"/api/members/{member['member_id']}/devices")
+        async with server.api.client(server.api.admin_token) as admin:
+            revoked = await admin.delete(
+                f"/api/members/{member['member_id']}/devices/{device['device_id']}"
+            )
+        assert revoked.status_code == 200
+        started = time.monotonic()
+        await phone.wait_js("document.documentElement.dataset.signedIn === 'false'", 2.0)
+        assert time.monotonic() - started < 2.0
+        assert "注销" in await phone.text("#enrol")
+        assert await phone.js("window.handheld.state.token") is None
+        await phone.screenshot("phone-09-signed-out")
+        # A reload stays signed out: the token is gone from the phone, not just hidden.
+        await phone.page.reload()
+        await phone.wait_js("document.documentElement.dataset.signedIn === 'false'")
+        assert await phone.js("window.handheld.kv.get('token')") is None
