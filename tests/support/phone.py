@@ -107,6 +107,19 @@ async def phone_page(
             await context.add_init_script(VIBRATE_SPY)
             page = await context.new_page()
             phone = PhonePage(page, context, await context.new_cdp_session(page))
+            # A phone lets a visible page keep the screen on. Playwright's permission list
+            # has no name for it (and its grant denies every other), so it is set in
+            # Chromium's own terms, for this context.
+            target = await phone.cdp.send("Target.getTargetInfo")
+            await phone.cdp.send(
+                "Browser.setPermission",
+                {
+                    "permission": {"name": "screen-wake-lock"},
+                    "setting": "granted",
+                    "origin": origin.group(0),
+                    "browserContextId": target["targetInfo"]["browserContextId"],
+                },
+            )
             page.on("pageerror", lambda exc: phone.errors.append(f"page error: {exc}"))
             page.on(
                 "console",

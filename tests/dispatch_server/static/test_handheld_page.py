@@ -62,6 +62,7 @@ async def test_enrol_from_the_card_link_go_on_patrol_and_the_console_sees_the_po
         assert fix is not None, "the console did not see the phone's position within 5 s"
         assert abs(fix["lon"] - G03[0]) < 1e-6 and abs(fix["lat"] - G03[1]) < 1e-6, fix
         await phone.wait_js("document.getElementById('gps').textContent.includes('8')")
+        await phone.page.locator("#wake[data-on=true]").wait_for(timeout=5000)
         await phone.screenshot("phone-02-on-patrol")
 
 
@@ -152,3 +153,45 @@ async def test_a_revoked_phone_is_signed_out_within_two_seconds(server: Running)
         await phone.page.reload()
         await phone.wait_js("document.documentElement.dataset.signedIn === 'false'")
         assert await phone.js("window.handheld.kv.get('token')") is None
+
+
+async def test_roll_call_and_check_in_are_answered_with_one_big_button(server: Running) -> None:
+    member, url = await enrolment_url(server, "钱阿姨")
+    duty = await server.api.dispatcher("张阿姨")
+    async with phone_page(url, lon=G03[0], lat=G03[1]) as phone:
+        await enrolled(phone)
+        await on_shift(phone)
+        rc = await server.api.post("/api/roll-calls", {"grid_ids": ["G03"]}, duty["token"])
+        sheet = phone.page.locator("#rollcall")
+        await sheet.wait_for(state="visible", timeout=5000)
+        assert "点名" in await sheet.inner_text()
+        sizes = await phone.js(
+            "['rc-normal','rc-help'].map(id => document.getElementById(id).getBoundingClientRect().height)"
+        )
+        assert min(sizes) >= 100, sizes
+        await phone.screenshot("phone-07-roll-call")
+        await phone.tap("#rc-normal")
+        await sheet.wait_for(state="hidden", timeout=5000)
+        answered = await server.api.get(f"/api/roll-calls/{rc['roll_call_id']}", duty["token"])
+        assert member["member_id"] in answered["tally"]["G03"]["all_normal"], answered["tally"]
+
+        # Lone-worker mode: a period of 1 s, so the warning comes at once.
+        async with server.api.client(server.api.admin_token) as admin:
+            made = await admin.put(
+                "/api/check-in-rules",
+                json={"member_id": member["member_id"], "period_s": 1, "overdue_after_s": 600},
+            )
+        assert made.status_code == 200, made.text
+        prompt = phone.page.locator("#checkin")
+        await prompt.wait_for(state="visible", timeout=10_000)
+        await phone.screenshot("phone-08-check-in")
+        async with server.api.client(server.api.admin_token) as admin:
+            off = await admin.put(
+                "/api/check-in-rules", json={"member_id": member["member_id"], "period_s": None}
+            )
+        assert off.status_code == 200, off.text
+        await phone.tap("#im-fine")
+        await prompt.wait_for(state="hidden", timeout=5000)
+    feed = await server.console(duty["token"]).connect(since=0)
+    events = await feed.events_until(lambda got: bool(got) and got[-1]["type"] == "member_checked_in")
+    assert events[-1]["member_id"] == member["member_id"]
