@@ -18,6 +18,7 @@ from dispatch_server import sockets
 from dispatch_server.api import ROUTERS
 from dispatch_server.clock import Clock, system_clock
 from dispatch_server.domain.errors import Conflict, NotFound
+from dispatch_server.domain.media import Refused
 from dispatch_server.runtime import running
 from dispatch_server.settings import Settings
 
@@ -58,6 +59,14 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     async def conflict(_: Request, exc: Conflict) -> JSONResponse:
         """DESIGN.md: an illegal transition is a clear 409, not a crash."""
         return JSONResponse({"detail": str(exc)}, status_code=409)
+
+    @app.exception_handler(Refused)
+    async def refused(_: Request, exc: Refused) -> JSONResponse:
+        """A media upload refused: the status says which limit, `received` where to resume."""
+        body: dict[str, Any] = {"detail": str(exc)}
+        if exc.received is not None:
+            body["received"] = exc.received
+        return JSONResponse(body, status_code=exc.status)
 
     # The console is plain files: no build step, no CDN, nothing fetched from the internet.
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
