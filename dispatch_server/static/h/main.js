@@ -10,7 +10,7 @@ import {Link} from "./link.js";
 import {Camera, Uploader, keep} from "./media.js";
 import {distanceM, drawMinimap} from "./minimap.js";
 import {buzz, ring, unlock} from "./ring.js";
-import {accepted, alertBody, kv, outbox, unsent} from "./store.js";
+import {accepted, alertBody, kv, outbox, unsent, uploads} from "./store.js";
 import {clockTime, currentLang, setLang, t} from "./words.js";
 
 const HOLD_MS = 1000;
@@ -176,7 +176,7 @@ async function sendOutbox() {
 }
 
 function sendCategory(alarm) {
-  if (alarm.state !== "accepted" || !alarm.category || alarm.category_sent) return;
+  if (alarm.state !== "accepted" || !alarm.category || alarm.category_sent || alarm.category_given_up) return;
   link.send({type: "alert_category", alert_id: alarm.alert_id, category: alarm.category});
 }
 
@@ -249,7 +249,9 @@ async function refused(f) {
       await outbox.update(f.alert_id, (a) => (a.state === "accepted" ? a : {...a, state: "rejected", error: f.message}));
     }
   } else if (f.ref_type === "alert_category" && f.alert_id && f.code !== "unavailable") {
-    await outbox.update(f.alert_id, (a) => ({...a, category_sent: true})); // resolved meanwhile: nothing to tell
+    // Resolved meanwhile, or a server that does not take categories: stop trying, and the
+    // card says it was not sent rather than pretend it was.
+    await outbox.update(f.alert_id, (a) => ({...a, category_given_up: true}));
   } else if (f.ref_type === "assignment_status" || f.ref_type === "assignment_reply") {
     if (f.incident_id && (f.code === "not_assigned" || f.code === "not_found")) {
       state.assignments.delete(f.incident_id);
@@ -431,7 +433,7 @@ function wireKey() {
 }
 
 async function pickCategory(alertId, category) {
-  const after = await outbox.update(alertId, (a) => ({...a, category, category_sent: false}));
+  const after = await outbox.update(alertId, (a) => ({...a, category, category_sent: false, category_given_up: false}));
   state.pickingFor = null;
   if (after && link) sendCategory(after);
   state.alarms = await outbox.all();
@@ -600,9 +602,10 @@ function renderMine() {
   $("mine-pressed").textContent = alarm.pressed_at ? t("pressed_at", {t: clockTime(alarm.pressed_at)}) : "";
   $("mine-news").replaceChildren(...news(alarm).map((text) => Object.assign(document.createElement("li"), {textContent: text})));
   const category = alarm.category ?? alarm.update?.category;
-  $("mine-category").textContent = category
-    ? t(alarm.category_sent || !alarm.category ? "category_sent" : "category_pending", {c: t(`cat_${category}`)})
-    : "";
+  const said = alarm.category_sent || !alarm.category ? "category_sent"
+    : alarm.category_given_up ? "category_unsent" : "category_pending";
+  $("mine-category").textContent = category ? t(said, {c: t(`cat_${category}`)}) : "";
+  $("mine-category").dataset.sent = String(said === "category_sent");
   const open = alarm.update?.status !== "resolved" && alarm.state !== "rejected";
   $("categories").hidden = !(open && state.pickingFor === alarm.alert_id);
   $("media-actions").hidden = !(open && alarm.state === "accepted" && alarm.incident_id);
@@ -703,5 +706,5 @@ function render() {
   renderAssignment();
 }
 
-window.handheld = {state, outbox, kv, get link() { return link; }, get uploader() { return uploader; }};
+window.handheld = {state, outbox, kv, uploads, get link() { return link; }, get uploader() { return uploader; }};
 boot();

@@ -10,6 +10,7 @@ import asyncio
 import time
 from typing import Any
 
+from tests.support.browser import CJK, console_page
 from tests.support.phone import PhonePage, phone_page
 from tests.support.servers import Running
 
@@ -195,3 +196,186 @@ async def test_roll_call_and_check_in_are_answered_with_one_big_button(server: R
     feed = await server.console(duty["token"]).connect(since=0)
     events = await feed.events_until(lambda got: bool(got) and got[-1]["type"] == "member_checked_in")
     assert events[-1]["member_id"] == member["member_id"]
+
+
+async def test_an_assignment_rings_and_vibrates_and_accept_arrived_done_reach_the_console(
+    server: Running,
+) -> None:
+    duty = await server.api.dispatcher("张阿姨")
+    reporter = await server.handheld((await server.api.member("王大爷", "G03"))["token"]).connect()
+    member, url = await enrolment_url(server, "刘医生")
+    async with (
+        console_page(server.base) as console,
+        phone_page(url, lon=G03_NEAR[0], lat=G03_NEAR[1]) as phone,
+    ):
+        await console.sign_in(duty["token"])
+        await enrolled(phone)
+        await on_shift(phone)
+        opened = await reporter.alarm(
+            category="medical", lon=G03[0], lat=G03[1], note="老人在楼道摔倒"
+        )
+        incident_id = opened["incident_id"]
+        async with server.api.client(duty["token"]) as api:
+            called = await api.post(
+                f"/api/incidents/{incident_id}/dispatch", json={"member_ids": [member["member_id"]]}
+            )
+        assert called.status_code == 200, called.text
+
+        sheet = phone.page.locator("#assignment")
+        await sheet.wait_for(state="visible", timeout=5000)
+        await phone.wait_js("document.documentElement.dataset.ring === 'ringing'")
+        # It repeats: more than one vibration and more than one tone, until answered.
+        await phone.wait_js("window.__vibrations.length >= 2", 8)
+        await phone.wait_js("Number(document.documentElement.dataset.rings || 0) >= 2", 8)
+        facts = await sheet.inner_text()
+        for word in ("急病受伤", "锦江酒店街区", "老人在楼道摔倒", "王大爷", "米"):
+            assert word in facts, (word, facts)
+        assert await phone.page.locator("#minimap [data-what=incident]").count() == 1
+        assert await phone.page.locator("#minimap [data-what=me]").count() == 1
+        await phone.screenshot("phone-05-assignment")
+
+        await phone.tap("#accept")
+        await phone.wait_js("document.documentElement.dataset.ring === 'quiet'", 5)
+        vibrations = int(await phone.js("window.__vibrations.length"))
+        await phone.page.locator("#arrived").wait_for(state="visible")
+        await phone.tap("#arrived")
+        await phone.page.locator("#done").wait_for(state="visible")
+        await phone.screenshot("phone-06-arrived")
+        await phone.tap("#done")
+        await phone.wait_js("document.getElementById('assignment-state').textContent.includes('谢谢')")
+        # A vibrate(0) stops the motor when answered; nothing rings after the answer.
+        assert await phone.js("window.__vibrations.slice(%d)" % vibrations) in ([], [0])
+
+        await console.page.click(f'#queue .card[data-incident="{incident_id}"]')
+        timeline = console.page.locator("#panel .timeline")
+        await timeline.locator('li[data-type="assignment_replied"]').wait_for()
+        await timeline.locator('li[data-type="responder_status"]').nth(1).wait_for()
+        text = await timeline.inner_text()
+        assert "刘医生" in text and "已到场" in text, text
+    detail = await server.api.get(f"/api/incidents/{incident_id}", duty["token"])
+    statuses = [e["status"] for e in detail["timeline"] if e["type"] == "responder_status"]
+    assert statuses == ["arrived", "done"]
+
+
+async def test_a_photo_and_a_clip_reach_the_console_and_a_retried_upload_stores_nothing_twice(
+    server: Running,
+) -> None:
+    duty = await server.api.dispatcher("张阿姨")
+    _, url = await enrolment_url(server, "王大爷")
+    async with (
+        console_page(server.base) as console,
+        phone_page(url, lon=G03[0], lat=G03[1]) as phone,
+    ):
+        await console.sign_in(duty["token"])
+        await enrolled(phone)
+        await phone.hold("#key", 1.3)
+        await phone.page.locator("#mine[data-state=accepted]").wait_for(timeout=5000)
+        incident_id = int(await phone.js("window.handheld.state.alarms[0].incident_id"))
+
+        # The first chunk reaches the server, but its answer is lost on the way back: the
+        # phone must find out how much the server has, and go on from there.
+        lost: list[str] = []
+
+        async def lose_first_answer(route: Any) -> None:
+            if not lost:
+                await route.fetch()
+                lost.append(route.request.url)
+                await route.abort()
+            else:
+                await route.continue_()
+
+        await phone.page.route("**/api/media/*/content*", lose_first_answer)
+        await phone.tap("#add-photo")
+        await phone.page.locator("#camera").wait_for(state="visible")
+        await phone.wait_js("document.getElementById('viewfinder').videoWidth > 0")
+        await phone.tap("#shoot")
+        await phone.page.locator("#media-state[data-done='1']").wait_for(timeout=15_000)
+        assert lost, "the lost answer was never tried"
+
+        await phone.page.unroute("**/api/media/*/content*")
+
+        # The clip: its first chunk goes through, then the network fails the rest; the
+        # page is reloaded mid-upload and carries on from what the server has.
+        passed: list[str] = []
+
+        async def first_chunk_only(route: Any) -> None:
+            if not passed:
+                passed.append(route.request.url)
+                await route.continue_()
+            else:
+                await route.abort()
+
+        await phone.page.route("**/api/media/*/content*", first_chunk_only)
+        await phone.tap("#add-clip")
+        await phone.wait_js("document.getElementById('rec-time').textContent.includes('5 s')", 10)
+        await phone.tap("#shoot")
+        await phone.wait_js(
+            "window.handheld.state.uploads.some(u => u.kind === 'clip' && u.received > 0"
+            " && u.state === 'waiting')",
+            15,
+        )
+        await phone.page.unroute("**/api/media/*/content*")
+        await phone.page.reload()
+        await phone.page.locator("#media-state[data-done='2']").wait_for(timeout=20_000)
+        await phone.screenshot("phone-10-photo-and-clip")
+
+        await console.page.click(f'#queue .card[data-incident="{incident_id}"]')
+        panel = console.page.locator("#panel")
+        await panel.locator("img").first.wait_for()
+        await console.wait_js(
+            "[...document.querySelectorAll('#panel img')].some(i => i.naturalWidth > 0)"
+        )
+        await panel.locator("video").first.wait_for()
+        timeline = panel.locator(".timeline")
+        await timeline.locator('li[data-type="media_attached"]').nth(1).wait_for()
+    detail = await server.api.get(f"/api/incidents/{incident_id}", duty["token"])
+    kinds = sorted(m["kind"] for m in detail["media"])
+    assert kinds == ["clip", "photo"], detail["media"]
+    attached = [e for e in detail["timeline"] if e["type"] == "media_attached"]
+    assert len(attached) == 2
+    clip = next(m for m in detail["media"] if m["kind"] == "clip")
+    assert 4 <= clip["duration_s"] <= 8, clip
+
+
+async def fits_one_thumb(phone: PhonePage) -> None:
+    """Nothing to scroll sideways on a 360 px screen; type and every button large."""
+    layout = await phone.js(
+        """() => ({
+          overflow: document.documentElement.scrollWidth - window.innerWidth,
+          fontPx: parseFloat(getComputedStyle(document.documentElement).fontSize),
+          key: document.getElementById('key').getBoundingClientRect().width,
+          small: [...document.querySelectorAll('button, label.file')]
+            .filter(b => b.offsetParent !== null)
+            .map(b => [b.id || b.textContent, b.getBoundingClientRect().height])
+            .filter(([, h]) => h < 44),
+        })"""
+    )
+    assert layout["overflow"] <= 0, layout
+    assert layout["fontPx"] >= 20 and layout["key"] >= 200, layout
+    assert layout["small"] == [], layout
+
+
+async def test_english_on_a_phone_one_thumb_no_chinese_left(server: Running) -> None:
+    _, url = await enrolment_url(server, "Li")
+    async with phone_page(url, lon=G03[0], lat=G03[1]) as phone:
+        await enrolled(phone)
+        await fits_one_thumb(phone)
+        await phone.tap("#lang")
+        await phone.wait_js("document.documentElement.lang === 'en'")
+        await on_shift(phone)
+        await phone.hold("#key", 1.3)
+        await phone.page.locator("#mine[data-state=accepted]").wait_for(timeout=5000)
+        await phone.tap('#category-buttons button[data-category="fire"]')
+        await phone.page.locator("#mine-category[data-sent=true]").wait_for(timeout=5000)
+        await fits_one_thumb(phone)
+        text = await phone.js("document.body.innerText")
+        switch = await phone.text("#lang")
+        grid = await phone.text("#who small")
+        visible = text.replace(switch, "", 1)
+        assert "Jinjiang" in grid, grid
+        assert CJK.findall(visible) == [], sorted(set(CJK.findall(visible)))
+        assert "Received" in visible and "What: Fire" in visible, visible
+        await phone.screenshot("phone-11-english")
+        # The language is kept across a reload.
+        await phone.page.reload()
+        await phone.wait_js("document.documentElement.lang === 'en'")
