@@ -13,7 +13,7 @@ from dispatch_server.services.context import Context
 
 async def member_cards(ctx: Context, member_ids: list[int], public_base: str, who: str) -> bytes:
     """The PDF, cards in the order asked. Drawn off the event loop: 200 cards take a
-    fraction of a second of CPU, which alarms must not wait behind."""
+    second or two of CPU, which alarms must not wait behind."""
     made = await devices.create_enrolments(ctx, member_ids, public_base, who)
     cards = []
     for m in made:
