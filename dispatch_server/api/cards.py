@@ -1,4 +1,4 @@
-"""Printable member cards (decision 36): one request makes a fresh enrolment code for each
+"""Printable member cards (decision 38): one request makes a fresh enrolment code for each
 member asked for and answers the A4 PDF of their cards."""
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """`dispatch-server cards`: member cards as a PDF file, from the command line.
 
 A client of the running server's admin API (`POST /api/member-cards`), not of the database
-(decision 36): every write goes through the server's one log writer, so the
+(decision 38): every write goes through the server's one log writer, so the
 `enrolment_created` events take their place in the log and reach the consoles like any
 other, on one instance or a cluster.
 """

@@ -12,7 +12,7 @@ from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 
 # Adobe's standard Simplified Chinese font: every PDF reader knows it by name, so nothing is
-# embedded (decision 36). It has Latin letters too, but Helvetica reads better for those.
+# embedded (decision 38). It has Latin letters too, but Helvetica reads better for those.
 CJK_FONT = "STSong-Light"
 LATIN_FONT = "Helvetica"
 LATIN_BOLD = "Helvetica-Bold"

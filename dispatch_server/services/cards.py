@@ -1,4 +1,4 @@
-"""Member cards (decision 36): fresh enrolment codes for the members asked for (through the
+"""Member cards (decision 38): fresh enrolment codes for the members asked for (through the
 enrolment service, so each is logged, all or none), printed as an A4 PDF of cards."""
 
 from __future__ import annotations
