@@ -11,13 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from dispatch_server import sockets
 from dispatch_server.api import ROUTERS
 from dispatch_server.clock import Clock, system_clock
 from dispatch_server.domain.errors import Conflict, NotFound
+from dispatch_server.domain.media import Refused
 from dispatch_server.runtime import running
 from dispatch_server.settings import Settings
 
@@ -59,6 +60,14 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         """DESIGN.md: an illegal transition is a clear 409, not a crash."""
         return JSONResponse({"detail": str(exc)}, status_code=409)
 
+    @app.exception_handler(Refused)
+    async def refused(_: Request, exc: Refused) -> JSONResponse:
+        """A media upload refused: the status says which limit, `received` where to resume."""
+        body: dict[str, Any] = {"detail": str(exc)}
+        if exc.received is not None:
+            body["received"] = exc.received
+        return JSONResponse(body, status_code=exc.status)
+
     # The console is plain files: no build step, no CDN, nothing fetched from the internet.
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
@@ -71,5 +80,23 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     @app.get("/partner", include_in_schema=False)
     async def partner_page() -> FileResponse:
         return FileResponse(STATIC / "partner.html", headers={"Cache-Control": "no-cache"})
+
+    # The phone handheld (static/h/): the page, and its service worker at /h/sw.js so that
+    # the worker's scope is /h/ (a worker controls only pages under its own path).
+    @app.get("/h/", include_in_schema=False)
+    async def handheld_page() -> FileResponse:
+        return FileResponse(STATIC / "h" / "index.html", headers={"Cache-Control": "no-cache"})
+
+    @app.get("/h", include_in_schema=False)
+    async def handheld_redirect() -> RedirectResponse:
+        return RedirectResponse("/h/")
+
+    @app.get("/h/sw.js", include_in_schema=False)
+    async def handheld_worker() -> FileResponse:
+        return FileResponse(
+            STATIC / "h" / "sw.js",
+            media_type="text/javascript",
+            headers={"Cache-Control": "no-cache"},
+        )
 
     return app

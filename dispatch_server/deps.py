@@ -77,3 +77,7 @@ def _require(*kinds: Kind):  # type: ignore[no-untyped-def]
 Admin = Annotated[Principal, Depends(_require(Kind.ADMIN))]
 # The administrator may do whatever a duty volunteer can.
 Dispatcher = Annotated[Principal, Depends(_require(Kind.DISPATCHER, Kind.ADMIN))]
+# A patrol member's own token or an enrolled handheld's (the phone page uploads media).
+Member = Annotated[Principal, Depends(_require(Kind.MEMBER))]
+# Anyone with a token; the handler decides what each kind may see.
+Anyone = Annotated[Principal, Depends(get_principal)]

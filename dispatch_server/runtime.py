@@ -51,6 +51,7 @@ from dispatch_server.services.context import Context
 from dispatch_server.services.deliveries import DELIVERIES, run_deliveries
 from dispatch_server.services.duty_log import DUTY_LOG
 from dispatch_server.services.leader import Leadership, while_leading
+from dispatch_server.services.retention import RETENTION, Retention
 from dispatch_server.settings import Settings
 from dispatch_server.store.engine import Checkpointer, is_sqlite, make_engine, write_lock_sql
 from dispatch_server.store.log import LogWriter
@@ -217,7 +218,8 @@ def _thread_progress(supervisor: Supervisor, name: str, failure: BaseException |
 
 
 def clock_sources(ctx: Context) -> list[Source]:
-    """The four clocks, each stepped in a guard of its own by the scheduler."""
+    """The clocks, each stepped in a guard of its own by the scheduler."""
+    retention = Retention(ctx)
     return [
         Source(
             "roll_calls", lambda: roll_calls.next_check(ctx), partial(roll_calls.close_due, ctx)
@@ -229,6 +231,7 @@ def clock_sources(ctx: Context) -> list[Source]:
         Source(
             "escalation", lambda: escalation.next_check(ctx), partial(escalation.apply_due, ctx)
         ),
+        Source(RETENTION, retention.next_check, retention.apply_due),
     ]
 
 

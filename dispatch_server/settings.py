@@ -99,6 +99,34 @@ class Settings(BaseSettings):
         default=24 * 3600.0, gt=0, description="How long an enrolment code can be used."
     )
 
+    # Photos and clips attached to an incident (decision 37).
+    media_max_bytes: int = Field(
+        default=32 * 1024 * 1024,
+        gt=0,
+        le=2**31 - 1,
+        description="Largest photo or clip: 32 MiB is 30 s of phone video at ~8 Mbit/s.",
+    )
+    media_max_per_incident: int = Field(
+        default=20, gt=0, description="Most photos and clips on one incident."
+    )
+    media_chunk_bytes: int = Field(
+        default=512 * 1024, gt=0, description="Most bytes in one upload request (one chunk)."
+    )
+    media_upload_grace_s: float = Field(
+        default=3600.0,
+        ge=0,
+        description="How long after an incident is resolved its members may still add media.",
+    )
+    media_retention_days: float = Field(
+        default=90.0,
+        gt=0,
+        description="The bytes of media are deleted this long after their incident was "
+        "resolved (the record that they existed stays).",
+    )
+    media_sweep_s: float = Field(
+        default=3600.0, gt=0, description="How often the retention duty looks for expired media."
+    )
+
     # TLS, for a small deployment with no proxy in front (docs/deploy.md, "HTTPS").
     tls_certfile: Path | None = Field(
         default=None,

@@ -40,6 +40,10 @@ class EventType(StrEnum):
     ENROLMENT_CREATED = "enrolment_created"
     DEVICE_ENROLLED = "device_enrolled"
     DEVICE_REVOKED = "device_revoked"
+    # Photos and clips on an incident (decision 36): one when an upload completes, one when
+    # the retention duty deleted the bytes of some.
+    MEDIA_ATTACHED = "media_attached"
+    MEDIA_EXPIRED = "media_expired"
 
 
 @dataclass(frozen=True)

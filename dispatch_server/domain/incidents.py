@@ -117,6 +117,9 @@ class Incident:
     # Steps that reached nobody (no partner of that kind covers the grid): the console must
     # say so loudly, since someone has to phone the guards.
     escalation_problems: tuple[dict[str, Any], ...] = ()
+    # Photos and clips whose upload completed (media_attached), in order: `{media_id, kind,
+    # content_type, size, sha256, at, member_id, duration_s, expired}` (decision 36).
+    media: tuple[dict[str, Any], ...] = ()
     last_seq: int = 0
 
 
@@ -225,6 +228,16 @@ def fold(incident: Incident | None, event: Event) -> Incident:
             )
         case EventType.PARTNER_ACKNOWLEDGED:
             return replace(inc, partner_acks=inc.partner_acks | {d["partner_id"]})
+        case EventType.MEDIA_ATTACHED:
+            keys = ("media_id", "kind", "content_type", "size", "sha256", "member_id", "duration_s")
+            item = {k: d.get(k) for k in keys}
+            return replace(inc, media=(*inc.media, {**item, "at": event.at, "expired": False}))
+        case EventType.MEDIA_EXPIRED:
+            gone = set(d["media_ids"])
+            media = tuple(
+                {**m, "expired": m["expired"] or m["media_id"] in gone} for m in inc.media
+            )
+            return replace(inc, media=media)
         case EventType.INCIDENT_RESOLVED:
             return replace(
                 inc,

@@ -285,6 +285,7 @@ async def patrol_socket(ws: WebSocket, ctx: Context) -> None:
     link.send(
         Welcome(
             member_id=member_id,
+            name=roster.name(member_id),
             grid_id=grid.grid_id,
             on_shift=bool(roster.on_shift[i]),
             server_time=iso(ctx.clock()),

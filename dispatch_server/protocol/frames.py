@@ -175,6 +175,8 @@ class Welcome(ServerFrame):
     type: Literal["welcome"] = "welcome"
     server_time: str
     member_id: int | None = None
+    # Handheld only: the member's own name, for the phone's header.
+    name: str | None = None
     grid_id: str | None = None
     on_shift: bool | None = None
     dispatcher_id: int | None = None

@@ -15,7 +15,7 @@ from dispatch_server.domain.events import Event, EventType
 from dispatch_server.domain.incidents import Incident
 from dispatch_server.services.incidents import append, load
 from dispatch_server.services.names import Names, partner_key
-from dispatch_server.services.views import event_view
+from dispatch_server.services.views import event_view, media_view
 from dispatch_server.store.log import Tx
 from dispatch_server.store.tables import INCIDENT, INCIDENT_PARTNER, PARTNER
 
@@ -27,6 +27,7 @@ PARTNER_EVENTS = frozenset(
         EventType.PARTNER_ACKNOWLEDGED,
         EventType.PARTNER_UPDATE,
         EventType.INCIDENT_RESOLVED,
+        EventType.MEDIA_ATTACHED,
     }
 )
 
@@ -60,14 +61,23 @@ def partner_view(inc: Incident, partner_id: int, names: Names) -> dict[str, Any]
         "notes": [{**n, "at": iso(n["at"]), "by_name": partners.of(n["by"])} for n in inc.notes],
         "escalated_to": sorted(inc.escalated_to),
         "partner_acks": sorted(inc.partner_acks),
+        # The photos and clips, but not which member took them.
+        "media": [_without_member(media_view(m)) for m in inc.media],
         "names": partners.table(keys),
     }
 
 
+def _without_member(item: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in item.items() if k != "member_id"}
+
+
 def partner_frame(event: Event, names: Names) -> dict[str, Any]:
-    """An event as a partner's feed carries it: no actor; a partner named beside its id."""
+    """An event as a partner's feed carries it: no actor, no member; a partner named beside
+    its id."""
     frame = event_view(event)
     frame.pop("actor", None)
+    if event.type is EventType.MEDIA_ATTACHED:
+        frame.pop("member_id", None)
     if "partner_id" in frame:
         frame["partner_name"] = names.partners.get(frame["partner_id"])
     return frame

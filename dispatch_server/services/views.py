@@ -22,6 +22,12 @@ def event_view(event: Event) -> dict[str, Any]:
     return frame
 
 
+def media_view(item: dict[str, Any]) -> dict[str, Any]:
+    """One photo or clip as an incident view lists it (the fold's entry, `at` as ISO 8601,
+    and where to fetch its bytes)."""
+    return {**item, "at": iso(item["at"]), "url": f"/api/media/{item['media_id']}"}
+
+
 def _time(ts: float | None) -> str | None:
     return None if ts is None else iso(ts)
 
@@ -35,6 +41,7 @@ def mentioned(inc: Incident) -> set[str]:
     keys |= {k for k in (inc.acknowledged_by, inc.resolved_by) if k}
     keys |= {n["by"] for n in inc.notes}
     keys |= {partner_key(p) for p in inc.escalated_to | inc.partner_acks}
+    keys |= {member_key(m["member_id"]) for m in inc.media}
     return keys
 
 
@@ -96,6 +103,8 @@ def incident_view(
         # Escalation steps that reached nobody: `{rule_id, trigger, to, problem, seq, at}`.
         "escalation_problems": [{**p, "at": iso(p["at"])} for p in inc.escalation_problems],
         "unattended": inc.unattended,
+        # Photos and clips whose upload completed; `expired`: its bytes were deleted.
+        "media": [media_view(m) for m in inc.media],
         "last_seq": inc.last_seq,
     }
     if timeline is not None:

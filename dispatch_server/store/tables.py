@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
-from sqlalchemy import JSON, Column, Index, Table
+from sqlalchemy import JSON, Column, Index, LargeBinary, Table, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 
@@ -193,6 +193,39 @@ class RollCallRow(SQLModel, table=True):
     last_seq: int = 0
 
 
+class MediaRow(SQLModel, table=True):
+    """A photo or clip declared for an incident (decision 37). Its bytes are in
+    `media_chunk` until `received == size` and the whole matches `sha256`; `completed_at`
+    is set in the transaction that logs `media_attached`, `expired_at` in the one that logs
+    `media_expired` (when its chunks are deleted)."""
+
+    __tablename__ = "media"
+    # One media per content per incident: a retried or repeated upload finds it again.
+    __table_args__ = (UniqueConstraint("incident_id", "sha256", name="uq_media_incident_sha256"),)
+    id: int | None = Field(default=None, primary_key=True)
+    incident_id: int = Field(foreign_key="incident.id", index=True)
+    member_id: int = Field(foreign_key="member.id")
+    sha256: str
+    size: int
+    content_type: str
+    kind: str  # photo | clip
+    duration_s: float | None = None
+    received: int = 0
+    created_at: float
+    completed_at: float | None = None
+    expired_at: float | None = None
+
+
+class MediaChunkRow(SQLModel, table=True):
+    """The bytes of a media, in the pieces they were uploaded in: in the database, so every
+    instance of a cluster serves them with no shared folder (decision 37)."""
+
+    __tablename__ = "media_chunk"
+    media_id: int = Field(foreign_key="media.id", primary_key=True)
+    offset: int = Field(primary_key=True)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
 class EventRow(SQLModel, table=True):
     """One row per change. `seq` is the global order every console relies on."""
 
@@ -232,3 +265,5 @@ ROSTER_SLOT = table(RosterSlotRow)
 ESCALATION_RULE = table(EscalationRuleRow)
 DELIVERY = table(DeliveryRow)
 INCIDENT_PARTNER = table(IncidentPartnerRow)
+MEDIA = table(MediaRow)
+MEDIA_CHUNK = table(MediaChunkRow)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from hashlib import sha256
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytest
 import websockets
 from websockets.exceptions import ConnectionClosed
 
+from tests.dispatch_server.api.conftest import PNG
 from tests.support.servers import ADMIN, Running, ServerProcess
 from tests.support.webhook import Receiver
 
@@ -28,6 +30,7 @@ PARTNER_PAGE_CALLS = [
     ("GET", "/api/partner/incidents/{incident_id}"),
     ("POST", "/api/partner/incidents/{incident_id}/acknowledge"),
     ("POST", "/api/partner/incidents/{incident_id}/updates"),
+    ("GET", "/api/media/{media_id}"),
     ("WS", "/ws/partner"),
 ]
 # What would say who is where, or who anyone is: never in anything a partner gets.
@@ -276,6 +279,15 @@ async def test_every_call_of_the_partner_page_keeps_partners_apart_and_names_no_
         await helper.send({"type": "assignment_reply", "incident_id": fire, "accept": True})
         await helper.expect("assignment_recorded", incident_id=fire)
         await api.post(f"/api/incidents/{fire}/notes", json={"text": "brigade called"})
+    # The reporter's photo of the fire (the phone page's upload).
+    async with httpx.AsyncClient(base_url=server.base) as c:
+        auth = {"Authorization": f"Bearer {reporter.token}"}
+        body = {"sha256": sha256(PNG).hexdigest(), "size": len(PNG), "kind": "photo"}
+        declared = await c.post(
+            f"/api/incidents/{fire}/media", json={**body, "content_type": "image/png"}, headers=auth
+        )
+        media_id = declared.json()["media_id"]
+        await c.put(f"/api/media/{media_id}/content?offset=0", content=PNG, headers=auth)
 
     got: dict[tuple[str, str], Any] = {}
     async with httpx.AsyncClient(base_url=server.base) as c:
@@ -285,7 +297,7 @@ async def test_every_call_of_the_partner_page_keeps_partners_apart_and_names_no_
         ) -> httpx.Response:
             headers = {"Authorization": f"Bearer {p['token']}"}
             return await c.request(
-                method, path.format(incident_id=fire), headers=headers, json=body
+                method, path.format(incident_id=fire, media_id=media_id), headers=headers, json=body
             )
 
         for method, path, body in [
@@ -295,12 +307,13 @@ async def test_every_call_of_the_partner_page_keeps_partners_apart_and_names_no_
             ("GET", "/api/partner/incidents/{incident_id}", None),
             ("POST", "/api/partner/incidents/{incident_id}/acknowledge", None),
             ("POST", "/api/partner/incidents/{incident_id}/updates", {"text": "on our way"}),
+            ("GET", "/api/media/{media_id}", None),
         ]:
             r = await call(hotel, method, path, body)
             assert r.status_code == 200, (method, path, r.text)
-            got[(method, path)] = r.json()
+            got[(method, path)] = r.content == PNG or r.json()
             other = await call(estate, method, path, body)
-            if "{incident_id}" in path:
+            if "_id}" in path:
                 assert other.status_code == 403, (method, path, other.status_code)
             else:  # its own: what it is, its grids, its incidents (below)
                 assert other.status_code == 200, (method, path, other.status_code)
@@ -316,7 +329,10 @@ async def test_every_call_of_the_partner_page_keeps_partners_apart_and_names_no_
             "incident_escalated",
             "incident_acknowledged",
             "note_added",
+            "media_attached",
         ]
+        assert got[("GET", "/api/media/{media_id}")] is True
+        assert [m["media_id"] for m in mine["media"]] == [media_id]
     frames = await feeds["hotel"].events_until(
         lambda seen: any(e["type"] == "partner_update" for e in seen)
     )

@@ -167,6 +167,8 @@ class Schemas:
                 return st.just("http://127.0.0.1:9/hook")
             if s.get("format") == "date-time":
                 return st.datetimes().map(lambda d: d.isoformat())
+            if "pattern" in s:
+                return st.from_regex(s["pattern"], fullmatch=True)
             lo, hi = s.get("minLength", 0), min(s.get("maxLength", 40), 40)
             return st.text(TEXT_CHARS, min_size=lo, max_size=max(lo, hi))
         if kind == "array":

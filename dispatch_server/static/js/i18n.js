@@ -82,6 +82,10 @@ const WORDS = {
     resolve_note: "结案说明（可选）",
     pick_disposition: "请先选择处置结果",
     timeline: "处置记录",
+    media: "现场照片和视频",
+    media_photo: "照片",
+    media_clip: "视频",
+    media_expired: "已按保存期限删除",
     close: "关闭",
     reply_pending: "等待答复",
     reply_accepted: "已接受，正在赶来",
@@ -218,6 +222,10 @@ const WORDS = {
     resolve_note: "Closing note (optional)",
     pick_disposition: "Choose a disposition first",
     timeline: "Timeline",
+    media: "Photos and clips from the scene",
+    media_photo: "Photo",
+    media_clip: "Clip",
+    media_expired: "deleted after the retention period",
     close: "Close",
     reply_pending: "waiting for an answer",
     reply_accepted: "accepted, on the way",
@@ -328,6 +336,9 @@ const EVENTS = {
     member_offline: "{member}离线",
     member_online: "{member}恢复在线",
     check_in_overdue: "{member}报平安超时",
+    media_attached: "{who} 添加了照片",
+    media_attached_clip: "{who} 添加了视频",
+    media_expired: "{n}个照片或视频已按保存期限删除",
     answer_yes: "接受任务，正在赶来",
     answer_no: "拒绝任务",
     trigger: {immediate: "立即", no_ack: "无人确认", no_responder: "无人接受派遣",
@@ -354,6 +365,9 @@ const EVENTS = {
     member_offline: "{member} went offline",
     member_online: "{member} is back online",
     check_in_overdue: "{member} missed a check-in",
+    media_attached: "{who} added a photo",
+    media_attached_clip: "{who} added a clip",
+    media_expired: "{n} photo(s) or clip(s) deleted after the retention period",
     answer_yes: "accepted, on the way",
     answer_no: "declined",
     trigger: {immediate: "at once", no_ack: "nobody acknowledged", no_responder: "nobody accepted",
@@ -398,6 +412,8 @@ function variant(ev) {
       return {roll_call: "incident_opened_roll_call", check_in: "incident_opened_check_in"}[ev.source] ?? ev.type;
     case "incident_resolved":
       return ev.note ? "incident_resolved_note" : ev.type;
+    case "media_attached":
+      return ev.kind === "clip" ? "media_attached_clip" : ev.type;
     default:
       return ev.type;
   }
@@ -410,6 +426,7 @@ export function eventText(ev, vars) {
   const merged = {...ev, ...vars};
   if (ev.type === "assignment_replied") merged.answer = ev.accept ? words.answer_yes : words.answer_no;
   if (ev.type === "incident_escalated") merged.trigger = words.trigger[ev.trigger] ?? ev.trigger;
+  if (ev.type === "media_expired") merged.n = (ev.media_ids ?? []).length;
   return fill(template, merged);
 }
 

@@ -96,7 +96,7 @@ function drawPanel() {
   $("view-incidents").classList.toggle("with-panel", on);
   if (!on) return;
   renderPanel(box, S.detail, {draft: S.draft, gridName, memberName, members: [...S.members.values()], act,
-    close: () => select(null)});
+    close: () => select(null), fetchBlob: S.api.blob});
 }
 
 function drawSound() {

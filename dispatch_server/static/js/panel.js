@@ -10,6 +10,7 @@ import {ageSince, ageText} from "./queue.js";
 // Pressed and received further apart than this: the panel shows both times.
 const SHOW_BOTH_AFTER_S = 5;
 import {categoryIcon} from "./categories.js";
+import {gallery} from "./media.js";
 
 export function newDraft() {
   return {picked: new Set(), note: "", disposition: "", closing: "", find: ""};
@@ -177,8 +178,14 @@ function escalationLine(inc) {
   return parts.length ? h("p", {class: "escalation", "data-next": inc.next_escalation_at ?? ""}, parts.join(" · ")) : null;
 }
 
-export function renderPanel(box, inc, {draft, gridName, memberName, members, act, close}) {
-  const redraw = () => renderPanel(box, inc, {draft, gridName, memberName, members, act, close});
+/** The incident's photos and clips, where the duty volunteer looks first after the facts. */
+function mediaBox(inc, fetchBlob) {
+  const shown = fetchBlob ? gallery(inc.media, fetchBlob, t) : null;
+  return shown ? h("section", {class: "media", id: "panel-media"}, h("h3", {}, t("media")), shown) : null;
+}
+
+export function renderPanel(box, inc, {draft, gridName, memberName, members, act, close, fetchBlob}) {
+  const redraw = () => renderPanel(box, inc, {draft, gridName, memberName, members, act, close, fetchBlob});
   // A redraw while the volunteer is typing must not steal the cursor.
   const focused = box.contains(document.activeElement) ? document.activeElement : null;
   const focus = focused && focused.id ? {id: focused.id, start: focused.selectionStart, end: focused.selectionEnd} : null;
@@ -199,6 +206,7 @@ export function renderPanel(box, inc, {draft, gridName, memberName, members, act
       sourceText(inc) ? row(t("source"), sourceText(inc)) : null,
       inc.note ? row(t("note_placeholder"), inc.note) : null,
       inc.disposition ? row(t("disposition"), name("disposition", inc.disposition)) : null),
+    mediaBox(inc, fetchBlob),
     active && inc.status === "open"
       ? h("button", {type: "button", class: "primary huge", id: "ack", onclick: () => act("acknowledge")}, paren(t("acknowledge"), "A"))
       : null,

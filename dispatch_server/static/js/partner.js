@@ -7,6 +7,7 @@
 // dom.js, map.js and i18n.js's words and formats.
 
 import {makeApi} from "./api.js";
+import {gallery} from "./media.js";
 import {h} from "./dom.js";
 import {openFeed} from "./feed.js";
 import {t, lang, name, duration, clockTime, dateTime, paren} from "./i18n.js";
@@ -156,6 +157,9 @@ function drawDetail() {
   drawMap(inc);
 
   const detail = S.detail?.incident_id === inc.incident_id ? S.detail : null;
+  const shown = gallery(detail?.media ?? inc.media, S.api.blob, t);
+  $("d-media").hidden = !shown;
+  $("d-media-box").replaceChildren(...(shown ? [shown] : []));
   $("d-timeline").replaceChildren(...(detail?.timeline ?? []).map((ev) =>
     h("li", {"data-type": ev.type, "data-seq": ev.seq},
       h("time", {datetime: ev.at}, clockTime(ev.at)), " ",

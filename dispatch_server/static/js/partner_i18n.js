@@ -48,6 +48,8 @@ const WORDS = {
       partner_update: "贵单位消息：{text}",
       partner_update_other: "另一合作方消息：{text}",
       incident_resolved: "调度中心已结案：{disposition}",
+      media_attached: "巡逻队员添加了现场照片",
+      media_attached_clip: "巡逻队员添加了现场视频",
     },
     trigger: {immediate: "立即上报", no_ack: "报警无人确认", no_responder: "无队员接受派遣",
       unattended: "调度台无人值守"},
@@ -94,6 +96,8 @@ const WORDS = {
       partner_update: "Your message: {text}",
       partner_update_other: "Another partner's message: {text}",
       incident_resolved: "Closed by the dispatch centre: {disposition}",
+      media_attached: "A patrol member added a photo from the scene",
+      media_attached_clip: "A patrol member added a clip from the scene",
     },
     trigger: {immediate: "at once", no_ack: "nobody acknowledged the alarm",
       no_responder: "no patrol member accepted", unattended: "no duty console staffed"},
@@ -118,6 +122,7 @@ export function partnerEventText(ev, me, vars = {}) {
     else if (!(ev.partner_ids ?? []).includes(me)) key = "incident_escalated_other";
   }
   if (["partner_acknowledged", "partner_update"].includes(ev.type) && ev.partner_id !== me) key += "_other";
+  if (ev.type === "media_attached" && ev.kind === "clip") key = "media_attached_clip";
   const template = words.ev[key];
   if (!template) return ev.type;
   return fill(template, {...ev, trigger: words.trigger[ev.trigger] ?? ev.trigger ?? "", ...vars});

@@ -4,6 +4,8 @@ roll call, and a token of each kind; and the app's OpenAPI document."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,6 +15,14 @@ import pytest
 
 from tests.support.servers import Running
 from tests.support.snapshot import Snapshots
+
+# Routes for a member's token (the phone page's uploads), by the path as sent or as templated.
+MEMBER_PATHS = re.compile(r"^/api/(incidents/[^/]+/media|media/[^/]+/content)$")
+# A photo in the scene: a real 1x1 PNG.
+PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360f8cfc0f01f0005000201e2b1cb7b0000000049454e44ae426082"
+)
 
 
 async def settle(snapshots: Snapshots, timeout: float = 10.0) -> None:
@@ -39,6 +49,10 @@ class Scene:
     openapi: dict[str, Any]
     member_id: int
     device_id: int
+    # A complete photo on the incident, uploaded by the member (its reporter); and another
+    # member, who may neither upload to the incident nor read the photo.
+    media_id: int
+    other_member_token: str
     clients: dict[str, httpx.AsyncClient] = field(default_factory=dict)
 
     def client(self, path: str) -> httpx.AsyncClient:
@@ -48,6 +62,8 @@ class Scene:
         return self.clients[token]
 
     def token_for(self, path: str) -> str:
+        if MEMBER_PATHS.match(path):
+            return self.member_token
         return (
             self.partner_token if path.startswith("/api/partner/") else self.server.api.admin_token
         )
@@ -60,6 +76,7 @@ class Scene:
             "shift": "morning",
             "member_id": str(self.member_id),
             "device_id": str(self.device_id),
+            "media_id": str(self.media_id),
             **ids,
         }
         return path.format(**values)
@@ -91,6 +108,16 @@ async def scene(server: Running, database_url: str) -> AsyncIterator[Scene]:
     roll_call = await server.api.post("/api/roll-calls", {"grid_ids": ["G01"], "timeout_s": 3600})
     code = (await server.api.post(f"/api/members/{m['member_id']}/enrolment", {}))["code"]
     device = await server.api.post("/api/enrol", {"code": code, "device_name": "phone"})
+    other = await server.api.member("Wang", "G01")
+    photo = {"sha256": hashlib.sha256(PNG).hexdigest(), "size": len(PNG)}
+    async with server.api.client(m["token"]) as c:
+        declared = await c.post(
+            f"/api/incidents/{incident_id}/media",
+            json={**photo, "content_type": "image/png", "kind": "photo"},
+        )
+        media_id = declared.json()["media_id"]
+        put = await c.put(f"/api/media/{media_id}/content", params={"offset": 0}, content=PNG)
+        assert put.json()["complete"] is True, put.text
     snapshots = Snapshots(database_url)
     async with server.api.client() as c:
         openapi = (await c.get("/openapi.json")).json()
@@ -107,6 +134,8 @@ async def scene(server: Running, database_url: str) -> AsyncIterator[Scene]:
         openapi,
         m["member_id"],
         device["device_id"],
+        media_id,
+        other["token"],
     )
     yield made
     for c in made.clients.values():

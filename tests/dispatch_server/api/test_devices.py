@@ -93,6 +93,7 @@ async def test_a_code_is_never_a_bearer_token(server: Running) -> None:
         "device_id": str(device["device_id"]),
         "incident_id": "1",
         "roll_call_id": "1",
+        "media_id": "1",
         "grid_id": "G01",
         "shift": "morning",
     }

@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from dispatch_server.protocol.frames import MAX_ID
-from tests.dispatch_server.api.conftest import Scene
+from tests.dispatch_server.api.conftest import MEMBER_PATHS, Scene
 from tests.support.fuzz import (
     GIANT_INTEGERS,
     TEXT_CHARS,
@@ -67,7 +67,19 @@ class Route:
     @property
     def body(self) -> dict[str, Any] | None:
         body = self.op.get("requestBody")
-        return None if body is None else dict(body["content"]["application/json"]["schema"])
+        if body is None or "application/json" not in body["content"]:
+            return None
+        return dict(body["content"]["application/json"]["schema"])
+
+    @property
+    def raw(self) -> bool:
+        """The body is raw bytes (a media upload's chunk), not JSON."""
+        return "application/octet-stream" in self.op.get("requestBody", {}).get("content", {})
+
+    @property
+    def member(self) -> bool:
+        """For a member's token (the phone page's uploads)."""
+        return bool(MEMBER_PATHS.match(self.path))
 
     @property
     def secured(self) -> bool:
@@ -104,11 +116,12 @@ def requests(
             if body_schema
             else []
         )
+        + (["body_raw"] if route.raw else [])
     )
     fault = draw(st.sampled_from(faults)) if faults and faulty else None
 
     # The valid request.
-    own = scene.partner_token if route.partner else scene.server.api.admin_token
+    own = scene.token_for(route.path)
     headers = {"Authorization": f"Bearer {own}"}
     values: dict[str, str] = {}
     for p in path_params:
@@ -122,6 +135,8 @@ def requests(
             values["member_id"] = str(draw(st.sampled_from([scene.member_id, 1, 999, MAX_ID])))
         elif p["name"] == "device_id":
             values["device_id"] = str(draw(st.sampled_from([scene.device_id, 1, 999, MAX_ID])))
+        elif p["name"] == "media_id":
+            values["media_id"] = str(draw(st.sampled_from([scene.media_id, 1, 999, MAX_ID])))
         elif p["name"] == "grid_id":
             values["grid_id"] = draw(st.sampled_from(["G01", "G02", "G10"]))
         else:
@@ -151,7 +166,6 @@ def requests(
     # The fault.
     text: bytes | None = None
     if fault == "auth":
-        wrong_kind = scene.dispatcher_token if route.partner else scene.partner_token
         headers["Authorization"] = draw(
             st.sampled_from(
                 [
@@ -159,8 +173,7 @@ def requests(
                     "Bearer",
                     "Bearer nobody-has-this-token",
                     "Basic dXNlcjpwYXNz",
-                    f"Bearer {scene.member_token}",
-                    f"Bearer {wrong_kind}",
+                    *(f"Bearer {t}" for t in _refused_tokens(route, scene)),
                 ]
             )
         )
@@ -211,12 +224,29 @@ def requests(
             content_type = draw(
                 st.sampled_from([None, "text/plain", "application/x-www-form-urlencoded"])
             )
+    if route.raw:  # a chunk of bytes; too long for the server to take, as the fault
+        text = draw(st.binary(max_size=64))
+        if fault == "body_raw":
+            text = bytes(scene.server.settings.media_chunk_bytes + draw(st.integers(1, 4096)))
+        content_type = "application/octet-stream"
     if body_schema is not None and text is None:
         text = encode(body, ascii_only=draw(st.booleans())).encode()
     if text is not None and content_type:
         headers["Content-Type"] = content_type
     url = route.path.format(**{k: quote(v, safe="") for k, v in values.items()})
     return Request((route.method, route.path), fault, url, params, headers, text)
+
+
+def _refused_tokens(route: Route, scene: Scene) -> list[str]:
+    """Tokens of a kind (or a subject) this route refuses, whatever the rest says."""
+    if route.partner:
+        return [scene.member_token, scene.dispatcher_token]
+    if route.member:
+        return [scene.other_member_token, scene.dispatcher_token, scene.partner_token]
+    if route.path == "/api/media/{media_id}":
+        # The member uploaded the scene's photo and the partner was escalated to: both may.
+        return [scene.other_member_token]
+    return [scene.member_token, scene.partner_token]
 
 
 @st.composite
