@@ -1,4 +1,5 @@
-"""`dispatch-server`: migrate the database, serve, and check a grid file before deploying it."""
+"""`dispatch-server`: migrate the database, serve, check a grid file before deploying it, and
+print member cards."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import contextlib
 import logging
 import secrets
 import socket
+import ssl
 import sys
 import tempfile
 from pathlib import Path
@@ -18,6 +20,7 @@ from fastapi import FastAPI
 from sqlalchemy.exc import DBAPIError
 
 from dispatch_server.app import create_app
+from dispatch_server.cards import command as cards_command
 from dispatch_server.geo.grids import GridLoadError, load_grids
 from dispatch_server.geo.index import GridIndex
 from dispatch_server.settings import Settings
@@ -35,7 +38,9 @@ from patrol_client.fleet import FleetOptions, register_members, run_fleet
 def uvicorn_config(app: FastAPI, settings: Settings) -> uvicorn.Config:
     """The socket settings that matter (PERFORMANCE-FACTS): the sans-I/O websockets
     implementation, no per-message deflate (alarm frames are small; deflate costs
-    memory per connection), and a frame limit of what a frame can legitimately be."""
+    memory per connection), and a frame limit of what a frame can legitimately be.
+    With a certificate and key in the settings, TLS (https and wss) on the same socket."""
+    tls = settings.tls_certfile is not None and settings.tls_keyfile is not None
     return uvicorn.Config(
         app,
         ws="websockets-sansio",
@@ -46,7 +51,28 @@ def uvicorn_config(app: FastAPI, settings: Settings) -> uvicorn.Config:
         lifespan="on",
         log_level="warning",
         timeout_graceful_shutdown=5,
+        ssl_certfile=settings.tls_certfile if tls else None,
+        ssl_keyfile=settings.tls_keyfile if tls else None,
     )
+
+
+def tls_problem(certfile: Path | None, keyfile: Path | None) -> str | None:
+    """Why this certificate and key cannot serve TLS, or None if they can (or neither is
+    given): both or neither, files that exist and can be read, a key that matches."""
+    if certfile is None and keyfile is None:
+        return None
+    if certfile is None or keyfile is None:
+        return "TLS needs both a certificate and its key (--certfile and --keyfile)"
+    for what, path in (("certificate", certfile), ("key", keyfile)):
+        try:
+            path.read_bytes()
+        except OSError as exc:
+            return f"cannot read the TLS {what} {path}: {exc.strerror or exc}"
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(certfile, keyfile)
+    except (ssl.SSLError, ValueError) as exc:
+        return f"the TLS certificate {certfile} and key {keyfile} do not work together: {exc}"
+    return None
 
 
 def bind(host: str, port: int) -> socket.socket:
@@ -65,6 +91,13 @@ def serve(args: argparse.Namespace) -> int:
     settings = Settings()
     if args.grids:
         settings = settings.model_copy(update={"grids": Path(args.grids)})
+    if args.certfile or args.keyfile:  # the command line's pair replaces the settings' pair
+        certfile = Path(args.certfile) if args.certfile else None
+        keyfile = Path(args.keyfile) if args.keyfile else None
+        settings = settings.model_copy(update={"tls_certfile": certfile, "tls_keyfile": keyfile})
+    if (problem := tls_problem(settings.tls_certfile, settings.tls_keyfile)) is not None:
+        print(f"dispatch-server: refusing to start: {problem}", file=sys.stderr)
+        return 2
     try:
         GridIndex(load_grids(settings.grids), settings.grid_overlap_tolerance_m2)
         check_current(settings.database_url)
@@ -80,7 +113,8 @@ def serve(args: argparse.Namespace) -> int:
     sock = bind(args.host, args.port)
     host, port = sock.getsockname()[:2]
     host_shown = f"[{host}]" if ":" in host else host
-    base = f"http://{host_shown}:{port}"
+    scheme = "https" if settings.tls_certfile is not None else "http"
+    base = f"{scheme}://{host_shown}:{port}"
     server = uvicorn.Server(uvicorn_config(create_app(settings), settings))
     print(f"Database: {shown(settings.database_url)}", flush=True)
     print(f"Grids: {settings.grids}", flush=True)
@@ -191,6 +225,17 @@ def main(argv: list[str] | None = None) -> int:
         metavar="R",
         help="alarms the demo fleet raises an hour, in all (default 4; 0: none; 60: busy)",
     )
+    p.add_argument(
+        "--certfile",
+        metavar="PATH",
+        help="serve https and wss with this certificate (PEM, full chain); with --keyfile "
+        "(default: DISPATCH_TLS_CERTFILE)",
+    )
+    p.add_argument(
+        "--keyfile",
+        metavar="PATH",
+        help="the certificate's private key (PEM) (default: DISPATCH_TLS_KEYFILE)",
+    )
     p.set_defaults(func=serve)
     m = sub.add_parser(
         "migrate", help="create or upgrade the schema of DISPATCH_DATABASE_URL (before serve)"
@@ -209,6 +254,7 @@ def main(argv: list[str] | None = None) -> int:
     c = sub.add_parser("check-grids", help="validate a grid file or folder and list its grids")
     c.add_argument("path")
     c.set_defaults(func=check_grids)
+    cards_command.add_parser(sub)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

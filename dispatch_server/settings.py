@@ -12,6 +12,8 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+# An http(s) base with a host, no query or fragment: what enrolment links start with.
+PUBLIC_URL_PATTERN = r"^https?://[^/?#\s]+(/[^?#\s]*)?$"
 SAMPLE_GRIDS = Path(__file__).resolve().parent.parent / "grids"
 
 
@@ -88,7 +90,7 @@ class Settings(BaseSettings):
     # Handheld enrolment (decision 35).
     public_url: str | None = Field(
         default=None,
-        pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$",
+        pattern=PUBLIC_URL_PATTERN,
         description="Where phones reach this server, as https://patrol.example.org: the base "
         "of enrolment links (<public url>/h/#enrol=<code>). Unset: the scheme, host and port "
         "the administrator's request came in on.",
@@ -124,6 +126,13 @@ class Settings(BaseSettings):
     media_sweep_s: float = Field(
         default=3600.0, gt=0, description="How often the retention duty looks for expired media."
     )
+
+    # TLS, for a small deployment with no proxy in front (docs/deploy.md, "HTTPS").
+    tls_certfile: Path | None = Field(
+        default=None,
+        description="A PEM certificate (full chain): serve https and wss. With tls_keyfile.",
+    )
+    tls_keyfile: Path | None = Field(default=None, description="The certificate's PEM key.")
 
     # Grids.
     grid_overlap_tolerance_m2: float = 10.0

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dispatch_server.api import (
     admin,
+    cards,
     check_ins,
     console,
     devices,
@@ -21,6 +22,7 @@ ROUTERS = tuple(
     module.router
     for module in (
         admin,
+        cards,
         check_ins,
         console,
         devices,

@@ -62,6 +62,11 @@ def _member_exists(conn: Connection, member_id: int) -> None:
 
 def _create(tx: Tx, member_id: int, code: str, ttl_s: float, who: str) -> float:
     _member_exists(tx.conn, member_id)
+    return _insert(tx, member_id, code, ttl_s, who)
+
+
+def _insert(tx: Tx, member_id: int, code: str, ttl_s: float, who: str) -> float:
+    """The code's row and its `enrolment_created` event, for a member known to exist."""
     until = expiry(tx.now, ttl_s)
     enrolment_id = tx.conn.execute(
         insert(ENROLMENT).returning(ENROLMENT.c.id),
@@ -83,6 +88,46 @@ async def create_enrolment(ctx: Context, member_id: int, public_base: str, who: 
     ttl_s = ctx.settings.enrolment_ttl_s
     until = await ctx.writer.run(lambda tx: _create(tx, member_id, code, ttl_s, who))
     return Enrolment(code, enrol_url(public_base, code), until)
+
+
+@dataclass(frozen=True)
+class MemberEnrolment:
+    member_id: int
+    name: str
+    grid_id: str
+    enrolment: Enrolment
+
+
+def _create_many(
+    tx: Tx, member_ids: list[int], codes: list[str], ttl_s: float, who: str
+) -> list[tuple[int, str, str, float]]:
+    rows = tx.conn.execute(
+        select(MEMBER.c.id, MEMBER.c.name, MEMBER.c.grid_id).where(MEMBER.c.id.in_(member_ids))
+    ).all()
+    known = {r.id: r for r in rows}
+    missing = [m for m in member_ids if m not in known]
+    if missing:
+        raise NotFound(f"no member {', '.join(map(str, missing))}")
+    made = []
+    for member_id, code in zip(member_ids, codes, strict=True):
+        until = _insert(tx, member_id, code, ttl_s, who)
+        made.append((member_id, known[member_id].name, known[member_id].grid_id, until))
+    return made
+
+
+async def create_enrolments(
+    ctx: Context, member_ids: list[int], public_base: str, who: str
+) -> list[MemberEnrolment]:
+    """A code for each member, in one job: all are made, each logged as `enrolment_created`,
+    or (an unknown member: NotFound) none is. With each, the member's name and grid, for
+    the card it is printed on."""
+    codes = [new_code() for _ in member_ids]
+    ttl_s = ctx.settings.enrolment_ttl_s
+    made = await ctx.writer.run(lambda tx: _create_many(tx, member_ids, codes, ttl_s, who))
+    return [
+        MemberEnrolment(m, name, grid, Enrolment(code, enrol_url(public_base, code), until))
+        for (m, name, grid, until), code in zip(made, codes, strict=True)
+    ]
 
 
 def _enrol(tx: Tx, code: str, device_name: str) -> Enrolled:

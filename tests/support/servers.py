@@ -8,6 +8,7 @@ import contextlib
 import os
 import re
 import signal
+import ssl
 import subprocess
 import sys
 import time
@@ -40,10 +41,11 @@ class Running:
     # The runtime's context, when the server runs in this process: a test may reach its
     # components to inject faults.
     ctx: Any = None
+    scheme: str = "http"  # https: the server was started with a certificate
 
     @property
     def base(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        return f"{self.scheme}://{self.host}:{self.port}"
 
     @property
     def api(self) -> Api:
@@ -126,12 +128,15 @@ class ServerProcess:
         env: dict[str, str] | None = None,
         port: int = 0,
         args: list[str] | None = None,
+        verify: ssl.SSLContext | None = None,
     ) -> None:
+        """`verify`: trusts the certificate of a server started with --certfile/--keyfile."""
         _check_url(database_url)
         self.database_url = database_url
         self.log = log
         self.env = env or {}
         self.args = args or []
+        self.verify = verify
         self.proc: subprocess.Popen[bytes] | None = None
         self.port = port  # 0: a new free port on each start
         self.mark = 0  # where this process's output begins in the log
@@ -158,15 +163,13 @@ class ServerProcess:
                 tail = "\n".join(self.output_tail(40))
                 raise RuntimeError(f"server {self.exit_status()} while starting:\n{tail}")
             printed = self.log.read_bytes()[mark:].decode(errors="replace")
-            found = re.findall(r"Console: http://127\.0\.0\.1:(\d+)/", printed)
+            found = re.findall(r"Console: (https?)://127\.0\.0\.1:(\d+)/", printed)
             if found:
-                self.port = int(found[-1])
+                scheme, self.port = found[-1][0], int(found[-1][1])
+                health = f"{scheme}://127.0.0.1:{self.port}/api/health"
                 with contextlib.suppress(httpx.HTTPError):
-                    if (
-                        httpx.get(f"http://127.0.0.1:{self.port}/api/health", timeout=1).status_code
-                        == 200
-                    ):
-                        return Running("127.0.0.1", self.port, Settings())
+                    if httpx.get(health, timeout=1, verify=self.verify or True).status_code == 200:
+                        return Running("127.0.0.1", self.port, Settings(), scheme=scheme)
             time.sleep(0.05)
         tail = "\n".join(self.output_tail(40))
         raise TimeoutError(f"server did not start in {timeout:g} s:\n{tail}")
