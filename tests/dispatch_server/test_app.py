@@ -39,6 +39,10 @@ async def test_the_console_needs_nothing_from_the_internet(server: Running) -> N
     assert {p.name for p in files} >= {"index.html", "console.css", "main.js"}
     async with httpx.AsyncClient(base_url=server.base) as c:
         for path in files:
+            if path.suffix == ".png":  # the phone page's icons: pictures, no addresses
+                served = await c.get("/static/" + path.relative_to(STATIC).as_posix())
+                assert served.status_code == 200, path
+                continue
             text = path.read_text(encoding="utf-8")
             # The one absolute URL allowed is SVG's namespace name, which is never fetched.
             urls = set(re.findall(r"https?://[^\s\"'`)]+", text)) - {"http://www.w3.org/2000/svg"}
@@ -48,6 +52,27 @@ async def test_the_console_needs_nothing_from_the_internet(server: Running) -> N
                 assert served.status_code == 200, path
         imports = re.findall(r'from "\./([\w.]+)"', (STATIC / "js" / "main.js").read_text())
         assert imports and all((STATIC / "js" / name).is_file() for name in imports)
+
+
+async def test_the_phone_page_and_its_worker_are_served_under_h(server: Running) -> None:
+    async with httpx.AsyncClient(base_url=server.base) as c:
+        page = await c.get("/h/")
+        assert page.status_code == 200 and "zh-CN" in page.text
+        assert "/static/h/main.js" in page.text and "/static/h/manifest.webmanifest" in page.text
+        moved = await c.get("/h")
+        assert moved.status_code == 307 and moved.headers["location"] == "/h/"
+        worker = await c.get("/h/sw.js")
+        assert worker.status_code == 200
+        assert worker.headers["content-type"].startswith("text/javascript")
+        # Everything the worker keeps for an offline start is there to keep.
+        kept = re.findall(r'"(/(?:h/|static/h/)[^"]*)"', worker.text)
+        assert "/h/" in kept and len(kept) > 5
+        for path in kept:
+            assert (await c.get(path)).status_code == 200, path
+        files = {p.name for p in (STATIC / "h").iterdir()} - {"sw.js", "index.html"}
+        assert {k.rsplit("/", 1)[-1] for k in kept if k.startswith("/static/")} == files
+        schema = (await c.get("/openapi.json")).json()
+        assert not any(p.startswith("/h") for p in schema["paths"])
 
 
 async def test_the_partner_page_is_served_at_partner(server: Running) -> None:

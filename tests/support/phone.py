@@ -59,7 +59,9 @@ class PhonePage:
         box = await self.page.locator(selector).bounding_box()
         assert box is not None, selector
         point = {"x": box["x"] + box["width"] / 2, "y": box["y"] + box["height"] / 2}
-        await self.cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [point]})
+        await self.cdp.send(
+            "Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": [point]}
+        )
         await asyncio.sleep(seconds)
         await self.cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
 
@@ -70,7 +72,9 @@ class PhonePage:
         await self.context.set_offline(offline)
 
     async def moved_to(self, lon: float, lat: float, accuracy: float = 8.0) -> None:
-        await self.context.set_geolocation({"longitude": lon, "latitude": lat, "accuracy": accuracy})
+        await self.context.set_geolocation(
+            {"longitude": lon, "latitude": lat, "accuracy": accuracy}
+        )
 
     async def screenshot(self, name: str) -> Path:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)

@@ -18,7 +18,9 @@ G03 = (113.041186, 28.1332667)  # inside the sample grid G03 (Jinjiang Hotel Blo
 G03_NEAR = (113.0420, 28.1338)
 
 
-async def enrolment_url(server: Running, name: str, grid: str = "G03") -> tuple[dict[str, Any], str]:
+async def enrolment_url(
+    server: Running, name: str, grid: str = "G03"
+) -> tuple[dict[str, Any], str]:
     member = await server.api.member(name, grid)
     made = await server.api.post(f"/api/members/{member['member_id']}/enrolment", {})
     return member, str(made["url"])
@@ -128,7 +130,9 @@ async def test_pressed_offline_reloaded_offline_then_online_is_accepted_exactly_
 
     [incident] = await incidents_for(server, alarm["alert_id"])
     assert incident["pressed_at"] == alarm["pressed_at"]
-    pressed = time.mktime(time.strptime(alarm["pressed_at"][:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone
+    pressed = (
+        time.mktime(time.strptime(alarm["pressed_at"][:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone
+    )
     assert pressed <= before_reload, (alarm["pressed_at"], before_reload)
     opened = [e for e in incident["timeline"] if e["type"] == "incident_opened"]
     assert len(opened) == 1
@@ -167,7 +171,8 @@ async def test_roll_call_and_check_in_are_answered_with_one_big_button(server: R
         await sheet.wait_for(state="visible", timeout=5000)
         assert "点名" in await sheet.inner_text()
         sizes = await phone.js(
-            "['rc-normal','rc-help'].map(id => document.getElementById(id).getBoundingClientRect().height)"
+            "['rc-normal', 'rc-help']"
+            ".map(id => document.getElementById(id).getBoundingClientRect().height)"
         )
         assert min(sizes) >= 100, sizes
         await phone.screenshot("phone-07-roll-call")
@@ -194,7 +199,9 @@ async def test_roll_call_and_check_in_are_answered_with_one_big_button(server: R
         await phone.tap("#im-fine")
         await prompt.wait_for(state="hidden", timeout=5000)
     feed = await server.console(duty["token"]).connect(since=0)
-    events = await feed.events_until(lambda got: bool(got) and got[-1]["type"] == "member_checked_in")
+    events = await feed.events_until(
+        lambda got: bool(got) and got[-1]["type"] == "member_checked_in"
+    )
     assert events[-1]["member_id"] == member["member_id"]
 
 
@@ -242,9 +249,11 @@ async def test_an_assignment_rings_and_vibrates_and_accept_arrived_done_reach_th
         await phone.page.locator("#done").wait_for(state="visible")
         await phone.screenshot("phone-06-arrived")
         await phone.tap("#done")
-        await phone.wait_js("document.getElementById('assignment-state').textContent.includes('谢谢')")
+        await phone.wait_js(
+            "document.getElementById('assignment-state').textContent.includes('谢谢')"
+        )
         # A vibrate(0) stops the motor when answered; nothing rings after the answer.
-        assert await phone.js("window.__vibrations.slice(%d)" % vibrations) in ([], [0])
+        assert await phone.js(f"window.__vibrations.slice({vibrations})") in ([], [0])
 
         await console.page.click(f'#queue .card[data-incident="{incident_id}"]')
         timeline = console.page.locator("#panel .timeline")
@@ -379,3 +388,59 @@ async def test_english_on_a_phone_one_thumb_no_chinese_left(server: Running) -> 
         # The language is kept across a reload.
         await phone.page.reload()
         await phone.wait_js("document.documentElement.lang === 'en'")
+
+
+async def test_an_alarm_pressed_offline_is_sent_by_the_worker_after_the_tab_was_closed(
+    server: Running,
+) -> None:
+    """The tab is closed with the alarm still queued; when the network is back the browser
+    wakes the service worker with a Background Sync event (dispatched here through the
+    DevTools protocol, as the browser does on a network change), and the worker delivers
+    it over REST with no page open."""
+    _, url = await enrolment_url(server, "孙大姐")
+    async with phone_page(url, lon=G03[0], lat=G03[1]) as phone:
+        await enrolled(phone)
+        await worker_ready(phone)
+        await phone.set_offline(True)
+        await phone.page.locator("#link[data-state=offline]").wait_for(timeout=5000)
+        await phone.hold("#key", 1.3)
+        await phone.page.locator("#mine[data-state=queued]").wait_for(timeout=5000)
+        [alarm] = await outbox(phone)
+
+        # Another tab (of another origin) watches the workers; the phone's tab is closed.
+        watcher = await phone.context.new_page()
+        cdp = await phone.context.new_cdp_session(watcher)
+        registrations: list[dict[str, Any]] = []
+        cdp.on(
+            "ServiceWorker.workerRegistrationUpdated",
+            lambda event: registrations.extend(event["registrations"]),
+        )
+        await cdp.send("ServiceWorker.enable")
+        await phone.page.close()
+        await phone.set_offline(False)
+        origin = server.base.rstrip("/")
+        started = time.monotonic()
+        while not any(r["scopeURL"].startswith(origin) for r in registrations):
+            assert time.monotonic() - started < 5, registrations
+            await asyncio.sleep(0.05)
+        registration = next(r for r in registrations if r["scopeURL"].startswith(origin))
+        await cdp.send(
+            "ServiceWorker.dispatchSyncEvent",
+            {
+                "origin": origin,
+                "registrationId": registration["registrationId"],
+                "tag": "alarm-outbox",
+                "lastChance": False,
+            },
+        )
+        found: list[dict[str, Any]] = []
+        while not found:
+            assert time.monotonic() - started < 10, "the worker did not deliver the alarm"
+            found = await incidents_for(server, alarm["alert_id"])
+            await asyncio.sleep(0.1)
+        assert found[0]["pressed_at"] == alarm["pressed_at"]
+        # The worker wrote the answer into the outbox: a page opened later says received.
+        reopened = await phone.context.new_page()
+        await reopened.goto(server.base + "/h/")
+        await reopened.locator("#mine[data-state=accepted]").wait_for(timeout=10_000)
+    assert len(await incidents_for(server, alarm["alert_id"])) == 1
