@@ -65,7 +65,8 @@ async def test_the_phone_page_and_its_worker_are_served_under_h(server: Running)
         assert worker.status_code == 200
         assert worker.headers["content-type"].startswith("text/javascript")
         # Everything the worker keeps for an offline start is there to keep.
-        kept = re.findall(r'"(/(?:h/|static/h/)[^"]*)"', worker.text)
+        listed = worker.text.split("const FILES = [", 1)[1].split("];", 1)[0]
+        kept = re.findall(r'"([^"]+)"', listed)
         assert "/h/" in kept and len(kept) > 5
         for path in kept:
             assert (await c.get(path)).status_code == 200, path
