@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dispatch_server.api import (
     admin,
+    alarms,
     check_ins,
     console,
     devices,
@@ -20,6 +21,7 @@ ROUTERS = tuple(
     module.router
     for module in (
         admin,
+        alarms,
         check_ins,
         console,
         devices,

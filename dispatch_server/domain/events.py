@@ -33,6 +33,10 @@ class EventType(StrEnum):
     DELIVERY_DEAD_LETTERED = "delivery_dead_lettered"
     PARTNER_ACKNOWLEDGED = "partner_acknowledged"
     PARTNER_UPDATE = "partner_update"
+    # A responder's own word from the scene (arrived, done), and the reporter's category
+    # after the press (decision 36).
+    RESPONDER_STATUS = "responder_status"
+    CATEGORY_CHANGED = "category_changed"
     # A background duty failed or stopped making progress, and when it recovered.
     DUTY_FAILED = "duty_failed"
     DUTY_RECOVERED = "duty_recovered"

@@ -27,6 +27,10 @@ async def settle(snapshots: Snapshots, timeout: float = 10.0) -> None:
             last = now
 
 
+# Routes for a member's own token (a device's too); every other kind is 403 there.
+MEMBER_ROUTES = frozenset({"/api/alarms"})
+
+
 @dataclass
 class Scene:
     server: Running
@@ -48,6 +52,8 @@ class Scene:
         return self.clients[token]
 
     def token_for(self, path: str) -> str:
+        if path in MEMBER_ROUTES:
+            return self.member_token
         return (
             self.partner_token if path.startswith("/api/partner/") else self.server.api.admin_token
         )

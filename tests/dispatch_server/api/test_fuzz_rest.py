@@ -28,7 +28,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from dispatch_server.protocol.frames import MAX_ID
-from tests.dispatch_server.api.conftest import Scene
+from tests.dispatch_server.api.conftest import MEMBER_ROUTES, Scene
 from tests.support.fuzz import (
     GIANT_INTEGERS,
     TEXT_CHARS,
@@ -70,6 +70,10 @@ class Route:
         return None if body is None else dict(body["content"]["application/json"]["schema"])
 
     @property
+    def member(self) -> bool:
+        return self.path in MEMBER_ROUTES
+
+    @property
     def secured(self) -> bool:
         return bool(self.op.get("security"))
 
@@ -108,7 +112,7 @@ def requests(
     fault = draw(st.sampled_from(faults)) if faults and faulty else None
 
     # The valid request.
-    own = scene.partner_token if route.partner else scene.server.api.admin_token
+    own = scene.token_for(route.path)
     headers = {"Authorization": f"Bearer {own}"}
     values: dict[str, str] = {}
     for p in path_params:
@@ -152,6 +156,8 @@ def requests(
     text: bytes | None = None
     if fault == "auth":
         wrong_kind = scene.dispatcher_token if route.partner else scene.partner_token
+        # A member's token is of the wrong kind everywhere but on a member's route.
+        member = scene.server.api.admin_token if route.member else scene.member_token
         headers["Authorization"] = draw(
             st.sampled_from(
                 [
@@ -159,7 +165,7 @@ def requests(
                     "Bearer",
                     "Bearer nobody-has-this-token",
                     "Basic dXNlcjpwYXNz",
-                    f"Bearer {scene.member_token}",
+                    f"Bearer {member}",
                     f"Bearer {wrong_kind}",
                 ]
             )
