@@ -27,6 +27,8 @@ PARTNER_EVENTS = frozenset(
         EventType.PARTNER_ACKNOWLEDGED,
         EventType.PARTNER_UPDATE,
         EventType.INCIDENT_RESOLVED,
+        # What the alarm is about, as its reporter said after the press (no one's name).
+        EventType.CATEGORY_CHANGED,
     }
 )
 

@@ -3,7 +3,7 @@
 // elements here carry data-pt="key" for these, data-t="key" for those, and `relabel`
 // fills both in the language i18n.js is set to.
 
-import {lang, setLang} from "./i18n.js";
+import {lang, name, setLang} from "./i18n.js";
 
 const WORDS = {
   zh: {
@@ -48,6 +48,7 @@ const WORDS = {
       partner_update: "贵单位消息：{text}",
       partner_update_other: "另一合作方消息：{text}",
       incident_resolved: "调度中心已结案：{disposition}",
+      category_changed: "报警人将类别改为{category}",
     },
     trigger: {immediate: "立即上报", no_ack: "报警无人确认", no_responder: "无队员接受派遣",
       unattended: "调度台无人值守"},
@@ -94,6 +95,7 @@ const WORDS = {
       partner_update: "Your message: {text}",
       partner_update_other: "Another partner's message: {text}",
       incident_resolved: "Closed by the dispatch centre: {disposition}",
+      category_changed: "The reporter set the category to {category}",
     },
     trigger: {immediate: "at once", no_ack: "nobody acknowledged the alarm",
       no_responder: "no patrol member accepted", unattended: "no duty console staffed"},
@@ -120,7 +122,8 @@ export function partnerEventText(ev, me, vars = {}) {
   if (["partner_acknowledged", "partner_update"].includes(ev.type) && ev.partner_id !== me) key += "_other";
   const template = words.ev[key];
   if (!template) return ev.type;
-  return fill(template, {...ev, trigger: words.trigger[ev.trigger] ?? ev.trigger ?? "", ...vars});
+  const category = ev.type === "category_changed" ? name("category", ev.category) : ev.category;
+  return fill(template, {...ev, category, trigger: words.trigger[ev.trigger] ?? ev.trigger ?? "", ...vars});
 }
 
 /** Switch (or re-apply) the language: i18n.js's [data-t] words, then this page's [data-pt]. */
