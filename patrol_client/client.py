@@ -103,6 +103,11 @@ class PatrolClient:
         if self.core.answer_assignment(incident_id, accept):
             self._poke()
 
+    def tell_status(self, incident_id: int, status: str) -> None:
+        """From the scene: `arrived`, then `done`. Sent now, or on the next link."""
+        if self.core.tell_status(incident_id, status):
+            self._poke()
+
     def answer_roll_call(self, roll_call_id: int, status: str) -> None:
         if self.core.answer_roll_call(roll_call_id, status):
             self._poke()

@@ -21,9 +21,11 @@ from pydantic import ValidationError
 from dispatch_server.protocol.frames import (
     SERVER_TO_HANDHELD,
     AlertAccepted,
+    AlertCategoryRecorded,
     AlertUpdate,
     AssignmentFrame,
     AssignmentRecorded,
+    AssignmentStatusRecorded,
     CheckInDue,
     CheckInRecorded,
     ErrorFrame,
@@ -58,6 +60,9 @@ class Assignment:
     frame: AssignmentFrame
     answer: bool | None = None  # what the user chose
     recorded: bool = False  # the centre has it
+    # Once accepted: "arrived" or "done", as the user said it from the scene.
+    status: str | None = None
+    status_recorded: bool = False
 
 
 @dataclass
@@ -147,6 +152,15 @@ class HandheldCore:
         a.answer, a.recorded = accept, False
         return True
 
+    def tell_status(self, incident_id: int, status: str) -> bool:
+        """At the scene (`arrived`) or finished (`done`): only on an assignment accepted, and
+        never back from `done` to `arrived`."""
+        a = self.view.assignments.get(incident_id)
+        if a is None or a.answer is not True or a.status == "done" or a.status == status:
+            return False
+        a.status, a.status_recorded = status, False
+        return True
+
     def answer_roll_call(self, roll_call_id: int, status: str) -> bool:
         if (r := self.view.roll_calls.get(roll_call_id)) is None:
             return False
@@ -174,6 +188,10 @@ class HandheldCore:
             if a.answer is not None and not a.recorded:
                 out.append(
                     {"type": "assignment_reply", "incident_id": a.incident_id, "accept": a.answer}
+                )
+            if a.status is not None and not a.status_recorded:
+                out.append(
+                    {"type": "assignment_status", "incident_id": a.incident_id, "status": a.status}
                 )
         for r in self.view.roll_calls.values():
             if r.answer is not None and not r.recorded:
@@ -210,6 +228,11 @@ class HandheldCore:
             case AssignmentRecorded():
                 if (a := self.view.assignments.get(frame.incident_id)) is not None:
                     a.recorded = a.answer == frame.accept
+            case AssignmentStatusRecorded():
+                if (a := self.view.assignments.get(frame.incident_id)) is not None:
+                    a.status_recorded = a.status == frame.status
+            case AlertCategoryRecorded():
+                pass  # this handheld does not change categories
             case RollCallFrame():
                 rid = frame.roll_call_id
                 self.view.roll_calls.setdefault(rid, RollCall(rid, frame))
@@ -247,6 +270,10 @@ class HandheldCore:
         if frame.ref_type == "assignment_reply" and frame.incident_id is not None:
             # The incident is gone or was never ours: stop offering the answer.
             self.view.assignments.pop(frame.incident_id, None)
+        if frame.ref_type == "assignment_status" and frame.incident_id is not None:
+            a = self.view.assignments.get(frame.incident_id)
+            if a is not None:
+                a.status = None  # not accepted (any more), or over: stop saying it
         return []
 
     def _ignore(self, frame: Unknown) -> None:

@@ -130,6 +130,8 @@ class HandheldApp(App[int]):
         Binding("c", "check_in", "报平安 check in"),
         Binding("y", "assignment(True)", "接受 accept"),
         Binding("n", "assignment(False)", "拒绝 decline"),
+        Binding("r", "status('arrived')", "到场 arrived"),
+        Binding("d", "status('done')", "完毕 done"),
         Binding("1", "roll_call('all_normal')", "正常 normal"),
         Binding("2", "roll_call('need_help')", "求助 help"),
         Binding("q", "quit", "退出 quit"),
@@ -238,6 +240,15 @@ class HandheldApp(App[int]):
     def action_assignment(self, accept: bool) -> None:
         if (a := self._open_assignment()) is not None:
             self.client.answer_assignment(a.incident_id, accept)
+            self.refresh_view()
+
+    def action_status(self, status: str) -> None:
+        """From the scene, on the newest assignment accepted and not yet done."""
+        taken = [
+            a for a in self.client.view.assignments.values() if a.answer and a.status != "done"
+        ]
+        if taken:
+            self.client.tell_status(taken[-1].incident_id, status)
             self.refresh_view()
 
     def action_roll_call(self, status: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dispatch_server.api import (
     admin,
+    alarms,
     cards,
     check_ins,
     console,
@@ -22,6 +23,7 @@ ROUTERS = tuple(
     module.router
     for module in (
         admin,
+        alarms,
         cards,
         check_ins,
         console,

@@ -33,6 +33,10 @@ class EventType(StrEnum):
     DELIVERY_DEAD_LETTERED = "delivery_dead_lettered"
     PARTNER_ACKNOWLEDGED = "partner_acknowledged"
     PARTNER_UPDATE = "partner_update"
+    # A responder's own word from the scene (arrived, done), and the reporter's category
+    # after the press (decision 40).
+    RESPONDER_STATUS = "responder_status"
+    CATEGORY_CHANGED = "category_changed"
     # A background duty failed or stopped making progress, and when it recovered.
     DUTY_FAILED = "duty_failed"
     DUTY_RECOVERED = "duty_recovered"
@@ -40,7 +44,7 @@ class EventType(StrEnum):
     ENROLMENT_CREATED = "enrolment_created"
     DEVICE_ENROLLED = "device_enrolled"
     DEVICE_REVOKED = "device_revoked"
-    # Photos and clips on an incident (decision 36): one when an upload completes, one when
+    # Photos and clips on an incident (decision 37): one when an upload completes, one when
     # the retention duty deleted the bytes of some.
     MEDIA_ATTACHED = "media_attached"
     MEDIA_EXPIRED = "media_expired"

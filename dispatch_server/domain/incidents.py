@@ -49,12 +49,31 @@ class Reply(StrEnum):
     DECLINED = "declined"
 
 
+class ResponderStatus(StrEnum):
+    """What a responder who accepted says from the scene (`assignment_status`)."""
+
+    ARRIVED = "arrived"
+    DONE = "done"
+
+
+class Security(StrEnum):
+    """What the reporter's handheld may say of security partners, truthfully: `called` only
+    once the log shows a partner got the incident (a webhook delivery succeeded, or the
+    partner acknowledged or wrote), `acknowledged` once one acknowledged."""
+
+    NONE = "none"
+    CALLED = "called"
+    ACKNOWLEDGED = "acknowledged"
+
+
 class Command(StrEnum):
     ACKNOWLEDGE = "acknowledge"
     DISPATCH = "dispatch"
     REPLY = "reply"
     NOTE = "note"
     RESOLVE = "resolve"
+    STATUS = "status"
+    CATEGORY = "category"
 
 
 ACTIVE = frozenset({Status.OPEN, Status.ACKNOWLEDGED, Status.DISPATCHED, Status.RESPONDING})
@@ -68,6 +87,8 @@ ALLOWED: dict[Command, frozenset[Status]] = {
     # A note is not a state change; follow-ups after resolution belong in the log too.
     Command.NOTE: ACTIVE | {Status.RESOLVED},
     Command.RESOLVE: ACTIVE,
+    Command.STATUS: ACTIVE,
+    Command.CATEGORY: ACTIVE,
 }
 
 
@@ -77,6 +98,9 @@ class Assignment:
     reply: Reply
     dispatched_at: float
     replied_at: float | None = None
+    # The responder's own word (`responder_status`): at the scene, and finished there.
+    arrived_at: float | None = None
+    done_at: float | None = None
 
 
 @dataclass(frozen=True)
@@ -114,11 +138,14 @@ class Incident:
     escalated_steps: frozenset[tuple[str, str, str | None, str | None]] = frozenset()
     escalated_to: frozenset[int] = frozenset()
     partner_acks: frozenset[int] = frozenset()
+    # Partners the log shows got it: a webhook delivery succeeded, or they acknowledged or
+    # wrote (what the reporter's handheld may call "security called").
+    reached: frozenset[int] = frozenset()
     # Steps that reached nobody (no partner of that kind covers the grid): the console must
     # say so loudly, since someone has to phone the guards.
     escalation_problems: tuple[dict[str, Any], ...] = ()
     # Photos and clips whose upload completed (media_attached), in order: `{media_id, kind,
-    # content_type, size, sha256, at, member_id, duration_s, expired}` (decision 36).
+    # content_type, size, sha256, at, member_id, duration_s, expired}` (decision 37).
     media: tuple[dict[str, Any], ...] = ()
     last_seq: int = 0
 
@@ -210,10 +237,19 @@ def fold(incident: Incident | None, event: Event) -> Incident:
                 assignments[member_id], reply=reply, replied_at=event.at
             )
             return _settle(replace(inc, assignments=assignments))
-        case EventType.NOTE_ADDED | EventType.PARTNER_UPDATE:
-            # A partner's update is a note on the incident too, signed by the partner.
+        case EventType.RESPONDER_STATUS:
+            return replace(inc, assignments=_status(inc.assignments, d, event.at))
+        case EventType.CATEGORY_CHANGED:
+            return replace(inc, category=d["category"])
+        case EventType.NOTE_ADDED:
             note = {"seq": event.seq, "at": event.at, "by": event.actor, "text": d["text"]}
             return replace(inc, notes=(*inc.notes, note))
+        case EventType.PARTNER_UPDATE:
+            # A partner's update is a note on the incident too, signed by the partner.
+            note = {"seq": event.seq, "at": event.at, "by": event.actor, "text": d["text"]}
+            return replace(inc, notes=(*inc.notes, note), reached=inc.reached | {d["partner_id"]})
+        case EventType.DELIVERY_SUCCEEDED:
+            return replace(inc, reached=inc.reached | {d["partner_id"]})
         case EventType.INCIDENT_ESCALATED:
             problems = inc.escalation_problems
             if d.get("problem"):
@@ -227,7 +263,10 @@ def fold(incident: Incident | None, event: Event) -> Incident:
                 escalation_problems=problems,
             )
         case EventType.PARTNER_ACKNOWLEDGED:
-            return replace(inc, partner_acks=inc.partner_acks | {d["partner_id"]})
+            partner = {d["partner_id"]}
+            return replace(
+                inc, partner_acks=inc.partner_acks | partner, reached=inc.reached | partner
+            )
         case EventType.MEDIA_ATTACHED:
             keys = ("media_id", "kind", "content_type", "size", "sha256", "member_id", "duration_s")
             item = {k: d.get(k) for k in keys}
@@ -248,6 +287,19 @@ def fold(incident: Incident | None, event: Event) -> Incident:
                 closing_note=d.get("note"),
             )
     return inc
+
+
+def _status(
+    assignments: dict[int, Assignment], d: dict[str, Any], at: float
+) -> dict[int, Assignment]:
+    """A responder's word from the scene, on their assignment: the first time each is said."""
+    member_id = d["member_id"]
+    a = assignments[member_id]
+    if d["status"] == ResponderStatus.ARRIVED.value:
+        a = replace(a, arrived_at=a.arrived_at or at)
+    else:
+        a = replace(a, done_at=a.done_at or at)
+    return {**assignments, member_id: a}
 
 
 def _settle(inc: Incident) -> Incident:
@@ -311,6 +363,36 @@ def reply(inc: Incident, member_id: int, accept: bool, by: str) -> NewEvent | No
     return NewEvent(EventType.ASSIGNMENT_REPLIED, by, inc.incident_id, data)
 
 
+def responder_status(inc: Incident, member_id: int, status: ResponderStatus) -> NewEvent | None:
+    """A responder who accepted (and did not decline since) says they arrived or are done.
+    Said again, or `arrived` after `done`: no new event. `done` without `arrived` is taken as
+    it is: the responder counts as arrived, but no arrival time is made up (decision 40)."""
+    a = inc.assignments.get(member_id)
+    if a is None or a.reply is not Reply.ACCEPTED:
+        raise Conflict(f"member {member_id} has not accepted incident {inc.incident_id}")
+    _check(inc, Command.STATUS)
+    if a.done_at is not None or (status is ResponderStatus.ARRIVED and a.arrived_at is not None):
+        return None
+    data = {"member_id": member_id, "status": status.value}
+    return NewEvent(EventType.RESPONDER_STATUS, f"member:{member_id}", inc.incident_id, data)
+
+
+def change_category(inc: Incident, category: str, by: str) -> NewEvent | None:
+    """The reporter says what the alarm is about, after the press. The same again: nothing."""
+    _check(inc, Command.CATEGORY)
+    if category == inc.category:
+        return None
+    data = {"category": category, "previous": inc.category}
+    return NewEvent(EventType.CATEGORY_CHANGED, by, inc.incident_id, data)
+
+
+def security(inc: Incident) -> Security:
+    """What the reporter may be told of security partners (see `Security`)."""
+    if inc.partner_acks:
+        return Security.ACKNOWLEDGED
+    return Security.CALLED if inc.reached else Security.NONE
+
+
 def add_note(inc: Incident, text: str, by: str) -> NewEvent:
     _check(inc, Command.NOTE)
     return NewEvent(EventType.NOTE_ADDED, by, inc.incident_id, {"text": text})
@@ -343,7 +425,10 @@ def partner_update(inc: Incident, partner_id: int, text: str, by: str) -> NewEve
 
 
 def busy_members(inc: Incident) -> set[int]:
-    """Responders this incident keeps busy: those who accepted, while it is not resolved."""
+    """Responders this incident keeps busy: those who accepted and are not done yet, while it
+    is not resolved (a responder done at the scene is free for the next call)."""
     if inc.status is Status.RESOLVED:
         return set()
-    return {m for m, a in inc.assignments.items() if a.reply is Reply.ACCEPTED}
+    return {
+        m for m, a in inc.assignments.items() if a.reply is Reply.ACCEPTED and a.done_at is None
+    }

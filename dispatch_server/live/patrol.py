@@ -17,15 +17,19 @@ from starlette.websockets import WebSocket
 
 from dispatch_server.clock import iso
 from dispatch_server.domain.errors import Conflict, NotFound
-from dispatch_server.domain.incidents import ACTIVE, Incident, Reply
+from dispatch_server.domain.incidents import ACTIVE, Incident, Reply, ResponderStatus
 from dispatch_server.domain.roster import Fix
 from dispatch_server.live.link import Link, error_frame, handshake, receive_text
 from dispatch_server.protocol.codes import ErrorCode
 from dispatch_server.protocol.frames import (
     PATROL_FRAMES,
     Alert,
+    AlertCategory,
+    AlertCategoryRecorded,
     AssignmentRecorded,
     AssignmentReply,
+    AssignmentStatus,
+    AssignmentStatusRecorded,
     CheckInFrame,
     CheckInRecorded,
     Heartbeat,
@@ -43,7 +47,7 @@ from dispatch_server.protocol.parse import FrameError, parse_frame
 from dispatch_server.services import check_ins, incidents, people, roll_calls
 from dispatch_server.services.auth import Kind
 from dispatch_server.services.context import Context
-from dispatch_server.services.frames import alert_update_frame, assignment_frame
+from dispatch_server.services.frames import alert_update_for, assignment_for
 from dispatch_server.services.intake import raise_alarm
 from dispatch_server.store.tables import ASSIGNMENT, INCIDENT
 
@@ -88,6 +92,7 @@ LANE_MAX = 64
 # What a domain Conflict means, by the frame that met it (default: `conflict`).
 CONFLICT_CODES = {
     "assignment_reply": ErrorCode.NOT_ASSIGNED,
+    "assignment_status": ErrorCode.NOT_ASSIGNED,
     "roll_call_reply": ErrorCode.NOT_CALLED,
 }
 Answer = ServerFrame | None
@@ -121,6 +126,9 @@ class PatrolSession:
         self._lane: list[tuple[Any, Work]] = []
         self._taker: asyncio.Task[None] | None = None
         self._backlog: asyncio.Task[None] | None = None
+        # Alarms not yet answered, by alert_id: an `alert_category` sent right behind its
+        # alarm waits for it (alarms do not take the lane), so it is applied after the alarm.
+        self._alarms: dict[str, asyncio.Task[None]] = {}
 
     async def _take(self) -> None:
         while self._lane:
@@ -177,7 +185,11 @@ class PatrolSession:
     def handle(self, frame: object) -> None:
         match frame:
             case Alert():
-                self.tasks.create_task(self._answer(frame, self._alarm))
+                self._raise(frame)
+            case AlertCategory():
+                self._in_order(frame, self._category)
+            case AssignmentStatus():
+                self._in_order(frame, self._status)
             case Position():
                 self._in_order(frame, self._position)
             case ShiftStart() | ShiftEnd():
@@ -193,11 +205,22 @@ class PatrolSession:
             case Hello():
                 self._error(FrameError(ErrorCode.INVALID_FRAME, "already said hello", "hello"))
 
+    def _raise(self, alert: Alert) -> None:
+        alert_id = str(alert.alert_id)
+        task = self.tasks.create_task(self._answer(alert, self._alarm))
+        self._alarms[alert_id] = task  # a retry's task is later in the writer's queue
+
+        def forget(done: asyncio.Task[None]) -> None:
+            if self._alarms.get(alert_id) is done:
+                del self._alarms[alert_id]
+
+        task.add_done_callback(forget)
+
     async def _answer(self, frame: Any, work: Work) -> None:
         """Do one frame's work and send its answer; whatever it raised becomes an error frame
         that names the frame (and its alarm or incident)."""
         ref: str = frame.type
-        alert_id = str(frame.alert_id) if isinstance(frame, Alert) else None
+        alert_id = str(frame.alert_id) if isinstance(frame, Alert | AlertCategory) else None
         incident_id = getattr(frame, "incident_id", None)
         try:
             answer = await work(frame)
@@ -243,6 +266,21 @@ class PatrolSession:
         await incidents.reply(self.ctx, r.incident_id, self.member_id, r.accept)
         return AssignmentRecorded(incident_id=r.incident_id, accept=r.accept)
 
+    async def _status(self, s: AssignmentStatus) -> Answer:
+        status = ResponderStatus(s.status.value)
+        await incidents.responder_status(self.ctx, s.incident_id, self.member_id, status)
+        return AssignmentStatusRecorded(incident_id=s.incident_id, status=s.status.value)
+
+    async def _category(self, c: AlertCategory) -> Answer:
+        alert_id = str(c.alert_id)
+        if (alarm := self._alarms.get(alert_id)) is not None:
+            # Its answer (or error) is the alarm's own; only its being over matters here.
+            await asyncio.wait([alarm])
+        inc = await incidents.change_category(self.ctx, alert_id, self.member_id, c.category.value)
+        return AlertCategoryRecorded(
+            alert_id=alert_id, incident_id=inc.incident_id, category=inc.category
+        )
+
     async def _check_in(self, _: CheckInFrame) -> Answer:
         await check_ins.check_in(self.ctx, self.member_id)
         return CheckInRecorded(at=iso(self.ctx.clock()))
@@ -257,7 +295,7 @@ async def _send_backlog(ctx: Context, member_id: int, link: Link) -> None:
     overflows the queue (issue 10: 64 of them once locked a member out). It runs beside the
     reader, so an alarm sent right after hello is taken at once."""
     frames: list[ServerFrame] = [
-        assignment_frame(inc, member_id)
+        assignment_for(ctx, inc, member_id)
         for incident_id in await ctx.read(_pending_assignments, member_id)
         if (inc := ctx.active.get(incident_id)) is not None
     ]
@@ -267,7 +305,7 @@ async def _send_backlog(ctx: Context, member_id: int, link: Link) -> None:
         if member_id in rc.expected and member_id not in rc.answers
     ]
     for inc in await ctx.read(_reported, member_id, ctx.clock() - RECENT_S):
-        frames.append(alert_update_frame(inc, ctx.roster.name))
+        frames.append(alert_update_for(ctx, inc))
     for frame in frames:
         if not await link.page(frame):
             return

@@ -64,8 +64,10 @@ class Position(Frame):
     accuracy_m: Annotated[float, Field(ge=0.0, le=100_000.0)] | None = None
 
 
-class Alert(Frame):
-    type: Literal["alert"]
+class AlarmFields(Frame):
+    """An alarm's fields: the `alert` frame without its `type`, and the body of
+    `POST /api/alarms` (a service worker's alarm, which cannot open a websocket)."""
+
     # Made by the handheld, so a retry can never open a second incident.
     alert_id: UUID
     lon: Longitude | None = None
@@ -78,10 +80,17 @@ class Alert(Frame):
     pressed_at: datetime | None = None
 
     @model_validator(mode="after")
-    def _both_or_neither(self) -> Alert:
+    def _both_or_neither(self) -> AlarmFields:
         if (self.lon is None) != (self.lat is None):
             raise ValueError("lon and lat come together or not at all")
         return self
+
+
+class Alert(AlarmFields):
+    type: Literal["alert"]
+
+
+ALARM_FIELDS: TypeAdapter[AlarmFields] = TypeAdapter(AlarmFields)
 
 
 class RollCallAnswer(StrEnum):
@@ -122,6 +131,29 @@ class AssignmentReply(Frame):
     accept: bool
 
 
+class ResponderState(StrEnum):
+    """What a responder says from the scene (domain/incidents.py: ResponderStatus)."""
+
+    ARRIVED = "arrived"
+    DONE = "done"
+
+
+class AssignmentStatus(Frame):
+    """A responder who accepted: "I am there" (`arrived`), "finished here" (`done`)."""
+
+    type: Literal["assignment_status"]
+    incident_id: Id
+    status: ResponderState
+
+
+class AlertCategory(Frame):
+    """The reporter says what their alarm is about, after the press."""
+
+    type: Literal["alert_category"]
+    alert_id: UUID
+    category: Category
+
+
 PatrolFrame = Annotated[
     Hello
     | Position
@@ -131,6 +163,8 @@ PatrolFrame = Annotated[
     | ShiftStart
     | ShiftEnd
     | AssignmentReply
+    | AssignmentStatus
+    | AlertCategory
     | RollCallReply,
     Field(discriminator="type"),
 ]
@@ -195,10 +229,14 @@ class AlertAccepted(ServerFrame):
 
 
 class Coming(ServerFrame):
-    """A responder who accepted: the reporter's handheld shows who is on the way."""
+    """A responder who accepted: the reporter's handheld shows who is on the way, how far
+    they are (from their latest fresh fix; null without one) and whether they are there."""
 
     member_id: int
     name: str
+    distance_m: float | None = None
+    arrived: bool = False
+    done: bool = False
 
 
 class AlertUpdate(ServerFrame):
@@ -213,6 +251,11 @@ class AlertUpdate(ServerFrame):
     acknowledged: bool
     coming: list[Coming] = []
     disposition: str | None = None
+    # The alarm's category as it now is (the reporter may have changed it).
+    category: str | None = None
+    # Security partners: `none`, `called` (the log shows one got it), `acknowledged`. A plain
+    # string, like `status`.
+    security: str = "none"
 
 
 class ShiftState(ServerFrame):
@@ -223,11 +266,15 @@ class ShiftState(ServerFrame):
 class AssignmentFrame(ServerFrame):
     """A dispatcher called this member to an incident: where, what, and how far."""
 
-    keep_null = frozenset({"note", "distance_m"})
+    keep_null = frozenset({"note", "distance_m", "grid_name_zh", "grid_name_en", "reporter_name"})
 
     type: Literal["assignment"] = "assignment"
     incident_id: int
     grid_id: str
+    # The grid's names; null when the point is outside every grid (`grid_id` is the nearest).
+    grid_name_zh: str | None = None
+    grid_name_en: str | None = None
+    reporter_name: str | None = None
     lon: float
     lat: float
     category: str
@@ -244,6 +291,19 @@ class AssignmentRecorded(ServerFrame):
     type: Literal["assignment_recorded"] = "assignment_recorded"
     incident_id: int
     accept: bool
+
+
+class AssignmentStatusRecorded(ServerFrame):
+    type: Literal["assignment_status_recorded"] = "assignment_status_recorded"
+    incident_id: int
+    status: str
+
+
+class AlertCategoryRecorded(ServerFrame):
+    type: Literal["alert_category_recorded"] = "alert_category_recorded"
+    alert_id: str
+    incident_id: int
+    category: str
 
 
 class RollCallFrame(ServerFrame):
@@ -294,6 +354,8 @@ ToHandheld = Annotated[
     | ShiftState
     | AssignmentFrame
     | AssignmentRecorded
+    | AssignmentStatusRecorded
+    | AlertCategoryRecorded
     | RollCallFrame
     | RollCallRecorded
     | CheckInDue

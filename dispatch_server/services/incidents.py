@@ -16,7 +16,7 @@ from sqlalchemy import Connection, insert, select, update
 from dispatch_server.domain import incidents as domain
 from dispatch_server.domain.errors import NotFound
 from dispatch_server.domain.events import Event, EventType, NewEvent
-from dispatch_server.domain.incidents import Disposition, Incident, Status
+from dispatch_server.domain.incidents import Disposition, Incident, ResponderStatus, Status
 from dispatch_server.services import names
 from dispatch_server.services.context import Context
 from dispatch_server.services.views import incident_view
@@ -30,6 +30,7 @@ def _project(conn: Connection, inc: Incident, event: Event) -> None:
         .where(INCIDENT.c.id == inc.incident_id)
         .values(
             status=inc.status.value,
+            category=inc.category,
             acknowledged_at=inc.acknowledged_at,
             resolved_at=inc.resolved_at,
             disposition=inc.disposition.value if inc.disposition else None,
@@ -101,6 +102,33 @@ async def dispatch(ctx: Context, incident_id: int, member_ids: list[int], by: st
 async def reply(ctx: Context, incident_id: int, member_id: int, accept: bool) -> Incident:
     by = f"member:{member_id}"
     return await command(ctx, incident_id, lambda inc: domain.reply(inc, member_id, accept, by))
+
+
+async def responder_status(
+    ctx: Context, incident_id: int, member_id: int, status: ResponderStatus
+) -> Incident:
+    return await command(
+        ctx, incident_id, lambda inc: domain.responder_status(inc, member_id, status)
+    )
+
+
+def _own_alarm(tx: Tx, alert_id: str, member_id: int) -> int:
+    """The incident of this member's alarm `alert_id`; another member's is as good as none."""
+    found = tx.cursor.execute(tx.sql.find_alert, {"alert_id": alert_id}).fetchone()
+    if found is None or found[1] != member_id:
+        raise NotFound(f"no alarm {alert_id} of yours")
+    return int(found[0])
+
+
+async def change_category(ctx: Context, alert_id: str, member_id: int, category: str) -> Incident:
+    """The reporter's category after the press, on the incident their alarm opened."""
+    by = f"member:{member_id}"
+
+    def job(tx: Tx) -> Incident:
+        incident_id = _own_alarm(tx, alert_id, member_id)
+        return _command(tx, incident_id, lambda inc: domain.change_category(inc, category, by))
+
+    return await ctx.writer.run(job)
 
 
 async def add_note(ctx: Context, incident_id: int, text: str, by: str) -> Incident:

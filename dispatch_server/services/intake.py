@@ -18,7 +18,7 @@ from dispatch_server.domain.events import EventType, NewEvent, actor
 from dispatch_server.domain.incidents import Source, Status
 from dispatch_server.domain.press import press_time
 from dispatch_server.domain.responders import incident_point, rank
-from dispatch_server.protocol.frames import Alert, AlertAccepted
+from dispatch_server.protocol.frames import AlarmFields, AlertAccepted
 from dispatch_server.services.cluster import consoles_open
 from dispatch_server.services.context import Context
 from dispatch_server.store.log import Tx
@@ -27,7 +27,7 @@ from dispatch_server.store.log import Tx
 def opening_data(
     ctx: Context,
     reporter_id: int,
-    alert: Alert,
+    alert: AlarmFields,
     now: float,
     source: Source = Source.ALARM,
     roll_call_id: int | None = None,
@@ -75,7 +75,7 @@ def opening_data(
     }
 
 
-def pressed(ctx: Context, reporter_id: int, alert: Alert, now: float) -> dict[str, Any]:
+def pressed(ctx: Context, reporter_id: int, alert: AlarmFields, now: float) -> dict[str, Any]:
     """The press time as kept (domain/press.py): `pressed_at` (null when the handheld did not
     say), `pressed_at_clamped` (null, or why it was moved) and, when it was moved, what the
     handheld said (`pressed_at_reported`)."""
@@ -141,7 +141,7 @@ def open_incident(tx: Tx, reporter_id: int, data: dict[str, Any]) -> tuple[int, 
     return incident_id, False
 
 
-async def raise_alarm(ctx: Context, reporter_id: int, alert: Alert) -> AlertAccepted:
+async def raise_alarm(ctx: Context, reporter_id: int, alert: AlarmFields) -> AlertAccepted:
     data = opening_data(ctx, reporter_id, alert, ctx.clock())
     incident_id, duplicate = await ctx.writer.run(
         partial(open_incident, reporter_id=reporter_id, data=data)

@@ -14,12 +14,19 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from dispatch_server.domain.events import Event, EventType
-from dispatch_server.domain.incidents import ACTIVE, Incident, busy_members, fold, fold_all
+from dispatch_server.domain.incidents import (
+    ACTIVE,
+    Incident,
+    busy_members,
+    fold,
+    fold_all,
+    security,
+)
 from dispatch_server.domain.roll_calls import RollCall
 from dispatch_server.services import check_ins, escalation, roll_calls
 from dispatch_server.services.context import Context
 from dispatch_server.services.effects import Deliver, Disconnect, Effect, Wake, carry_out
-from dispatch_server.services.frames import alert_update_frame, assignment_frame
+from dispatch_server.services.frames import alert_update_for, assignment_for
 from dispatch_server.store.log import incident_events, last_seq
 from dispatch_server.store.tables import EVENT, INCIDENT, MEMBER, ROLL_CALL
 
@@ -33,6 +40,9 @@ REPORTER_SEES = frozenset(
         EventType.RESPONDERS_DISPATCHED,
         EventType.ASSIGNMENT_REPLIED,
         EventType.INCIDENT_RESOLVED,
+        EventType.RESPONDER_STATUS,
+        EventType.CATEGORY_CHANGED,
+        EventType.PARTNER_ACKNOWLEDGED,
     }
 )
 
@@ -177,9 +187,12 @@ def _incident(ctx: Context, event: Event) -> list[Effect]:
             ctx.roster.set_busy(member_id, still)
     if event.type is EventType.RESPONDERS_DISPATCHED:
         for member_id in event.data["member_ids"]:
-            effects.append(Deliver(member_id, assignment_frame(after, member_id)))
-    if event.type in REPORTER_SEES:
-        effects.append(Deliver(after.reporter_id, alert_update_frame(after, ctx.roster.name)))
+            effects.append(Deliver(member_id, assignment_for(ctx, after, member_id)))
+    # Also when a partner is first reached (a delivery succeeded, a partner wrote): the
+    # reporter's "security called" must come when it becomes true, not before.
+    reached = before is not None and security(before) is not security(after)
+    if event.type in REPORTER_SEES or reached:
+        effects.append(Deliver(after.reporter_id, alert_update_for(ctx, after)))
     return effects
 
 

@@ -28,6 +28,8 @@ PARTNER_EVENTS = frozenset(
         EventType.PARTNER_UPDATE,
         EventType.INCIDENT_RESOLVED,
         EventType.MEDIA_ATTACHED,
+        # What the alarm is about, as its reporter said after the press (no one's name).
+        EventType.CATEGORY_CHANGED,
     }
 )
 

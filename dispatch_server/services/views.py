@@ -94,6 +94,9 @@ def incident_view(
                 "reply": a.reply.value,
                 "dispatched_at": iso(a.dispatched_at),
                 "replied_at": _time(a.replied_at),
+                # The responder's own word from the scene (`responder_status`).
+                "arrived_at": _time(a.arrived_at),
+                "done_at": _time(a.done_at),
             }
             for a in inc.assignments.values()
         ],

@@ -382,3 +382,24 @@ async def test_a_frame_type_from_a_newer_server_is_ignored_and_the_link_stays(
     assert got is not None and got.state is AlarmState.ACCEPTED and got.incident_id == 9
     assert links == 1
     assert client.core.ignored == {"weather_warning", "drone_dispatched"}
+
+
+async def test_a_revoked_device_stops_and_says_why(server: Running, tmp_path: Path) -> None:
+    """Closed with 4401 on an open link (the administrator revoked this handheld): the client
+    stops for good, with the server's reason on its screen, and never dials again."""
+    m = await server.api.member("Li", "G01")
+    made = await server.api.post(f"/api/members/{m['member_id']}/enrolment", {})
+    device = await server.api.post("/api/enrol", {"code": made["code"], "device_name": "phone"})
+    client = PatrolClient(
+        server.base, device["token"], Outbox(tmp_path / "o.sqlite3"), backoff=fast_backoff()
+    )
+    run = asyncio.create_task(client.run())
+    await until(lambda: client.view.link is Link.ONLINE)
+    path = f"/api/members/{m['member_id']}/devices/{device['device_id']}"
+    async with server.api.client(server.api.admin_token) as c:
+        (await c.delete(path)).raise_for_status()
+    with pytest.raises(Refused) as caught:
+        await asyncio.wait_for(run, 10)
+    assert caught.value.code == 4401
+    assert client.view.link is Link.STOPPED
+    assert client.view.stopped_because is not None and "revoked" in client.view.stopped_because

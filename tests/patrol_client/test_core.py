@@ -18,9 +18,11 @@ from pydantic import ValidationError
 
 from dispatch_server.protocol.frames import (
     AlertAccepted,
+    AlertCategoryRecorded,
     AlertUpdate,
     AssignmentFrame,
     AssignmentRecorded,
+    AssignmentStatusRecorded,
     CheckInDue,
     CheckInRecorded,
     Coming,
@@ -201,6 +203,57 @@ def test_an_assignment_the_centre_refuses_to_hear_about_is_dropped() -> None:
     )
     assert feed(core, frame) == []
     assert core.view.assignments == {}
+
+
+def test_arrived_and_done_are_said_after_accepting_until_heard() -> None:
+    core = HandheldCore()
+    feed(core, assignment())
+    assert not core.tell_status(7, "arrived"), "not accepted yet"
+    core.answer_assignment(7, True)
+    assert core.tell_status(7, "arrived")
+    assert core.answers_to_send() == [
+        {"type": "assignment_reply", "incident_id": 7, "accept": True},
+        {"type": "assignment_status", "incident_id": 7, "status": "arrived"},
+    ], "the reply first: the server takes them in the order sent"
+    feed(core, AssignmentRecorded(incident_id=7, accept=True))
+    feed(core, AssignmentStatusRecorded(incident_id=7, status="arrived"))
+    assert core.answers_to_send() == []
+    assert not core.tell_status(7, "arrived"), "said and heard"
+    assert core.tell_status(7, "done")
+    feed(core, AssignmentStatusRecorded(incident_id=7, status="arrived"))  # an older echo
+    assert core.answers_to_send() == [
+        {"type": "assignment_status", "incident_id": 7, "status": "done"}
+    ]
+    assert not core.tell_status(7, "arrived"), "never back from done"
+    feed(core, AssignmentStatusRecorded(incident_id=7, status="done"))
+    assert core.answers_to_send() == []
+
+
+def test_a_status_the_centre_refuses_is_not_said_again() -> None:
+    core = HandheldCore()
+    feed(core, assignment())
+    core.answer_assignment(7, True)
+    feed(core, AssignmentRecorded(incident_id=7, accept=True))
+    core.tell_status(7, "done")
+    frame = ErrorFrame(
+        code="not_assigned", message="resolved", ref_type="assignment_status", incident_id=7
+    )
+    feed(core, frame)
+    assert core.answers_to_send() == [] and 7 in core.view.assignments
+
+
+def test_the_richer_frames_and_an_older_servers_plainer_ones_both_read() -> None:
+    old = parse(
+        '{"type": "alert_update", "alert_id": "a", "incident_id": 7, "status": "responding",'
+        ' "acknowledged": true, "coming": [{"member_id": 8, "name": "Wang"}]}'
+    )
+    assert isinstance(old, AlertUpdate) and old.security == "none" and old.category is None
+    assert old.coming[0].distance_m is None and not old.coming[0].arrived
+    new = parse(text(assignment()).replace('"grid_id": "G01"', '"grid_id": "G01", "x": 1'))
+    assert isinstance(new, AssignmentFrame) and new.grid_name_zh is None
+    assert feed(core := HandheldCore(), AlertCategoryRecorded(
+        alert_id="a", incident_id=7, category="fire")) == []  # fmt: skip
+    assert core.view.last_error is None
 
 
 def test_roll_call_asked_again_keeps_the_answer() -> None:

@@ -77,4 +77,12 @@ async def test_english_screen_and_assignment_answered_with_one_key(
         await settle(pilot, lambda: client.view.assignments[iid].recorded)
         detail = await server.api.get(f"/api/incidents/{iid}")
         assert detail["status"] == "responding"
+        # From the scene: R (arrived), then D (done), each heard by the centre.
+        await pilot.press("r")
+        await settle(pilot, lambda: client.view.assignments[iid].status_recorded)
+        await pilot.press("d")
+        a = client.view.assignments[iid]
+        await settle(pilot, lambda: a.status == "done" and a.status_recorded)
+        detail = await server.api.get(f"/api/incidents/{iid}")
+        assert detail["assignments"][0]["arrived_at"] and detail["assignments"][0]["done_at"]
         await pilot.press("q")

@@ -90,6 +90,8 @@ const WORDS = {
     reply_pending: "等待答复",
     reply_accepted: "已接受，正在赶来",
     reply_declined: "已拒绝",
+    reply_arrived: "已到场",
+    reply_done: "已处置完毕",
     online_now: "在线",
     offline_now: "离线",
     located_fix: "按定位 {age}秒前",
@@ -230,6 +232,8 @@ const WORDS = {
     reply_pending: "waiting for an answer",
     reply_accepted: "accepted, on the way",
     reply_declined: "declined",
+    reply_arrived: "arrived",
+    reply_done: "done",
     online_now: "online",
     offline_now: "offline",
     located_fix: "by a fix {age} s old",
@@ -333,6 +337,9 @@ const EVENTS = {
     delivery_dead_lettered: "通知合作方{partner}彻底失败（{result}），请电话联系",
     partner_acknowledged: "合作方{partner}已确认",
     partner_update: "合作方{partner}消息：{text}",
+    responder_status_arrived: "{member}已到场",
+    responder_status_done: "{member}已处置完毕",
+    category_changed: "{who}：类别改为{category}（原为{previous}）",
     member_offline: "{member}离线",
     member_online: "{member}恢复在线",
     check_in_overdue: "{member}报平安超时",
@@ -362,6 +369,9 @@ const EVENTS = {
     delivery_dead_lettered: "Notifying partner {partner} failed for good ({result}): phone them",
     partner_acknowledged: "Partner {partner} acknowledged",
     partner_update: "Update from partner {partner}: {text}",
+    responder_status_arrived: "{member} arrived",
+    responder_status_done: "{member} done",
+    category_changed: "{who}: category set to {category} (was {previous})",
     member_offline: "{member} went offline",
     member_online: "{member} is back online",
     check_in_overdue: "{member} missed a check-in",
@@ -414,6 +424,9 @@ function variant(ev) {
       return ev.note ? "incident_resolved_note" : ev.type;
     case "media_attached":
       return ev.kind === "clip" ? "media_attached_clip" : ev.type;
+    // A responder's word from the scene: arrived, or done there.
+    case "responder_status":
+      return `responder_status_${ev.status}`;
     default:
       return ev.type;
   }
@@ -427,6 +440,10 @@ export function eventText(ev, vars) {
   if (ev.type === "assignment_replied") merged.answer = ev.accept ? words.answer_yes : words.answer_no;
   if (ev.type === "incident_escalated") merged.trigger = words.trigger[ev.trigger] ?? ev.trigger;
   if (ev.type === "media_expired") merged.n = (ev.media_ids ?? []).length;
+  if (ev.type === "category_changed") {
+    merged.category = name("category", ev.category);
+    merged.previous = name("category", ev.previous);
+  }
   return fill(template, merged);
 }
 

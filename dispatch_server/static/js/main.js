@@ -194,6 +194,7 @@ function apply(ev) {
     const inc = S.incidents.get(ev.incident_id);
     if (inc && QUICK[ev.type]) inc.status = QUICK[ev.type](inc);
     if (inc && ev.type === "incident_resolved") { inc.disposition = ev.disposition; inc.resolved_at = ev.at; }
+    if (inc && ev.type === "category_changed") inc.category = ev.category;
     if (inc && ev.type === "incident_escalated") {
       inc.escalated_to = [...new Set([...inc.escalated_to, ...ev.partner_ids])];
       if (ev.problem) inc.escalation_problems = [...(inc.escalation_problems ?? []), ev];

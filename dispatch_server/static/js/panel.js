@@ -47,6 +47,13 @@ function whenRows(inc) {
 const PLACE = {alert_fix: "by_fix", reporter_fix: "by_reporter_fix", reporter_grid: "by_reporter_grid"};
 const REPLY = {pending: "reply_pending", accepted: "reply_accepted", declined: "reply_declined"};
 
+/** Beside a responder: their answer, or, once they said so, arrived or done at the scene. */
+function replyChip(a) {
+  const [state, key] = a.reply === "accepted" && a.done_at ? ["done", "reply_done"]
+    : a.reply === "accepted" && a.arrived_at ? ["arrived", "reply_arrived"] : [a.reply, REPLY[a.reply]];
+  return h("span", {class: `reply reply-${a.reply} reply-${state}`, "data-reply": a.reply, "data-state": state}, t(key));
+}
+
 /** Who did it, by name: `names` is the incident view's (actor key -> name, read with the view,
  * so someone registered after the page loaded is named too). */
 export function actorName(actor, names, memberName) {
@@ -94,7 +101,7 @@ function responders(inc, draft, memberName, redraw) {
   const ranked = ranking(inc);
   for (const r of ranked) {
     const a = called.get(r.member_id);
-    const reply = a ? h("span", {class: `reply reply-${a.reply}`, "data-reply": a.reply}, t(REPLY[a.reply])) : null;
+    const reply = a ? replyChip(a) : null;
     ul.append(h("li", {class: "responder" + (a ? " called" : ""), "data-member": r.member_id},
       h("label", {}, pickBox(inc, draft, r.member_id, called, redraw),
         h("span", {class: "responder-text"}, responderLine(r, memberName))), reply));
@@ -102,8 +109,8 @@ function responders(inc, draft, memberName, redraw) {
   // Members dispatched who were not in the ranking (ranked later, or picked by hand elsewhere).
   for (const a of inc.assignments) {
     if (ranked.some((r) => r.member_id === a.member_id)) continue;
-    ul.append(h("li", {class: "responder called"}, h("span", {class: "responder-text"}, memberName(a.member_id)),
-      h("span", {class: `reply reply-${a.reply}`, "data-reply": a.reply}, t(REPLY[a.reply]))));
+    ul.append(h("li", {class: "responder called", "data-member": a.member_id},
+      h("span", {class: "responder-text"}, memberName(a.member_id)), replyChip(a)));
   }
   if (!ranked.length && !inc.assignments.length) ul.append(h("li", {class: "empty"}, t("no_responders")));
   return ul;

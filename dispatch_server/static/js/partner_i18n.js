@@ -3,7 +3,7 @@
 // elements here carry data-pt="key" for these, data-t="key" for those, and `relabel`
 // fills both in the language i18n.js is set to.
 
-import {lang, setLang} from "./i18n.js";
+import {lang, name, setLang} from "./i18n.js";
 
 const WORDS = {
   zh: {
@@ -50,6 +50,7 @@ const WORDS = {
       incident_resolved: "调度中心已结案：{disposition}",
       media_attached: "巡逻队员添加了现场照片",
       media_attached_clip: "巡逻队员添加了现场视频",
+      category_changed: "报警人将类别改为{category}",
     },
     trigger: {immediate: "立即上报", no_ack: "报警无人确认", no_responder: "无队员接受派遣",
       unattended: "调度台无人值守"},
@@ -98,6 +99,7 @@ const WORDS = {
       incident_resolved: "Closed by the dispatch centre: {disposition}",
       media_attached: "A patrol member added a photo from the scene",
       media_attached_clip: "A patrol member added a clip from the scene",
+      category_changed: "The reporter set the category to {category}",
     },
     trigger: {immediate: "at once", no_ack: "nobody acknowledged the alarm",
       no_responder: "no patrol member accepted", unattended: "no duty console staffed"},
@@ -125,7 +127,8 @@ export function partnerEventText(ev, me, vars = {}) {
   if (ev.type === "media_attached" && ev.kind === "clip") key = "media_attached_clip";
   const template = words.ev[key];
   if (!template) return ev.type;
-  return fill(template, {...ev, trigger: words.trigger[ev.trigger] ?? ev.trigger ?? "", ...vars});
+  const category = ev.type === "category_changed" ? name("category", ev.category) : ev.category;
+  return fill(template, {...ev, category, trigger: words.trigger[ev.trigger] ?? ev.trigger ?? "", ...vars});
 }
 
 /** Switch (or re-apply) the language: i18n.js's [data-t] words, then this page's [data-pt]. */

@@ -16,8 +16,9 @@ import pytest
 from tests.support.servers import Running
 from tests.support.snapshot import Snapshots
 
-# Routes for a member's token (the phone page's uploads), by the path as sent or as templated.
-MEMBER_PATHS = re.compile(r"^/api/(incidents/[^/]+/media|media/[^/]+/content)$")
+# Routes for a member's token (a device's too): the phone page's alarms and uploads, by the
+# path as sent or as templated; every other kind is 403 there.
+MEMBER_PATHS = re.compile(r"^/api/(alarms|incidents/[^/]+/media|media/[^/]+/content)$")
 # A photo in the scene: a real 1x1 PNG.
 PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"

@@ -160,3 +160,30 @@ async def test_many_phones_with_one_code_at_once_one_wins(server: Running) -> No
     answers = await asyncio.gather(*(_enrol(server, code, f"phone {n}") for n in range(10)))
     assert sorted(r.status_code for r in answers) == [200] + [409] * 9
     assert len(await server.api.get(f"/api/members/{m['member_id']}/devices")) == 1
+
+
+async def test_a_devices_token_raises_an_alarm_over_rest_and_nothing_else_does(
+    server: Running,
+) -> None:
+    """`POST /api/alarms` (a service worker's alarm): a device token is a member's; a
+    dispatcher's is 403; an enrolment code, used or not, is no token at all (401)."""
+    m = await server.api.member("Li", "G01")
+    fresh = (await _enrolment(server, m["member_id"]))["code"]
+    used = (await _enrolment(server, m["member_id"]))["code"]
+    device = (await _enrol(server, used)).json()
+    d = await server.api.dispatcher()
+    body = {"alert_id": "5f0c0000-0000-4000-8000-000000000001"}
+    async with httpx.AsyncClient(base_url=server.base, timeout=10) as c:
+
+        async def post(token: str) -> httpx.Response:
+            return await c.post(
+                "/api/alarms", json=body, headers={"Authorization": f"Bearer {token}"}
+            )
+
+        assert (await post(d["token"])).status_code == 403
+        assert (await post(fresh)).status_code == 401
+        assert (await post(used)).status_code == 401
+        taken = await post(device["token"])
+        assert taken.status_code == 201, taken.text
+        view = await server.api.get(f"/api/incidents/{taken.json()['incident_id']}")
+        assert view["reporter_id"] == m["member_id"]

@@ -78,7 +78,7 @@ class Route:
 
     @property
     def member(self) -> bool:
-        """For a member's token (the phone page's uploads)."""
+        """For a member's token (the phone page's alarms and uploads)."""
         return bool(MEMBER_PATHS.match(self.path))
 
     @property
@@ -241,6 +241,9 @@ def _refused_tokens(route: Route, scene: Scene) -> list[str]:
     """Tokens of a kind (or a subject) this route refuses, whatever the rest says."""
     if route.partner:
         return [scene.member_token, scene.dispatcher_token]
+    if route.path == "/api/alarms":
+        # Any member may raise an alarm; nobody else may.
+        return [scene.server.api.admin_token, scene.dispatcher_token, scene.partner_token]
     if route.member:
         return [scene.other_member_token, scene.dispatcher_token, scene.partner_token]
     if route.path == "/api/media/{media_id}":

@@ -232,7 +232,15 @@ async def test_reporter_sees_the_alarms_progress(server: Running) -> None:
     await reporter.expect("alert_update", status="dispatched")
     await doctor.send({"type": "assignment_reply", "incident_id": iid, "accept": True})
     coming = await reporter.expect("alert_update", status="responding")
-    assert coming["coming"] == [{"member_id": doctor.welcome["member_id"], "name": "doctor"}]
+    assert coming["coming"] == [
+        {
+            "member_id": doctor.welcome["member_id"],
+            "name": "doctor",
+            "distance_m": None,  # no fix sent: no distance
+            "arrived": False,
+            "done": False,
+        }
+    ]
     # A handheld that was away learns the outcome on its next hello.
     await reporter.close()
     await _post(server, token, f"/api/incidents/{iid}/resolve", {"disposition": "true_alarm"})

@@ -13,9 +13,11 @@ from dispatch_server.protocol import frames
 from dispatch_server.protocol.frames import (
     SERVER_TO_HANDHELD,
     AlertAccepted,
+    AlertCategoryRecorded,
     AlertUpdate,
     AssignmentFrame,
     AssignmentRecorded,
+    AssignmentStatusRecorded,
     CheckInDue,
     CheckInRecorded,
     Coming,
@@ -68,7 +70,16 @@ WIRE: list[tuple[ServerFrame, dict[str, Any]]] = [
             "incident_id": 7,
             "status": "responding",
             "acknowledged": True,
-            "coming": [{"member_id": 12, "name": "张医生"}],
+            "coming": [
+                {
+                    "member_id": 12,
+                    "name": "张医生",
+                    "distance_m": None,
+                    "arrived": False,
+                    "done": False,
+                }
+            ],
+            "security": "none",
         },
     ),
     (
@@ -77,8 +88,10 @@ WIRE: list[tuple[ServerFrame, dict[str, Any]]] = [
             incident_id=7,
             status="resolved",
             acknowledged=True,
-            coming=[],
+            coming=[Coming(member_id=12, name="张医生", distance_m=35.5, arrived=True, done=True)],
             disposition="true_alarm",
+            category="medical",
+            security="acknowledged",
         ),
         {
             "type": "alert_update",
@@ -86,8 +99,18 @@ WIRE: list[tuple[ServerFrame, dict[str, Any]]] = [
             "incident_id": 7,
             "status": "resolved",
             "acknowledged": True,
-            "coming": [],
+            "coming": [
+                {
+                    "member_id": 12,
+                    "name": "张医生",
+                    "distance_m": 35.5,
+                    "arrived": True,
+                    "done": True,
+                }
+            ],
             "disposition": "true_alarm",
+            "category": "medical",
+            "security": "acknowledged",
         },
     ),
     (ShiftState(on_shift=True), {"type": "shift", "on_shift": True}),
@@ -106,6 +129,9 @@ WIRE: list[tuple[ServerFrame, dict[str, Any]]] = [
             "type": "assignment",
             "incident_id": 7,
             "grid_id": "G03",
+            "grid_name_zh": None,
+            "grid_name_en": None,
+            "reporter_name": None,
             "lon": 113.0405,
             "lat": 28.1305,
             "category": "medical",
@@ -118,6 +144,9 @@ WIRE: list[tuple[ServerFrame, dict[str, Any]]] = [
         AssignmentFrame(
             incident_id=7,
             grid_id="G03",
+            grid_name_zh="三号网格",
+            grid_name_en="Grid 3",
+            reporter_name="李四",
             lon=113.0,
             lat=28.0,
             category="fire",
@@ -129,6 +158,9 @@ WIRE: list[tuple[ServerFrame, dict[str, Any]]] = [
             "type": "assignment",
             "incident_id": 7,
             "grid_id": "G03",
+            "grid_name_zh": "三号网格",
+            "grid_name_en": "Grid 3",
+            "reporter_name": "李四",
             "lon": 113.0,
             "lat": 28.0,
             "category": "fire",
@@ -140,6 +172,19 @@ WIRE: list[tuple[ServerFrame, dict[str, Any]]] = [
     (
         AssignmentRecorded(incident_id=7, accept=False),
         {"type": "assignment_recorded", "incident_id": 7, "accept": False},
+    ),
+    (
+        AssignmentStatusRecorded(incident_id=7, status="arrived"),
+        {"type": "assignment_status_recorded", "incident_id": 7, "status": "arrived"},
+    ),
+    (
+        AlertCategoryRecorded(alert_id="5f0c", incident_id=7, category="fire"),
+        {
+            "type": "alert_category_recorded",
+            "alert_id": "5f0c",
+            "incident_id": 7,
+            "category": "fire",
+        },
     ),
     (
         RollCallFrame(roll_call_id=2, deadline=AT),

@@ -79,9 +79,9 @@ async def test_dispatch_then_accept_makes_the_responder_busy(ctx: Context) -> No
     assert inc.status is Status.RESPONDING
     assert ctx.roster.busy[ctx.roster.row[responder]]
     assert await ctx.read(_assignments, incident_id) == [(responder, "accepted")]
-    assert reporter_phone.of("alert_update")[-1]["coming"] == [
-        {"member_id": responder, "name": "Wang"}
-    ]
+    [coming] = reporter_phone.of("alert_update")[-1]["coming"]
+    assert (coming["member_id"], coming["name"]) == (responder, "Wang")
+    assert (coming["arrived"], coming["done"]) == (False, False)
 
     seen = await head(ctx)
     await incidents.reply(ctx, incident_id, responder, True)  # the handheld's retry

@@ -89,18 +89,47 @@ def test_the_incident_view_carries_its_state_and_history() -> None:
 
 def test_the_reporter_sees_who_is_coming_and_how_it_ended() -> None:
     frame = frames.alert_update_frame(_dispatched_and_replied(), NAMES.__getitem__).wire()
-    assert frame["coming"] == [{"member_id": 8, "name": "Wang"}], "not who declined"
+    coming = {"member_id": 8, "name": "Wang", "distance_m": None, "arrived": False, "done": False}
+    assert frame["coming"] == [coming], "not who declined"
     assert frame["acknowledged"] and "disposition" not in frame
+    assert (frame["category"], frame["security"]) == ("theft", "none")
     done = _incident(_event(2, EventType.INCIDENT_RESOLVED, disposition="false_alarm"))
     frame = frames.alert_update_frame(done, NAMES.__getitem__).wire()
     assert frame["status"] == "resolved" and frame["disposition"] == "false_alarm"
 
 
+def test_the_reporter_sees_how_far_who_arrived_and_who_is_done() -> None:
+    more = [
+        _event(5, EventType.ASSIGNMENT_REPLIED, "member:9", member_id=9, accept=True),
+        _event(6, EventType.RESPONDER_STATUS, "member:8", member_id=8, status="arrived"),
+        _event(7, EventType.RESPONDER_STATUS, "member:9", member_id=9, status="done"),
+        _event(8, EventType.CATEGORY_CHANGED, "member:7", category="medical", previous="theft"),
+    ]
+    inc = _incident(*_dispatched_and_replied_events(), *more)
+    far = {8: 42.0}
+    frame = frames.alert_update_frame(inc, NAMES.__getitem__, far.get).wire()
+    assert frame["coming"] == [
+        {"member_id": 8, "name": "Wang", "distance_m": 42.0, "arrived": True, "done": False},
+        {"member_id": 9, "name": "Chen", "distance_m": None, "arrived": True, "done": True},
+    ], "done without arrived first: there all the same"
+    assert frame["category"] == "medical"
+    view = views.incident_view(inc, WHO)
+    assert [(a["arrived_at"], a["done_at"]) for a in view["assignments"]] == [
+        ("2026-09-21T14:13:26.000Z", None),
+        (None, "2026-09-21T14:13:27.000Z"),
+    ]
+    assert view["category"] == "medical"
+
+
 def test_a_responder_sees_where_and_how_far() -> None:
     inc = _dispatched_and_replied()
-    ranked = frames.assignment_frame(inc, 8).wire()
+    ranked = frames.assignment_frame(inc, 8, ("三号网格", "Grid 3"), "Li").wire()
     assert ranked["distance_m"] == 120.5 and ranked["note"] == "bike"
-    assert frames.assignment_frame(inc, 9).wire()["distance_m"] is None, "not in the ranked list"
+    assert (ranked["grid_name_zh"], ranked["grid_name_en"]) == ("三号网格", "Grid 3")
+    assert ranked["reporter_name"] == "Li"
+    other = frames.assignment_frame(inc, 9).wire()
+    assert other["distance_m"] is None, "not in the ranked list"
+    assert other["grid_name_zh"] is None and other["reporter_name"] is None, "sent as null"
 
 
 def _worked_with_partners() -> list[Event]:

@@ -144,6 +144,27 @@ async def test_dispatch_two_responders_one_accepts_live_then_resolve(
         assert not re.search(r"\b(null|undefined|NaN)\b", await panel.inner_text())
         await page.screenshot("04-responder-accepted")
 
+        # From the scene: arrived, then done, beside the responder and in the timeline.
+        doctor.tell_status(incident_id, "arrived")
+        chip = panel.locator(f'.responder[data-member="{doctor_m["member_id"]}"] .reply')
+        await panel.locator('[data-state="arrived"]').wait_for(timeout=5000)
+        assert await chip.inner_text() == "已到场"
+        arrived = panel.locator('.timeline li[data-type="responder_status"]')
+        await arrived.wait_for()
+        assert (await arrived.inner_text()).endswith("李医生已到场")
+        doctor.tell_status(incident_id, "done")
+        await panel.locator('[data-state="done"]').wait_for(timeout=5000)
+        assert await chip.inner_text() == "已处置完毕"
+        assert (await arrived.nth(1).inner_text()).endswith("李医生已处置完毕")
+        # The reporter says what it is after the press: the timeline and the heading follow.
+        raw = await server.handheld(reporter_m["token"]).connect()
+        await raw.send({"type": "alert_category", "alert_id": alarm.alert_id, "category": "theft"})
+        await raw.expect("alert_category_recorded")
+        changed = panel.locator('.timeline li[data-type="category_changed"]')
+        await changed.wait_for(timeout=5000)
+        assert "报警人：类别改为盗窃（原为医疗急救）" in await changed.inner_text()
+        await panel.locator('h2[data-category="theft"]').wait_for(timeout=5000)
+
         await panel.locator("#note").fill("李医生已到场")
         await panel.locator("#add-note").click()
         await panel.locator('.timeline li[data-type="note_added"]').wait_for()
@@ -166,6 +187,8 @@ async def test_dispatch_two_responders_one_accepts_live_then_resolve(
             "incident_opened",
             "responders_dispatched",
             "assignment_replied",
+            "responder_status",
+            "category_changed",
             "note_added",
             "incident_resolved",
         ):
