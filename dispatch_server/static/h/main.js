@@ -37,6 +37,7 @@ const state = {
   checkIn: null, // the last `check_in_due`
   uploads: [],
   pickingFor: null, // the alert_id whose category picker is open
+  folded: null, // the incident_id of a taken call-out put aside for the key
   enrolError: null,
   lastSent: 0,
   lastPosition: 0,
@@ -522,6 +523,8 @@ function wire() {
   $("decline").addEventListener("click", () => answerAssignment(false));
   $("arrived").addEventListener("click", () => reportStatus("arrived"));
   $("done").addEventListener("click", () => reportStatus("done"));
+  $("fold").addEventListener("click", () => { state.folded = currentAssignment()?.frame.incident_id ?? null; render(); });
+  $("task").addEventListener("click", () => { state.folded = null; render(); });
   $("rc-normal").addEventListener("click", () => answerRollCall("all_normal"));
   $("rc-help").addEventListener("click", () => answerRollCall("need_help"));
   $("add-photo").addEventListener("click", () => openCamera("photo"));
@@ -624,9 +627,15 @@ function renderMine() {
 
 function renderAssignment() {
   const a = currentAssignment();
-  $("assignment").hidden = !a;
+  // Once taken on, the call-out folds away on request: a responder in trouble at the scene
+  // must reach the red key. An unanswered one always covers the screen.
+  const folded = Boolean(a && a.reply === true && state.folded === a.frame.incident_id);
+  $("assignment").hidden = !a || folded;
+  $("task").hidden = !folded;
   ring(Boolean(a && a.reply === null));
   if (!a) return;
+  $("task").textContent = t("task_banner", {what: t(`cat_${a.frame.category}`)});
+  $("fold").hidden = a.reply !== true;
   const f = a.frame;
   $("assignment").dataset.incident = String(f.incident_id);
   const zh = currentLang() === "zh";

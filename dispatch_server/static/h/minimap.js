@@ -69,7 +69,7 @@ export function drawMinimap(svg, {incident, me, grid}) {
   const label = el("text", {x: 10, y: H - 18, "font-size": 14, fill: "#222"});
   label.textContent = bar >= 1000 ? `${bar / 1000} km` : `${bar} m`;
   svg.append(label);
-  const north = el("text", {x: W - 20, y: 22, "font-size": 16, "font-weight": 700, fill: "#222"});
+  const north = el("text", {x: W - 8, y: 22, "font-size": 16, "font-weight": 700, fill: "#222", "text-anchor": "end"});
   north.textContent = "N↑";
   svg.append(north);
 }

@@ -239,12 +239,18 @@ async def test_an_assignment_rings_and_vibrates_and_accept_arrived_done_reach_th
             assert word in facts, (word, facts)
         assert await phone.page.locator("#minimap [data-what=incident]").count() == 1
         assert await phone.page.locator("#minimap [data-what=me]").count() == 1
+        assert not await phone.page.locator("#arrived").is_visible(), "arrived before accepting"
+        assert not await phone.page.locator("#done").is_visible(), "done before accepting"
         await phone.screenshot("phone-05-assignment")
 
         await phone.tap("#accept")
         await phone.wait_js("document.documentElement.dataset.ring === 'quiet'", 5)
         vibrations = int(await phone.js("window.__vibrations.length"))
         await phone.page.locator("#arrived").wait_for(state="visible")
+        # A responder in trouble at the scene reaches the red key, and the call-out again.
+        await phone.tap("#fold")
+        await phone.page.locator("#key").wait_for(state="visible")
+        await phone.tap("#task")
         await phone.tap("#arrived")
         await phone.page.locator("#done").wait_for(state="visible")
         await phone.screenshot("phone-06-arrived")
