@@ -96,7 +96,7 @@ function drawPanel() {
   $("view-incidents").classList.toggle("with-panel", on);
   if (!on) return;
   renderPanel(box, S.detail, {draft: S.draft, gridName, memberName, members: [...S.members.values()], act,
-    close: () => select(null), fetchBlob: S.api.blob});
+    close: () => select(null), fetchBlob: S.api.blob, bundle: () => exportBundle(S.detail.incident_id)});
 }
 
 function drawSound() {
@@ -299,16 +299,28 @@ async function searchLog(event) {
   }
 }
 
+function save(blob, filename) {
+  const a = document.createElement("a");
+  a.href = URL.createObjectURL(blob);
+  a.download = filename;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+}
+
 async function exportLog(format) {
   try {
-    const blob = await S.api.blob(`/api/incidents/export?${logQuery($("log-form"))}&format=${format}`);
-    const a = document.createElement("a");
-    a.href = URL.createObjectURL(blob);
-    a.download = `incidents.${format}`;
-    document.body.append(a);
-    a.click();
-    a.remove();
-    setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+    save(await S.api.blob(`/api/incidents/export?${logQuery($("log-form"))}&format=${format}`), `incidents.${format}`);
+  } catch (e) {
+    toast(t("failed", {msg: e.message}));
+  }
+}
+
+/** One incident for the record or the police: its view, timeline and every photo and clip. */
+async function exportBundle(incidentId) {
+  try {
+    save(await S.api.blob(`/api/incidents/${incidentId}/bundle`), `incident-${incidentId}.zip`);
   } catch (e) {
     toast(t("failed", {msg: e.message}));
   }

@@ -191,8 +191,8 @@ function mediaBox(inc, fetchBlob) {
   return shown ? h("section", {class: "media", id: "panel-media"}, h("h3", {}, t("media")), shown) : null;
 }
 
-export function renderPanel(box, inc, {draft, gridName, memberName, members, act, close, fetchBlob}) {
-  const redraw = () => renderPanel(box, inc, {draft, gridName, memberName, members, act, close, fetchBlob});
+export function renderPanel(box, inc, {draft, gridName, memberName, members, act, close, fetchBlob, bundle}) {
+  const redraw = () => renderPanel(box, inc, {draft, gridName, memberName, members, act, close, fetchBlob, bundle});
   // A redraw while the volunteer is typing must not steal the cursor.
   const focused = box.contains(document.activeElement) ? document.activeElement : null;
   const focus = focused && focused.id ? {id: focused.id, start: focused.selectionStart, end: focused.selectionEnd} : null;
@@ -230,6 +230,7 @@ export function renderPanel(box, inc, {draft, gridName, memberName, members, act
     active ? resolveBox(draft, act) : null,
     h("h3", {}, t("timeline")),
     timeline(inc, memberName, gridName),
+    bundle ? h("button", {type: "button", id: "bundle", onclick: bundle}, t("export_bundle")) : null,
   ];
   box.replaceChildren(...parts.filter((p) => p !== null));
   const note = box.querySelector("#note");

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
+import zipfile
 from typing import Any
 
 import httpx
@@ -122,6 +124,16 @@ async def test_photos_and_clips_show_in_the_panel_and_on_the_partner_page(
             " 王大爷 添加了视频"
         )
         await page.screenshot("console-media-zh")
+        # The panel's export: the incident with every file, byte for byte.
+        async with page.page.expect_download() as started:
+            await page.page.click("#bundle")
+        download = await started.value
+        assert download.suggested_filename == f"incident-{incident_id}.zip"
+        with zipfile.ZipFile(await download.path()) as bundle:
+            files = {n: bundle.read(n) for n in bundle.namelist()}
+        assert files[f"media/{photo}-photo.png"] == PNG
+        assert files[f"media/{clip}-clip.webm"] == webm
+        assert json.loads(files["incident.json"])["incident_id"] == incident_id
         await page.page.click("#lang")
         await page.wait_js("document.documentElement.lang === 'en'")
         english = await _timeline(page, "#panel")
