@@ -670,9 +670,11 @@ function render() {
   if (!signedIn) {
     $("link").hidden = true;
     $("who").textContent = t("title");
-    if (state.link === "revoked") $("enrol-text").textContent = t("signed_out");
-    else if (state.enrolError) $("enrol-text").textContent = t("enrol_failed", {why: t(state.enrolError) + " "});
-    else $("enrol-text").textContent = t("not_enrolled_hint");
+    const [title, text] = state.link === "revoked" ? ["signed_out_title", t("signed_out")]
+      : state.enrolError ? ["enrol_failed_title", t("enrol_failed", {why: t(state.enrolError) + " "})]
+      : ["not_enrolled", t("not_enrolled_hint")];
+    $("enrol-title").textContent = t(title);
+    $("enrol-text").textContent = text;
     for (const id of ["assignment", "rollcall", "camera"]) $(id).hidden = true;
     document.documentElement.dataset.signedIn = "false";
     return;

@@ -47,8 +47,13 @@ async def fix_of(server: Running, member_id: int) -> dict[str, Any] | None:
 async def test_enrol_from_the_card_link_go_on_patrol_and_the_console_sees_the_position(
     server: Running,
 ) -> None:
+    duty = await server.api.dispatcher("张阿姨")
     member, url = await enrolment_url(server, "王大爷")
-    async with phone_page(url, lon=G03[0], lat=G03[1]) as phone:
+    async with (
+        console_page(server.base) as console,
+        phone_page(url, lon=G03[0], lat=G03[1]) as phone,
+    ):
+        await console.sign_in(duty["token"])
         await enrolled(phone)
         assert "#enrol=" not in phone.page.url, "a used code must leave the address bar"
         assert "王大爷" in await phone.text("#who")
@@ -58,11 +63,15 @@ async def test_enrol_from_the_card_link_go_on_patrol_and_the_console_sees_the_po
 
         await on_shift(phone)
         started = time.monotonic()
-        fix = None
-        while fix is None and time.monotonic() - started < 5:
-            fix = await fix_of(server, member["member_id"])
-            await asyncio.sleep(0.1)
-        assert fix is not None, "the console did not see the phone's position within 5 s"
+        # The duty console's map: the member's dot, placed by a fix (not by the grid).
+        dot = f'#map circle.member[data-member="{member["member_id"]}"] title'
+        await console.wait_js(
+            f"[...document.querySelectorAll('{dot}')].some(t => t.textContent.includes('按定位'))",
+            5,
+        )
+        assert time.monotonic() - started < 5
+        fix = await fix_of(server, member["member_id"])
+        assert fix is not None
         assert abs(fix["lon"] - G03[0]) < 1e-6 and abs(fix["lat"] - G03[1]) < 1e-6, fix
         await phone.wait_js("document.getElementById('gps').textContent.includes('8')")
         await phone.page.locator("#wake[data-on=true]").wait_for(timeout=5000)
@@ -151,7 +160,8 @@ async def test_a_revoked_phone_is_signed_out_within_two_seconds(server: Running)
         started = time.monotonic()
         await phone.wait_js("document.documentElement.dataset.signedIn === 'false'", 2.0)
         assert time.monotonic() - started < 2.0
-        assert "注销" in await phone.text("#enrol")
+        assert "已注销" in await phone.text("#enrol-title")
+        assert "新的队员卡" in await phone.text("#enrol-text")
         assert await phone.js("window.handheld.state.token") is None
         await phone.screenshot("phone-09-signed-out")
         # A reload stays signed out: the token is gone from the phone, not just hidden.
@@ -450,3 +460,19 @@ async def test_an_alarm_pressed_offline_is_sent_by_the_worker_after_the_tab_was_
         await reopened.goto(server.base + "/h/")
         await reopened.locator("#mine[data-state=accepted]").wait_for(timeout=10_000)
     assert len(await incidents_for(server, alarm["alert_id"])) == 1
+
+
+async def test_a_used_card_says_so_and_signs_nobody_in(server: Running) -> None:
+    member, url = await enrolment_url(server, "周大哥")
+    code = url.split("#enrol=", 1)[1]
+    await server.api.post("/api/enrol", {"code": code, "device_name": "the first phone"})
+    async with phone_page(url, lon=G03[0], lat=G03[1]) as phone:
+        await phone.wait_js("document.documentElement.dataset.signedIn === 'false'")
+        await phone.wait_js("document.getElementById('enrol-text').textContent.includes('用过')")
+        assert "没有成功" in await phone.text("#enrol-title")
+        assert await phone.js("window.handheld.kv.get('token')") is None
+        # The browser itself logs the refused exchange; nothing else went wrong.
+        assert all("409 (Conflict)" in e for e in phone.errors), phone.errors
+        phone.errors.clear()
+    devices = await server.api.get(f"/api/members/{member['member_id']}/devices")
+    assert [d["name"] for d in devices] == ["the first phone"]
