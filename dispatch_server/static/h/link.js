@@ -4,6 +4,7 @@
 
 const PAUSES_MS = [500, 1000, 2000, 4000, 8000];
 const HELLO_WAIT_MS = 10_000;
+const OFFLINE_RETRY_MS = 30_000;
 
 export class Link {
   /** `onFrame(frame)` gets every frame after `welcome` (which comes to `onWelcome`);
@@ -45,6 +46,11 @@ export class Link {
     return true;
   }
 
+  /** Close and open again: the link looks up but the server does not answer. */
+  restart() {
+    if (this.ws) this.ws.close(4000, "no answer");
+  }
+
   /** The network is back: do not wait out the pause. */
   now() {
     if (this.stopped || this.ws) return;
@@ -66,7 +72,13 @@ export class Link {
 
   connect() {
     if (this.stopped || this.ws) return;
-    if (!navigator.onLine) { this.setState("offline"); return; }
+    if (!navigator.onLine) {
+      // The `online` event brings it back at once; this slow round is in case it never comes.
+      this.setState("offline");
+      clearTimeout(this.timer);
+      this.timer = setTimeout(() => this.connect(), OFFLINE_RETRY_MS);
+      return;
+    }
     this.setState("connecting");
     const scheme = location.protocol === "https:" ? "wss:" : "ws:";
     const ws = new WebSocket(`${scheme}//${location.host}/ws/patrol`);
@@ -91,7 +103,9 @@ export class Link {
     ws.onclose = (event) => {
       clearTimeout(helloTimer);
       this.ws = null;
-      if (event.code === 4401) {
+      // 4401 also means "no hello in time" (a stalled link): only a token the server no
+      // longer knows signs the phone out.
+      if (event.code === 4401 && /revoked|unknown/.test(event.reason)) {
         this.stopped = true;
         this.setState("revoked");
         return;

@@ -10,12 +10,13 @@ import {Link} from "./link.js";
 import {Camera, Uploader, keep} from "./media.js";
 import {distanceM, drawMinimap} from "./minimap.js";
 import {buzz, ring, unlock} from "./ring.js";
-import {accepted, alertBody, kv, outbox, unsent, uploads} from "./store.js";
+import {accepted, alertBody, forget, kv, outbox, unsent, uploads} from "./store.js";
 import {clockTime, currentLang, setLang, t} from "./words.js";
 
 const HOLD_MS = 1000;
 const TICK_MS = 5000;
-const BEAT_MS = 10_000; // the protocol asks for a frame at least every 15 s on shift
+const BEAT_MS = 10_000;
+const CHASE_MS = 10_000; // an alarm unanswered this long is sent over REST too // the protocol asks for a frame at least every 15 s on shift
 const FRESH_FIX_MS = 30_000;
 const SHOW_ALARM_MS = 24 * 3600 * 1000;
 const CATEGORY_KEYS = ["medical", "fire", "violence", "theft", "dispute", "disorder", "suspicious", "other"];
@@ -61,8 +62,6 @@ function deviceName() {
 }
 
 async function enrol(code) {
-  // The code works once: take it out of the address so a reload does not try it again.
-  history.replaceState(null, "", location.pathname + location.search);
   $("enrol").hidden = false;
   $("enrol-text").textContent = t("enrolling");
   let res;
@@ -73,14 +72,23 @@ async function enrol(code) {
       body: JSON.stringify({code, device_name: deviceName()}),
     });
   } catch {
-    state.enrolError = "enrol_network";
+    state.enrolError = "enrol_network"; // the code stays in the address: a reload tries again
     return;
   }
-  if (!res.ok) {
-    state.enrolError = {404: "enrol_unknown", 409: "enrol_used", 410: "enrol_expired"}[res.status] ?? "enrol_unknown";
+  const refusal = {404: "enrol_unknown", 409: "enrol_used", 410: "enrol_expired"}[res.status];
+  if (!res.ok && !refusal) {
+    state.enrolError = "enrol_network"; // a server fault: the code may well still be good
+    return;
+  }
+  // The code has had its answer: out of the address, so a reload does not try it again.
+  history.replaceState(null, "", location.pathname + location.search);
+  if (refusal) {
+    state.enrolError = refusal;
     return;
   }
   const answer = await res.json();
+  const before = await kv.get("member");
+  if (before && before.member_id !== answer.member_id) await forget();
   await kv.set("token", answer.token);
   await kv.del("member");
   await kv.set("assignments", []);
@@ -97,14 +105,22 @@ async function boot() {
   wire();
   if (!state.token) { render(); return; }
   state.member = (await kv.get("member")) ?? null;
-  for (const a of (await kv.get("assignments")) ?? []) state.assignments.set(a.frame.incident_id, a);
+  for (const a of (await kv.get("assignments")) ?? []) {
+    if (a.status !== "done") state.assignments.set(a.frame.incident_id, a);
+  }
   state.alarms = await outbox.all();
-  link = new Link({token: state.token, onWelcome: welcome, onFrame: frame, onState: linkState});
+  link = new Link({
+    token: state.token,
+    onWelcome: (w) => serially(() => welcome(w)),
+    onFrame: (f) => serially(() => frame(f)),
+    onState: linkState,
+  });
   link.start();
   uploader = new Uploader({token: state.token, onChange: uploadsChanged});
   uploader.kick();
   watchPosition();
   setInterval(tick, TICK_MS);
+  setInterval(chaseOutbox, CHASE_MS);
   document.addEventListener("visibilitychange", holdScreen);
   render();
 }
@@ -119,6 +135,7 @@ async function registerWorker() {
   navigator.serviceWorker.addEventListener("message", async (event) => {
     if (event.data && event.data.type === "outbox_changed") {
       state.alarms = await outbox.all();
+      if (link && link.online) for (const alarm of state.alarms) sendCategory(alarm);
       render();
     }
   });
@@ -132,6 +149,15 @@ async function toggleLang() {
 }
 
 // ---- the link ------------------------------------------------------------------------
+
+let chain = Promise.resolve();
+
+/** Frames are handled one at a time, in the order they came: a handler that waits on
+ *  IndexedDB must not let the next frame (the backlog behind `welcome`) overtake it. */
+function serially(work) {
+  chain = chain.then(work).catch((err) => console.error("handling a frame failed", err));
+  return chain;
+}
 
 function linkState(next) {
   state.link = next;
@@ -151,14 +177,14 @@ async function signOut() {
 }
 
 async function welcome(w) {
-  state.member = {member_id: w.member_id, grid_id: w.grid_id, grid: w.grid, name: w.name ?? null};
-  await kv.set("member", state.member);
-  state.onShift = w.on_shift;
-  state.shiftPending = false;
   // The server is the truth about what still waits for an answer: it sends every
-  // unanswered assignment and roll call again after this welcome.
+  // unanswered assignment and roll call again right behind this welcome.
   for (const [id, a] of state.assignments) if (a.reply === null) state.assignments.delete(id);
   state.rollCalls.clear();
+  state.member = {member_id: w.member_id, grid_id: w.grid_id, grid: w.grid, name: w.name ?? null};
+  state.onShift = w.on_shift;
+  state.shiftPending = false;
+  await kv.set("member", state.member);
   await sendOutbox();
   holdScreen();
   render();
@@ -168,12 +194,48 @@ async function welcome(w) {
  *  second incident), and every category picked meanwhile. */
 async function sendOutbox() {
   for (const alarm of await unsent()) {
-    if (!link.send({type: "alert", ...alertBody(alarm)})) return;
-    state.lastSent = Date.now();
+    if (!sendAlert(alarm)) return;
     await outbox.update(alarm.alert_id, (a) => (a.state === "queued" ? {...a, state: "sent"} : a));
   }
   for (const alarm of await outbox.all()) sendCategory(alarm);
   state.alarms = await outbox.all();
+}
+
+const sentAt = new Map(); // alert_id -> when this page last sent it
+
+function sendAlert(alarm) {
+  if (!link || !link.send({type: "alert", ...alertBody(alarm)})) return false;
+  state.lastSent = Date.now();
+  sentAt.set(alarm.alert_id, Date.now());
+  return true;
+}
+
+/** An alarm sent and not answered within CHASE_MS: the link may be dead while it looks
+ *  alive (a half-open connection). Send it over REST too (same alert_id: never a second
+ *  incident), and open the socket again. */
+async function chaseOutbox() {
+  if (!navigator.onLine) return;
+  for (const alarm of await unsent()) {
+    const last = sentAt.get(alarm.alert_id) ?? 0;
+    if (Date.now() - last < CHASE_MS) continue;
+    sentAt.set(alarm.alert_id, Date.now());
+    if (link && link.online && last) link.restart();
+    try {
+      const res = await fetch("/api/alarms", {
+        method: "POST",
+        headers: {Authorization: `Bearer ${state.token}`, "Content-Type": "application/json"},
+        body: JSON.stringify(alertBody(alarm)),
+      });
+      const data = await res.json().catch(() => null);
+      if (res.ok && data && Number.isInteger(data.incident_id)) {
+        await outbox.update(alarm.alert_id, (a) => accepted(a, data));
+      }
+    } catch {
+      // no network after all: the socket or the worker will send it
+    }
+  }
+  state.alarms = await outbox.all();
+  render();
 }
 
 function sendCategory(alarm) {
@@ -190,8 +252,18 @@ async function frame(f) {
     }
     case "alert_update": {
       const known = await outbox.get(f.alert_id);
-      if (known) await outbox.update(f.alert_id, (a) => ({...a, state: a.state === "rejected" ? a.state : "accepted", incident_id: f.incident_id, update: f}));
-      else await outbox.put({alert_id: f.alert_id, pressed_at: null, state: "accepted", incident_id: f.incident_id, update: f, category: null, category_sent: true});
+      const now = new Date().toISOString();
+      if (known) {
+        await outbox.update(f.alert_id, (a) => ({
+          ...a, state: a.state === "rejected" ? a.state : "accepted", incident_id: f.incident_id,
+          accepted_at: a.accepted_at ?? now, update: f,
+        }));
+      } else {
+        // An incident about this member that this phone did not raise (another phone, a roll
+        // call's "need help", an overdue check-in): shown, but it does not latch the key.
+        await outbox.put({alert_id: f.alert_id, pressed_at: null, state: "accepted", incident_id: f.incident_id,
+          accepted_at: now, update: f, category: null, category_sent: true});
+      }
       break;
     }
     case "alert_category_recorded":
@@ -219,7 +291,8 @@ async function frame(f) {
     case "assignment_status_recorded": {
       const a = state.assignments.get(f.incident_id);
       if (a) a.status = f.status;
-      if (f.status === "done") setTimeout(async () => { state.assignments.delete(f.incident_id); await saveAssignments(); render(); }, 3000);
+      // "Done, thank you" for a moment; it is already forgotten across a reload.
+      if (f.status === "done") setTimeout(() => { state.assignments.delete(f.incident_id); render(); }, 3000);
       await saveAssignments();
       break;
     }
@@ -245,7 +318,9 @@ async function frame(f) {
 async function refused(f) {
   if (f.ref_type === "alert" && f.alert_id) {
     if (f.code === "unavailable") {
-      setTimeout(sendOutbox, 2000); // nothing was written: the same alarm again shortly
+      // Nothing was written: the same alarm again shortly (one timer, however many errors).
+      clearTimeout(retryTimer);
+      retryTimer = setTimeout(sendOutbox, 2000);
     } else {
       await outbox.update(f.alert_id, (a) => (a.state === "accepted" ? a : {...a, state: "rejected", error: f.message}));
     }
@@ -258,15 +333,19 @@ async function refused(f) {
       state.assignments.delete(f.incident_id);
       await saveAssignments();
     }
+  } else if (f.ref_type === "shift_start" || f.ref_type === "shift_end") {
+    state.shiftPending = false; // not recorded: the button is free to try again
   } else if (f.code === "not_on_shift") {
     state.onShift = false;
   }
 }
 
+let retryTimer = null;
+
 async function saveAssignments() {
   // Only what the member has taken on is kept across a reload; the server sends the
   // unanswered ones again after every welcome.
-  await kv.set("assignments", [...state.assignments.values()].filter((a) => a.reply === true));
+  await kv.set("assignments", [...state.assignments.values()].filter((a) => a.reply === true && a.status !== "done"));
 }
 
 // ---- on patrol -----------------------------------------------------------------------
@@ -350,13 +429,13 @@ function uuid() {
 
 /** Written to the outbox first, sent second: a press is never lost to a dead network, a
  *  reload or a closed tab. */
-async function fire() {
+async function fire(pressedAt) {
   buzz();
   unlock();
   const fix = freshFix();
   const alarm = {
     alert_id: uuid(),
-    pressed_at: new Date().toISOString(),
+    pressed_at: new Date(pressedAt).toISOString(),
     lon: fix ? fix.lon : null,
     lat: fix ? fix.lat : null,
     accuracy_m: fix && Number.isFinite(fix.accuracy_m) ? Math.min(fix.accuracy_m, 100_000) : null,
@@ -365,10 +444,19 @@ async function fire() {
     category: null,
     category_sent: false,
   };
-  await outbox.put(alarm);
+  try {
+    await outbox.put(alarm);
+  } catch (err) {
+    // The phone would not keep it (storage full or blocked): send it anyway, and say so.
+    console.error("the alarm could not be kept on this phone", err);
+    state.alarms = [...state.alarms, {...alarm, state: "sent"}];
+    if (!sendAlert(alarm)) state.alarms.at(-1).state = "queued";
+    state.storageFailed = true;
+    render();
+    return;
+  }
   state.pickingFor = alarm.alert_id;
-  if (link && link.send({type: "alert", ...alertBody(alarm)})) {
-    state.lastSent = Date.now();
+  if (sendAlert(alarm)) {
     await outbox.update(alarm.alert_id, (a) => (a.state === "queued" ? {...a, state: "sent"} : a));
   }
   requestSync();
@@ -398,6 +486,7 @@ function warn(key) {
 function wireKey() {
   const key = $("key");
   let timer = null;
+  let touched = 0;
   key.style.setProperty("--hold-ms", `${HOLD_MS}ms`);
   const start = (event) => {
     event.preventDefault();
@@ -410,13 +499,14 @@ function wireKey() {
       return;
     }
     key.dataset.state = "holding";
+    touched = Date.now(); // pressed_at: when the member meant it, not a second later
     $("key-hint").textContent = t("key_keep");
     $("key-hint").dataset.warn = "false";
     timer = setTimeout(() => {
       timer = null;
       key.dataset.state = "fired";
       $("key-hint").textContent = t("key_hold");
-      fire();
+      fire(touched);
     }, HOLD_MS);
   };
   const stop = () => {
@@ -457,6 +547,8 @@ async function addMedia(blob, kind, durationS = null) {
   render();
 }
 
+let cancelled = false;
+
 async function openCamera(mode) {
   camera = camera ?? new Camera($("viewfinder"));
   $("camera").hidden = false;
@@ -471,9 +563,10 @@ async function openCamera(mode) {
     return;
   }
   if (mode === "clip") {
+    cancelled = false;
     const {blob, duration_s: duration} = await camera.record((s) => { $("rec-time").textContent = `● ${Math.floor(s)} s / 30 s`; });
     closeCamera();
-    if (blob.size) await addMedia(blob, "clip", duration);
+    if (blob.size && !cancelled) await addMedia(blob, "clip", duration);
   }
 }
 
@@ -531,7 +624,7 @@ function wire() {
   $("add-clip").addEventListener("click", () => openCamera("clip"));
   $("gallery").addEventListener("change", fromGallery);
   $("shoot").addEventListener("click", shoot);
-  $("camera-cancel").addEventListener("click", () => { if (camera) camera.stop(); closeCamera(); });
+  $("camera-cancel").addEventListener("click", () => { cancelled = true; if (camera) camera.stop(); closeCamera(); });
   const buttons = $("category-buttons");
   for (const key of CATEGORY_KEYS) {
     const b = document.createElement("button");
@@ -559,7 +652,7 @@ function myAlarm() {
 /** The member's own alarm is raised and not yet dealt with by the centre. */
 function latched() {
   const alarm = myAlarm();
-  return Boolean(alarm && alarm.state !== "rejected" && alarm.update?.status !== "resolved");
+  return Boolean(alarm && alarm.pressed_at && alarm.state !== "rejected" && alarm.update?.status !== "resolved");
 }
 
 function currentAssignment() {
@@ -709,7 +802,10 @@ function render() {
   $("rollcall").hidden = state.rollCalls.size === 0;
   for (const id of ["rc-normal", "rc-help"]) $(id).disabled = state.link !== "online";
   $("key").dataset.latched = String(latched());
-  if ($("key").dataset.state !== "holding" && $("key-hint").dataset.warn !== "true") {
+  if (state.storageFailed) {
+    $("key-hint").textContent = t("storage_failed");
+    $("key-hint").dataset.warn = "true";
+  } else if ($("key").dataset.state !== "holding" && $("key-hint").dataset.warn !== "true") {
     $("key-hint").textContent = latched() ? t("key_latched_hint") : t("key_hold");
   }
   $("key-label").textContent = latched() ? t("key_latched") : "SOS";

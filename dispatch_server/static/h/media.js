@@ -56,7 +56,7 @@ function why(data, status) {
 
 /** Send one file to the end; throws Refused when retrying cannot help (too large, wrong
  *  type), any other error when it can. */
-async function send(token, item, onProgress) {
+async function send(token, item, onProgress, chunkBytes) {
   const meta = {sha256: item.sha256, size: item.blob.size, content_type: item.content_type, kind: item.kind};
   if (item.duration_s != null) meta.duration_s = item.duration_s;
   const made = await call(token, "POST", `/api/incidents/${item.incident_id}/media`,
@@ -67,7 +67,7 @@ async function send(token, item, onProgress) {
   let received = made.data.received;
   let complete = made.data.complete;
   while (!complete) {
-    const chunk = item.blob.slice(received, received + CHUNK);
+    const chunk = item.blob.slice(received, received + chunkBytes);
     const put = await call(token, "PUT", `/api/media/${item.media_id}/content?offset=${received}`,
       chunk, {"Content-Type": "application/octet-stream"});
     if (put.status === 409 && put.data && Number.isInteger(put.data.received)) {
@@ -92,6 +92,7 @@ export class Uploader {
     this.running = false;
     this.failures = 0;
     this.timer = null;
+    this.chunkBytes = CHUNK; // smaller on a poor link; the server takes up to 512 KiB
   }
 
   async list() {
@@ -99,8 +100,9 @@ export class Uploader {
   }
 
   async kick() {
-    if (this.running) return;
+    if (this.running) { this.again = true; return; } // one added meanwhile: another round
     this.running = true;
+    this.again = false;
     clearTimeout(this.timer);
     try {
       for (const item of await this.list()) {
@@ -108,7 +110,7 @@ export class Uploader {
         try {
           item.state = "sending";
           this.onChange(await this.list(), item);
-          await send(this.token, item, (progress) => this.onChange(null, progress));
+          await send(this.token, item, (progress) => this.onChange(null, progress), this.chunkBytes);
           item.state = "done";
           item.error = null;
           this.failures = 0;
@@ -130,6 +132,7 @@ export class Uploader {
     } finally {
       this.running = false;
     }
+    if (this.again) this.kick();
   }
 
   retryLater() {

@@ -19,7 +19,13 @@ function open() {
       if (!db.objectStoreNames.contains("outbox")) db.createObjectStore("outbox", {keyPath: "alert_id"});
       if (!db.objectStoreNames.contains("uploads")) db.createObjectStore("uploads", {keyPath: "key"});
     };
-    req.onsuccess = () => resolve(req.result);
+    req.onsuccess = () => {
+      const db = req.result;
+      // A newer page (or worker) wants to upgrade the database: let it, and open again.
+      db.onversionchange = () => { db.close(); opening = null; };
+      resolve(db);
+    };
+    req.onblocked = () => console.warn("the handheld's database is held open by an older tab");
     req.onerror = () => { opening = null; reject(req.error); };
   });
   return opening;
@@ -65,10 +71,17 @@ export const outbox = {
       };
       tx.oncomplete = () => resolve(after);
       tx.onerror = () => reject(tx.error);
+      tx.onabort = () => reject(tx.error ?? new Error("transaction aborted"));
     });
   },
   del: (alertId) => inStore("outbox", "readwrite", (s) => s.delete(alertId)),
 };
+
+/** A phone enrolled for another member: the last member's alarms and files are not theirs. */
+export async function forget() {
+  await inStore("outbox", "readwrite", (s) => s.clear());
+  await inStore("uploads", "readwrite", (s) => s.clear());
+}
 
 export const uploads = {
   all: async () => (await inStore("uploads", "readonly", (s) => s.getAll())) ?? [],
@@ -87,6 +100,9 @@ export async function unsent() {
 /** The body of an `alert` frame (or of POST /api/alarms) for an outbox entry. */
 export function alertBody(alarm) {
   const body = {alert_id: alarm.alert_id, pressed_at: alarm.pressed_at};
+  // Picked before the first send: it goes with the alarm (escalation by category at once);
+  // picked later, it goes as `alert_category` once the alarm is accepted.
+  if (alarm.category) body.category = alarm.category;
   if (alarm.lon != null && alarm.lat != null) {
     body.lon = alarm.lon;
     body.lat = alarm.lat;
@@ -98,11 +114,12 @@ export function alertBody(alarm) {
 /** The server accepted an alarm: keep its incident id; the category picked meanwhile is
  *  still to be sent as an update. */
 export function accepted(alarm, answer) {
+  if (alarm.state === "accepted") return alarm; // the first answer says it; a duplicate's adds nothing
   return {
     ...alarm,
     state: "accepted",
     incident_id: answer.incident_id,
     unattended: Boolean(answer.unattended),
-    accepted_at: alarm.accepted_at ?? new Date().toISOString(),
+    accepted_at: new Date().toISOString(),
   };
 }

@@ -70,9 +70,9 @@ async function sendOutbox() {
       });
       const data = await res.json().catch(() => null);
       if (res.ok && data && Number.isInteger(data.incident_id)) {
-        await outbox.update(alarm.alert_id, (a) => (a.state === "accepted" ? a : accepted(a, data)));
+        await outbox.update(alarm.alert_id, (a) => accepted(a, data));
       } else if (res.status === 409 || res.status === 422) {
-        await outbox.update(alarm.alert_id, (a) => ({...a, state: "rejected", error: `HTTP ${res.status}`}));
+        await outbox.update(alarm.alert_id, (a) => (a.state === "accepted" ? a : {...a, state: "rejected", error: `HTTP ${res.status}`}));
       } else {
         failed = new Error(`HTTP ${res.status}`);
       }
