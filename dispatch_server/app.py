@@ -47,7 +47,8 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         description="Live traffic goes over /ws/patrol and /ws/console: see docs/protocol.md.",
         lifespan=lifespan,
     )
-    app.add_middleware(RequestId)
+    # JSON logs: one access line per request too, with its id (structured_logs.py).
+    app.add_middleware(RequestId, access=settings.log_format == "json")
     for router in ROUTERS:
         app.include_router(router)
     for path, endpoint in sockets.SOCKETS.items():

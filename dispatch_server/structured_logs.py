@@ -16,6 +16,7 @@ import json
 import logging
 import re
 import secrets
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +25,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 REQUEST_ID: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 HEADER = b"x-request-id"
 _GOOD_ID = re.compile(rb"[A-Za-z0-9._:-]{1,64}")
+# What a log call may add with `extra=`, as fields of its own.
+EXTRAS = ("incident_id", "member_id", "method", "path", "status", "duration_ms")
+access_log = logging.getLogger("dispatch_server.access")
 
 
 class JsonFormatter(logging.Formatter):
@@ -39,9 +43,10 @@ class JsonFormatter(logging.Formatter):
         request_id = REQUEST_ID.get()
         if request_id is not None:
             line["request_id"] = request_id
-        incident_id = getattr(record, "incident_id", None)
-        if incident_id is not None:
-            line["incident_id"] = incident_id
+        for key in EXTRAS:
+            value = getattr(record, key, None)
+            if value is not None:
+                line[key] = value
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         return json.dumps(line, ensure_ascii=False, default=str)
@@ -66,10 +71,12 @@ def _request_id(scope: Scope) -> str:
 
 
 class RequestId:
-    """Gives each HTTP request an id: in the logs (contextvar) and in `X-Request-ID`."""
+    """Gives each HTTP request an id: in the logs (contextvar) and in `X-Request-ID`; with
+    `access`, one INFO line per request when it is answered (method, path, status, time)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, access: bool = False) -> None:
         self.app = app
+        self.access = access
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -77,9 +84,12 @@ class RequestId:
             return
         request_id = _request_id(scope)
         token = REQUEST_ID.set(request_id)
+        started = time.perf_counter()
+        answered: list[int] = []
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":
+                answered.append(message["status"])
                 headers = [(k, v) for k, v in message.get("headers", []) if k.lower() != HEADER]
                 message = {**message, "headers": [*headers, (HEADER, request_id.encode())]}
             await send(message)
@@ -87,4 +97,19 @@ class RequestId:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            if self.access:
+                _access(scope, answered[0] if answered else None, started)
             REQUEST_ID.reset(token)
+
+
+def _access(scope: Scope, status: int | None, started: float) -> None:
+    ms = round((time.perf_counter() - started) * 1000, 1)
+    method, path = scope.get("method", ""), scope.get("path", "")
+    access_log.info(
+        "%s %s %s %.1f ms",
+        method,
+        path,
+        status,
+        ms,
+        extra={"method": method, "path": path, "status": status, "duration_ms": ms},
+    )
