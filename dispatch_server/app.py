@@ -21,6 +21,7 @@ from dispatch_server.domain.errors import Conflict, NotFound
 from dispatch_server.domain.media import Refused
 from dispatch_server.runtime import running
 from dispatch_server.settings import Settings
+from dispatch_server.structured_logs import RequestId
 
 log = logging.getLogger(__name__)
 STATIC = Path(__file__).parent / "static"
@@ -46,6 +47,8 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         description="Live traffic goes over /ws/patrol and /ws/console: see docs/protocol.md.",
         lifespan=lifespan,
     )
+    # JSON logs: one access line per request too, with its id (structured_logs.py).
+    app.add_middleware(RequestId, access=settings.log_format == "json")
     for router in ROUTERS:
         app.include_router(router)
     for path, endpoint in sockets.SOCKETS.items():

@@ -18,7 +18,9 @@ import uvicorn
 from alembic.util import CommandError
 from fastapi import FastAPI
 from sqlalchemy.exc import DBAPIError
+from uvicorn.config import LOGGING_CONFIG
 
+from dispatch_server import structured_logs
 from dispatch_server.app import create_app
 from dispatch_server.cards import command as cards_command
 from dispatch_server.geo.grids import GridLoadError, load_grids
@@ -50,6 +52,8 @@ def uvicorn_config(app: FastAPI, settings: Settings) -> uvicorn.Config:
         ws_ping_timeout=20.0,
         lifespan="on",
         log_level="warning",
+        # JSON logs: uvicorn's own loggers go through the root's JSON handler too.
+        log_config=None if settings.log_format == "json" else LOGGING_CONFIG,
         timeout_graceful_shutdown=5,
         ssl_certfile=settings.tls_certfile if tls else None,
         ssl_keyfile=settings.tls_keyfile if tls else None,
@@ -89,6 +93,7 @@ def bind(host: str, port: int) -> socket.socket:
 
 def serve(args: argparse.Namespace) -> int:
     settings = Settings()
+    structured_logs.configure(settings.log_format)
     if args.grids:
         settings = settings.model_copy(update={"grids": Path(args.grids)})
     if args.certfile or args.keyfile:  # the command line's pair replaces the settings' pair

@@ -47,10 +47,12 @@ from dispatch_server.services import (
     roll_calls,
     supervision,
 )
+from dispatch_server.services.cluster import consoles_open
 from dispatch_server.services.context import Context
 from dispatch_server.services.deliveries import DELIVERIES, run_deliveries
 from dispatch_server.services.duty_log import DUTY_LOG
 from dispatch_server.services.leader import Leadership, while_leading
+from dispatch_server.services.metrics import LOOP_LAG, Live, probe_loop_lag, registry
 from dispatch_server.services.retention import RETENTION, Retention
 from dispatch_server.settings import Settings
 from dispatch_server.store.engine import Checkpointer, is_sqlite, make_engine, write_lock_sql
@@ -159,6 +161,7 @@ async def _build(
             shared=shared,
             on_local_commit=lambda seq: cluster.log_grew(ctx, seq),
             on_batch=lambda failure: _writer_progress(supervisor, failure),
+            on_timed=lambda size, seconds: ctx.metrics.batch(size, seconds),
         ),
         bus=MemoryBus(),
         roster=Roster(max(64, len(members))),
@@ -169,6 +172,18 @@ async def _build(
         http=http,
         cluster=Cluster(link_for(settings.bus_url, settings.bus_prefix)),
         leader=leader,
+    )
+    ctx.registry = registry(
+        Live(
+            ctx.metrics,
+            handhelds=ctx.hub.connected,
+            on_shift=lambda: int(ctx.roster.on_shift[: len(ctx.roster)].sum()),
+            consoles=lambda: consoles_open(ctx),
+            duties=lambda: [
+                (d.name, d.failing_since is not None, d.failures)
+                for d in sorted(supervisor.duties.values(), key=lambda d: d.name)
+            ],
+        )
     )
     ctx.reloads.update(
         members=partial(people.reload_members, ctx),
@@ -244,9 +259,11 @@ def _start_duties(ctx: Context) -> list[asyncio.Task[None]]:
     sup.register(DELIVERIES, expected_s=60.0, active=lambda: leader.leading)
     sup.register(DUTY_LOG)
     sup.register(WATCHDOG)
+    sup.register(LOOP_LAG)
     sup.on_change(ctx.duty_log.tell)
     duties: dict[str, Callable[[], Awaitable[None]]] = {
         WATCHDOG: sup.watch,
+        LOOP_LAG: lambda: probe_loop_lag(ctx.metrics, lambda: sup.beat(LOOP_LAG)),
         "scheduler": lambda: while_leading(leader, ctx.scheduler.run),
         DELIVERIES: lambda: while_leading(leader, lambda: run_deliveries(ctx)),
         DUTY_LOG: lambda: ctx.duty_log.run(ctx.writer, lambda: sup.beat(DUTY_LOG)),

@@ -28,6 +28,16 @@ class Settings(BaseSettings):
     admin_token: str | None = Field(
         default=None, description="If unset, one is generated and printed once at start."
     )
+    metrics_token: str | None = Field(
+        default=None,
+        description="If set, GET /metrics asks for `Authorization: Bearer <this>`; unset, the "
+        "metrics (counts only) are open to whoever reaches the port.",
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text",
+        description="json: the server logs one JSON object per line (time, level, logger, "
+        "message, request_id, incident_id) for a log shipper.",
+    )
     bus_url: str | None = Field(
         default=None,
         description="redis://host:port/db to run several instances on one PostgreSQL. "

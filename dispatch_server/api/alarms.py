@@ -7,6 +7,7 @@ the same `alert_id` rules, and the answer only once the incident is committed.
 
 from __future__ import annotations
 
+import logging
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response, status
@@ -19,6 +20,7 @@ from dispatch_server.protocol.frames import ALARM_FIELDS, AlarmFields
 from dispatch_server.services.auth import Kind, Principal
 from dispatch_server.services.intake import raise_alarm
 
+log = logging.getLogger(__name__)
 router = APIRouter(prefix="/api", tags=["alarms"], route_class=CheckedRoute)
 
 
@@ -76,6 +78,15 @@ async def post_alarm(
     del body  # documented by it; read strictly below
     alarm = await _alarm(request)
     taken = await raise_alarm(ctx, who.id, alarm)
+    # Worth a line: the phone could not use its socket (a REST alarm is the fallback).
+    log.info(
+        "alarm %s over REST from member %d: incident %d%s",
+        taken.alert_id,
+        who.id,
+        taken.incident_id,
+        " (a repeat)" if taken.duplicate else "",
+        extra={"incident_id": taken.incident_id, "member_id": who.id},
+    )
     if taken.duplicate:
         response.status_code = status.HTTP_200_OK
     return AlarmTaken(

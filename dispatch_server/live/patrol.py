@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection, select
@@ -207,7 +209,8 @@ class PatrolSession:
 
     def _raise(self, alert: Alert) -> None:
         alert_id = str(alert.alert_id)
-        task = self.tasks.create_task(self._answer(alert, self._alarm))
+        received = time.perf_counter()
+        task = self.tasks.create_task(self._answer(alert, partial(self._alarm, received=received)))
         self._alarms[alert_id] = task  # a retry's task is later in the writer's queue
 
         def forget(done: asyncio.Task[None]) -> None:
@@ -234,7 +237,9 @@ class PatrolSession:
         except Exception:
             # Not committed (a database away, a bug): say so, so the handheld keeps it and
             # retries; an alarm stays in the handheld's outbox.
-            log.exception("%s from member %s failed", ref, self.member_id)
+            log.exception(
+                "%s from member %s failed", ref, self.member_id, extra={"incident_id": incident_id}
+            )
             code, message = ErrorCode.UNAVAILABLE, "not recorded; retry"
         else:
             if answer is not None:
@@ -245,8 +250,8 @@ class PatrolSession:
     def _error(self, exc: FrameError) -> None:
         self.link.send(error_frame(exc))
 
-    async def _alarm(self, alert: Alert) -> Answer:
-        accepted = await raise_alarm(self.ctx, self.member_id, alert)
+    async def _alarm(self, alert: Alert, received: float) -> Answer:
+        accepted = await raise_alarm(self.ctx, self.member_id, alert, received)
         return accepted
 
     async def _position(self, p: Position) -> Answer:

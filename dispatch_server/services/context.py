@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 import httpx
+from prometheus_client import CollectorRegistry
 from sqlalchemy import Engine
 
 from dispatch_server.bus.base import Bus
@@ -35,6 +36,7 @@ from dispatch_server.services.auth import Kind as PrincipalKind
 from dispatch_server.services.auth import Principal, is_admin, lookup
 from dispatch_server.services.duty_log import DutyLog
 from dispatch_server.services.leader import Leadership
+from dispatch_server.services.metrics import Metrics
 from dispatch_server.settings import Settings
 from dispatch_server.store.log import LogWriter
 
@@ -87,6 +89,10 @@ class Context:
     # How to bring each in-memory setting up to date with the database, by name (the
     # cluster reloads what another instance changed): filled in by the runtime.
     reloads: dict[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)
+    # What GET /metrics counts as it happens (services/metrics.py); the scrape reads the rest.
+    metrics: Metrics = field(default_factory=Metrics)
+    # This server's own Prometheus registry (no global one: tests run several servers).
+    registry: CollectorRegistry | None = None
 
     async def read(self, fn: Callable[..., T], *args: object) -> T:
         """Run a read off the event loop, on a pooled connection."""

@@ -101,6 +101,7 @@ async def _attempt(ctx: Context, delivery: Any) -> None:
             _record, delivery=delivery, ok=False, detail="no webhook any more", next_at=None
         )
         await ctx.writer.run(job)
+        ctx.metrics.delivery(ok=False, retry=False)
         return
     body = json.dumps(await ctx.read(_payload, delivery), ensure_ascii=False).encode()
     stamp = str(int(ctx.clock()))
@@ -120,6 +121,7 @@ async def _attempt(ctx: Context, delivery: Any) -> None:
     if not ok and attempt < settings.webhook_attempts:
         next_at = ctx.clock() + settings.webhook_retry_s * 2 ** (attempt - 1)
     await ctx.writer.run(partial(_record, delivery=delivery, ok=ok, detail=detail, next_at=next_at))
+    ctx.metrics.delivery(ok=ok, retry=next_at is not None)
 
 
 async def run_deliveries(ctx: Context) -> None:

@@ -8,6 +8,7 @@ memory) so that the incident's first event records the list the console saw.
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
@@ -141,11 +142,17 @@ def open_incident(tx: Tx, reporter_id: int, data: dict[str, Any]) -> tuple[int, 
     return incident_id, False
 
 
-async def raise_alarm(ctx: Context, reporter_id: int, alert: AlarmFields) -> AlertAccepted:
+async def raise_alarm(
+    ctx: Context, reporter_id: int, alert: AlarmFields, received: float | None = None
+) -> AlertAccepted:
+    """`received`: `time.perf_counter()` when the alarm's frame came in (now, if not given),
+    for the latency metric."""
+    received = time.perf_counter() if received is None else received
     data = opening_data(ctx, reporter_id, alert, ctx.clock())
     incident_id, duplicate = await ctx.writer.run(
         partial(open_incident, reporter_id=reporter_id, data=data)
     )
+    ctx.metrics.alarm(duplicate, data["unattended"], received)
     return AlertAccepted(
         alert_id=data["alert_id"],
         incident_id=incident_id,

@@ -215,7 +215,12 @@ def committed(ctx: Context, events: list[Event]) -> None:
         try:
             effects = apply(ctx, event)
         except Exception as exc:
-            log.exception("seq %d (%s) could not be applied to live state", event.seq, event.type)
+            log.exception(
+                "seq %d (%s) could not be applied to live state",
+                event.seq,
+                event.type,
+                extra={"incident_id": event.incident_id},
+            )
             ctx.supervisor.failed(LIVE_STATE, exc)
             failed = True
             continue

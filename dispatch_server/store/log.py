@@ -30,6 +30,7 @@ import json
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -91,18 +92,22 @@ class LogWriter:
         shared: bool = False,
         on_local_commit: Callable[[int], None] | None = None,
         on_batch: Callable[[BaseException | None], None] | None = None,
+        on_timed: Callable[[int, float], None] | None = None,
     ) -> None:
         """`lock_sql`: run first in every write transaction (the cluster-wide write lock);
         `shared`: other instances write to this log too, so read what they wrote;
         `on_local_commit(seq)`: after a batch of this instance's own commits (to tell the
         others);
         `on_batch(failure)`: after every batch, with the error if its commit failed (progress
-        or failure, for the supervisor)."""
+        or failure, for the supervisor);
+        `on_timed(size, seconds)`: in the writer's thread, each batch's size and commit time
+        (for the metrics: plain adds, no lock)."""
         self._engine = engine
         self._lock_sql = lock_sql
         self._shared = shared
         self._on_local_commit = on_local_commit
         self._on_batch = on_batch
+        self._on_timed = on_timed
         self.pending = 0  # jobs handed to run() and not yet done: the writer owes progress
         self.handed = 0  # the last seq given to on_commit
         self._tail_wanted = False
@@ -176,6 +181,7 @@ class LogWriter:
         events: list[Event] = []
         local = 0
         failed: BaseException | None = None
+        started = time.perf_counter()
         try:
             with conn.begin():
                 cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
@@ -208,6 +214,8 @@ class LogWriter:
             failed = failure
         self.batches += 1
         self.jobs_done += len(batch)
+        if self._on_timed is not None:
+            self._on_timed(len(batch), time.perf_counter() - started)
         self._hand_over(outcomes, events, events[-1].seq if local else 0, failed)
 
     def _tail(self, conn: Connection) -> None:

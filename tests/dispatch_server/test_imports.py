@@ -95,9 +95,10 @@ def test_the_checker_finds_a_cycle_when_there_is_one() -> None:
 
 def test_the_context_knows_no_service_and_only_the_runtime_starts_them() -> None:
     """Services import the context; the context imports only what it holds (auth, the
-    duty log, leadership), never a service that acts; the runtime is what wires them."""
+    duty log, leadership, the metrics), never a service that acts; the runtime is what
+    wires them."""
     edges, _ = _graph()
-    held = {f"{PACKAGE}.services.{m}" for m in ("auth", "duty_log", "leader")}
+    held = {f"{PACKAGE}.services.{m}" for m in ("auth", "duty_log", "leader", "metrics")}
     services = {t for t in edges[f"{PACKAGE}.services.context"] if ".services." in t}
     assert services <= held, services - held
     importers = {m for m, targets in edges.items() if f"{PACKAGE}.runtime" in targets}
