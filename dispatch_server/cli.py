@@ -31,6 +31,7 @@ from dispatch_server.store.schema import (
     NotMigrated,
     SchemaNotCurrent,
     check_current,
+    missing_sqlite_file,
     shown,
     upgrade,
 )
@@ -105,8 +106,11 @@ def serve(args: argparse.Namespace) -> int:
         return 2
     try:
         GridIndex(load_grids(settings.grids), settings.grid_overlap_tolerance_m2)
+        if (fresh := missing_sqlite_file(settings.database_url)) is not None:
+            made = upgrade(settings.database_url)
+            print(f"Database: created {fresh} at schema {made.after}", flush=True)
         check_current(settings.database_url)
-    except (GridLoadError, SchemaNotCurrent) as exc:
+    except (GridLoadError, SchemaNotCurrent, NotMigrated, CommandError) as exc:
         print(f"dispatch-server: refusing to start: {exc}", file=sys.stderr)
         return 2
     except DBAPIError as exc:
@@ -170,7 +174,8 @@ async def _serve(
 
 def migrate(args: argparse.Namespace) -> int:
     """Bring DISPATCH_DATABASE_URL's schema to the revision this version needs (creating it
-    on an empty database); run before `serve`, and after every upgrade of the server."""
+    on an empty database); run before `serve` (which does it by itself only for a SQLite file
+    that does not exist yet), and after every upgrade of the server."""
     url = Settings().database_url
     print(f"Database: {shown(url)}", flush=True)
     try:
@@ -219,7 +224,9 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("serve", help="start the dispatch server")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000, help="0 picks a free port")
-    p.add_argument("--grids", help="a GeoJSON file or folder (default: DISPATCH_GRIDS or grids/)")
+    p.add_argument(
+        "--grids", help="a GeoJSON file or folder (default: DISPATCH_GRIDS or the sample grids)"
+    )
     p.add_argument(
         "--demo", type=int, default=0, metavar="N", help="also run N simulated patrols (try 30)"
     )

@@ -14,7 +14,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # An http(s) base with a host, no query or fragment: what enrolment links start with.
 PUBLIC_URL_PATTERN = r"^https?://[^/?#\s]+(/[^?#\s]*)?$"
-SAMPLE_GRIDS = Path(__file__).resolve().parent.parent / "grids"
+# The sample grids, inside the package so an installed wheel has them: `sample_grids` is a
+# link to the repository's top-level grids/, which setuptools copies into the wheel.
+SAMPLE_GRIDS = Path(__file__).resolve().parent / "sample_grids"
 
 
 class Settings(BaseSettings):

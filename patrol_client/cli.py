@@ -12,6 +12,7 @@ import os
 import sys
 from pathlib import Path
 
+from patrol_client.categories import CATEGORIES
 from patrol_client.client import PatrolClient
 from patrol_client.connection import Refused
 from patrol_client.fleet import FleetOptions, run_fleet, tokens_for
@@ -19,6 +20,11 @@ from patrol_client.outbox import NOT_YET_ACCEPTED, AlarmState, Outbox
 from patrol_client.position import FixedPoint, PositionSource, SimulatedWalk, TrackReplay
 
 EXIT_ACCEPTED, EXIT_REFUSED, EXIT_QUEUED = 0, 2, 3
+# `alert_accepted` with `unattended: true`: accepted, but no one is at a duty console.
+UNATTENDED = (
+    "unattended: no duty console was open, so the alarm went straight to escalation "
+    "(security partners); call out to people near you too"
+)
 
 
 def default_outbox(token: str) -> Path:
@@ -80,6 +86,8 @@ async def raise_one(args: argparse.Namespace) -> int:
                     return EXIT_REFUSED
                 if now is not None and now.state not in NOT_YET_ACCEPTED:
                     print(f"accepted: incident {now.incident_id}", flush=True)
+                    if now.detail == "unattended":
+                        print(UNATTENDED, flush=True)
                     return EXIT_ACCEPTED
                 if runner.done():
                     break
@@ -133,7 +141,13 @@ def main(argv: list[str] | None = None) -> int:
 
     alarm = sub.add_parser("alarm", help="raise one alarm and wait for the centre to accept it")
     common(alarm)
-    alarm.add_argument("--category", default="unknown")
+    alarm.add_argument(
+        "--category",
+        default="unknown",
+        choices=CATEGORIES,
+        metavar="CATEGORY",
+        help="what the alarm is about: %(choices)s (default: %(default)s)",
+    )
     alarm.add_argument("--note")
     alarm.add_argument("--lon", type=float)
     alarm.add_argument("--lat", type=float)

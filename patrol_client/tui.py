@@ -6,10 +6,9 @@ from __future__ import annotations
 import contextlib
 import time
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import Any
 
 from textual.app import App, ComposeResult
-from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical
 from textual.widgets import Button, Footer, Static
 
@@ -89,6 +88,22 @@ TEXT: dict[str, dict[str, str]] = {
 }
 
 
+# The one-key answers, and the footer's word for each in either language (short: all ten
+# must fit an 80-column terminal).
+KEYS: list[tuple[str, str, dict[str, str]]] = [
+    ("a", "alarm", {"zh": "报警", "en": "ALARM"}),
+    ("s", "shift", {"zh": "上下岗", "en": "shift"}),
+    ("c", "check_in", {"zh": "报平安", "en": "check in"}),
+    ("y", "assignment(True)", {"zh": "接受", "en": "yes"}),
+    ("n", "assignment(False)", {"zh": "拒绝", "en": "no"}),
+    ("r", "status('arrived')", {"zh": "到场", "en": "arrived"}),
+    ("d", "status('done')", {"zh": "完毕", "en": "done"}),
+    ("1", "roll_call('all_normal')", {"zh": "正常", "en": "normal"}),
+    ("2", "roll_call('need_help')", {"zh": "求助", "en": "help"}),
+    ("q", "quit", {"zh": "退出", "en": "quit"}),
+]
+
+
 def describe(alarm: Alarm, t: dict[str, str]) -> str:
     """One line per alarm: when, which incident, and what the centre has done."""
     when = time.strftime("%H:%M:%S", time.localtime(alarm.created_at))
@@ -113,6 +128,8 @@ def _local_time(iso_utc: str | None) -> str:
 
 
 class HandheldApp(App[int]):
+    # No command palette: its footer entry is English only and takes room the keys need.
+    ENABLE_COMMAND_PALETTE = False
     CSS = """
     Screen { align: center top; }
     #status { height: 3; content-align: center middle; text-style: bold; }
@@ -123,24 +140,15 @@ class HandheldApp(App[int]):
     .answers Button { width: 1fr; height: 3; }
     #alarms, #assignment, #roll_call { padding: 0 1; }
     """
-    BINDINGS: ClassVar[list[BindingType]] = [
-        # The footer is shared by both languages, so it says both.
-        Binding("a", "alarm", "报警 ALARM", priority=True),
-        Binding("s", "shift", "上岗/下岗 shift"),
-        Binding("c", "check_in", "报平安 check in"),
-        Binding("y", "assignment(True)", "接受 accept"),
-        Binding("n", "assignment(False)", "拒绝 decline"),
-        Binding("r", "status('arrived')", "到场 arrived"),
-        Binding("d", "status('done')", "完毕 done"),
-        Binding("1", "roll_call('all_normal')", "正常 normal"),
-        Binding("2", "roll_call('need_help')", "求助 help"),
-        Binding("q", "quit", "退出 quit"),
-    ]
 
     def __init__(self, client: PatrolClient, lang: str = "zh") -> None:
         super().__init__()
         self.client = client
         self.t = TEXT[lang]
+        # The footer speaks the screen's language only, in words short enough that every
+        # key fits 80 columns; so the keys are bound here, per language, not in BINDINGS.
+        for key, action, words in KEYS:
+            self.bind(key, action, description=words[lang])
 
     def compose(self) -> ComposeResult:
         yield Static(id="status")
@@ -163,7 +171,7 @@ class HandheldApp(App[int]):
             with Horizontal(classes="answers"):
                 yield Button(self.t["all_normal"], id="all_normal", variant="success")
                 yield Button(self.t["need_help"], id="need_help", variant="warning")
-        yield Footer()
+        yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self.run_worker(self._run_client(), exclusive=True)

@@ -145,14 +145,26 @@ def _predates_migrations(conn: Connection) -> bool:
     return inspect(conn).has_table("event")
 
 
+def missing_sqlite_file(url: str) -> Path | None:
+    """The file of an embedded SQLite database that does not exist yet, else None.
+
+    Such a database cannot be behind or hold anyone's data, so `serve` makes it at head
+    (decision 42) instead of asking for `migrate`; an existing file, even an empty one, and
+    every PostgreSQL database still go through `check_current`'s refusal."""
+    database = make_url(url).database
+    if not is_sqlite(url) or not database or database == ":memory:":
+        return None
+    path = Path(database)
+    return None if path.exists() else path
+
+
 def check_current(url: str) -> None:
     """Raise SchemaNotCurrent unless the database is at head; never creates or changes it."""
     want = head()
     where = shown(url)
-    database = make_url(url).database
-    if is_sqlite(url) and database and database != ":memory:" and not Path(database).exists():
+    if (missing := missing_sqlite_file(url)) is not None:
         raise SchemaNotCurrent(
-            f"there is no database file at {database} ({where}); "
+            f"there is no database file at {missing} ({where}); "
             f"run `{MIGRATE}` with the same DISPATCH_DATABASE_URL to create it"
         )
     engine = make_engine(url)

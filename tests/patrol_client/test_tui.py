@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
 from textual.widgets import Static
+from textual.widgets._footer import FooterKey
 
 from patrol_client.client import Link, PatrolClient
 from patrol_client.outbox import Outbox
-from patrol_client.tui import HandheldApp
+from patrol_client.tui import KEYS, HandheldApp
 from tests.support.servers import Running
 
 
@@ -85,4 +87,24 @@ async def test_english_screen_and_assignment_answered_with_one_key(
         await settle(pilot, lambda: a.status == "done" and a.status_recorded)
         detail = await server.api.get(f"/api/incidents/{iid}")
         assert detail["assignments"][0]["arrived_at"] and detail["assignments"][0]["done_at"]
+        await pilot.press("q")
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+async def test_the_footer_speaks_the_chosen_language_and_fits_80_columns(
+    server: Running, tmp_path: Path, lang: str
+) -> None:
+    m = await server.api.member("footer", "G01")
+    client = PatrolClient(server.base, m["token"], Outbox(tmp_path / "o.sqlite3"))
+    app = HandheldApp(client, lang)
+    other = "en" if lang == "zh" else "zh"
+    async with app.run_test(size=(80, 40)) as pilot:
+        await pilot.pause()
+        shown = {key.key: key for key in app.query(FooterKey)}
+        assert sorted(shown) == sorted(key for key, _, _ in KEYS)
+        for key, _, words in KEYS:
+            assert shown[key].description == words[lang]
+            assert shown[key].description != words[other] or words[lang] == words[other]
+            region = shown[key].region
+            assert region.width > 0 and region.right <= 80, (key, region)
         await pilot.press("q")

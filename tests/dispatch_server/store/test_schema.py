@@ -104,16 +104,50 @@ def test_the_migrated_template_matches_the_models(database_url: str, engines: En
 
 
 def test_serve_refuses_an_empty_database_and_says_what_to_run(empty_database_url: str) -> None:
+    """An empty SQLite file that exists is refused too: only a missing one is made."""
     url = with_password(empty_database_url)
+    database = make_url(url).database
+    if make_url(url).get_backend_name() == "sqlite":
+        assert database is not None
+        Path(database).touch()
     run = cli("serve", "--port", "0", url=url)
     assert run.returncode == 2
     assert "refusing to start" in run.stderr and "`dispatch-server migrate`" in run.stderr
     assert make_url(url).render_as_string(hide_password=True) in run.stderr
     assert "Traceback" not in run.stderr and SECRET not in run.stdout + run.stderr
     assert "Admin token" not in run.stdout  # refused before anything else happens
-    database = make_url(url).database
-    if make_url(url).get_backend_name() == "sqlite":
-        assert database is not None and not Path(database).exists(), "refusing made a file"
+    engine = make_engine(url)
+    try:
+        assert inspect(engine).get_table_names() == [], "refusing made tables"
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.only_on("sqlite", "only an embedded SQLite file is made by serve")
+def test_serve_makes_a_missing_sqlite_file_at_head_and_starts(tmp_path: Path) -> None:
+    """A first start on a fresh machine: no `migrate` needed for the embedded default."""
+    database = tmp_path / "sub" / "first.sqlite3"
+    env = {
+        **os.environ,
+        "DISPATCH_DATABASE_URL": f"sqlite:///{database}",
+        "DISPATCH_ADMIN_TOKEN": "x",
+    }
+    with subprocess.Popen(
+        [sys.executable, "-m", "dispatch_server.cli", "serve", "--port", "0"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as proc:
+        try:
+            assert proc.stdout is not None
+            lines = [proc.stdout.readline() for _ in range(5)]
+            assert f"Database: created {database} at schema {head()}\n" in lines, lines
+            assert any(line.startswith("Console: http://") for line in lines), lines
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    check_current(f"sqlite:///{database}")
 
 
 def test_serve_refuses_a_revision_it_does_not_know(database_url: str, engines: Engines) -> None:
