@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -113,8 +114,9 @@ class _Restarted(Exception):
     """The paged copy was restarted too often by the server's commits."""
 
 
-def _copy(source: sqlite3.Connection, target: sqlite3.Connection) -> None:
-    """Page by page with pauses; after RESTARTS restarts, the rest in one step."""
+def _copy(source: sqlite3.Connection, target: sqlite3.Connection, pages: int) -> int:
+    """Page by page with pauses; after RESTARTS restarts, the rest in one step. Returns how
+    often the server's commits restarted the copy."""
     seen = {"remaining": -1, "restarts": 0}
 
     def progress(_status: int, remaining: int, _total: int) -> None:
@@ -123,17 +125,25 @@ def _copy(source: sqlite3.Connection, target: sqlite3.Connection) -> None:
             if seen["restarts"] >= RESTARTS:
                 raise _Restarted
         seen["remaining"] = remaining
+        if remaining:
+            # Python's `sleep` argument only waits after a busy step; this is the pause
+            # between steps that lets the server's writer commit.
+            time.sleep(STEP_PAUSE_S)
 
     try:
-        source.backup(target, pages=STEP_PAGES, progress=progress, sleep=STEP_PAUSE_S)
+        source.backup(target, pages=pages, progress=progress)
     except _Restarted:
         source.backup(target, pages=-1)
+    return seen["restarts"]
 
 
-def backup(url: str, to: Path, *, force: bool = False) -> Contents:
+def backup(
+    url: str, to: Path, *, force: bool = False, pages: int = STEP_PAGES
+) -> tuple[Contents, int]:
     """Copy the database of `url` into the file `to`, check the copy, and say what it holds.
     The copy is written beside `to` and renamed over it only once checked, so a failure
-    leaves no half backup (and an old one where it was)."""
+    leaves no half backup (and an old one where it was). Returns what the copy holds and
+    how often the server's commits restarted it."""
     source = database_file(url)
     if to.exists() and not force:
         raise BackupRefused(f"{to} exists; choose a new name, or add --force to replace it")
@@ -147,7 +157,7 @@ def backup(url: str, to: Path, *, force: bool = False) -> Contents:
             contextlib.closing(sqlite3.connect(source, timeout=30)) as src,
             contextlib.closing(sqlite3.connect(partial)) as dst,
         ):
-            _copy(src, dst)
+            restarts = _copy(src, dst, pages)
             # One self-contained file, whatever mode the server's database is in.
             dst.execute("PRAGMA journal_mode=DELETE")
         contents = inspect(partial)
@@ -156,7 +166,7 @@ def backup(url: str, to: Path, *, force: bool = False) -> Contents:
         os.replace(partial, to)
     finally:
         partial.unlink(missing_ok=True)
-    return contents
+    return contents, restarts
 
 
 def restore(backup_file: Path, url: str, *, force: bool = False) -> Contents:

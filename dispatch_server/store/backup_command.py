@@ -21,6 +21,14 @@ def add_parsers(sub: Any) -> None:
     )
     b.add_argument("path", help="the backup file to write")
     b.add_argument("--force", action="store_true", help="replace PATH if it exists")
+    b.add_argument(
+        "--pages",
+        type=int,
+        default=backups.STEP_PAGES,
+        metavar="N",
+        help=f"database pages copied per step, with a pause between steps so the server's "
+        f"writer is not held up (default {backups.STEP_PAGES})",
+    )
     b.set_defaults(func=run_backup)
     r = sub.add_parser(
         "restore",
@@ -41,11 +49,11 @@ def run_backup(args: argparse.Namespace) -> int:
     to = Path(args.path)
     print(f"Database: {shown(url)}", flush=True)
     try:
-        contents = backups.backup(url, to, force=args.force)
+        contents, restarts = backups.backup(url, to, force=args.force, pages=max(1, args.pages))
     except backups.BackupRefused as exc:
         print(f"dispatch-server: no backup made: {exc}", file=sys.stderr)
         return 2
-    print(f"Backup: {to} (integrity ok)")
+    print(f"Backup: {to} (integrity ok; copy restarted by the server's commits: {restarts})")
     for line in contents.lines():
         print(line)
     return 0
