@@ -30,6 +30,8 @@ def run(*cmd: str) -> None:
 async def test_pg_dump_and_pg_restore_keep_every_alarm(
     tmp_path: Path, database_url: str, databases: Databases
 ) -> None:
+    recipe = (Path(__file__).parents[2] / "docs" / "operations.md").read_text()
+    assert "pg_dump --format=custom" in recipe and "pg_restore --no-owner" in recipe
     missing = [tool for tool in ("pg_dump", "pg_restore") if shutil.which(tool) is None]
     if missing:
         pytest.skip(f"{' and '.join(missing)} not installed (Debian: postgresql-client)")
