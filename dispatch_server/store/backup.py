@@ -145,6 +145,8 @@ def backup(
     leaves no half backup (and an old one where it was). Returns what the copy holds and
     how often the server's commits restarted it."""
     source = database_file(url)
+    if to.resolve() == source.resolve():
+        raise BackupRefused(f"{to} is the database itself; write the backup somewhere else")
     if to.exists() and not force:
         raise BackupRefused(f"{to} exists; choose a new name, or add --force to replace it")
     if not source.is_file():
@@ -173,6 +175,8 @@ def restore(backup_file: Path, url: str, *, force: bool = False) -> Contents:
     """Copy a checked backup into the database of `url`, which no server may be using
     unless `force` (a server left running would go on from what it had in memory)."""
     target = database_file(url)
+    if backup_file.resolve() == target.resolve():
+        raise BackupRefused(f"{backup_file} is the database itself, not a backup of it")
     contents = inspect(backup_file)
     with inuse.exclusive(target) as alone:
         if not alone and not force:

@@ -45,6 +45,17 @@ def test_backup_refuses_an_existing_file_without_force(
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
 
 
+def test_neither_command_takes_the_database_itself(
+    env: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    database = file_of(env)
+    before = database.read_bytes()
+    assert main(["backup", str(database), "--force"]) == 2
+    assert main(["restore", str(database), "--force"]) == 2
+    assert capsys.readouterr().err.count("the database itself") == 2
+    assert database.read_bytes() == before
+
+
 def test_postgresql_is_pointed_at_pg_dump(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
