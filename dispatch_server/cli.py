@@ -1,5 +1,5 @@
-"""`dispatch-server`: migrate the database, serve, check a grid file before deploying it, and
-print member cards."""
+"""`dispatch-server`: migrate the database, serve, check a grid file before deploying it,
+print member cards, and back up and restore the embedded database."""
 
 from __future__ import annotations
 
@@ -26,7 +26,8 @@ from dispatch_server.cards import command as cards_command
 from dispatch_server.geo.grids import GridLoadError, load_grids
 from dispatch_server.geo.index import GridIndex
 from dispatch_server.settings import Settings
-from dispatch_server.store.engine import create_database
+from dispatch_server.store import backup_command, inuse
+from dispatch_server.store.engine import create_database, sqlite_file
 from dispatch_server.store.schema import (
     NotMigrated,
     SchemaNotCurrent,
@@ -110,7 +111,10 @@ def serve(args: argparse.Namespace) -> int:
             made = upgrade(settings.database_url)
             print(f"Database: created {fresh} at schema {made.after}", flush=True)
         check_current(settings.database_url)
-    except (GridLoadError, SchemaNotCurrent, NotMigrated, CommandError) as exc:
+        if (database := sqlite_file(settings.database_url)) is not None:
+            with inuse.serving(database):  # a restore under way: say so before listening
+                pass
+    except (GridLoadError, SchemaNotCurrent, NotMigrated, CommandError, inuse.DatabaseInUse) as exc:
         print(f"dispatch-server: refusing to start: {exc}", file=sys.stderr)
         return 2
     except DBAPIError as exc:
@@ -267,6 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("path")
     c.set_defaults(func=check_grids)
     cards_command.add_parser(sub)
+    backup_command.add_parsers(sub)
     args = parser.parse_args(argv)
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"

@@ -55,7 +55,14 @@ from dispatch_server.services.leader import Leadership, while_leading
 from dispatch_server.services.metrics import LOOP_LAG, Live, probe_loop_lag, registry
 from dispatch_server.services.retention import RETENTION, Retention
 from dispatch_server.settings import Settings
-from dispatch_server.store.engine import Checkpointer, is_sqlite, make_engine, write_lock_sql
+from dispatch_server.store import inuse
+from dispatch_server.store.engine import (
+    Checkpointer,
+    is_sqlite,
+    make_engine,
+    sqlite_file,
+    write_lock_sql,
+)
 from dispatch_server.store.log import LogWriter
 from dispatch_server.store.schema import check_current
 from dispatch_server.store.tables import GRID, MEMBER
@@ -134,6 +141,9 @@ async def _build(
     grids = GridIndex(load_grids(settings.grids), settings.grid_overlap_tolerance_m2)
     # First, before anything connects: a refusal must not leave an empty SQLite file behind.
     await asyncio.to_thread(check_current, settings.database_url)
+    if (database := sqlite_file(settings.database_url)) is not None:
+        # Says "live" to `restore`, and refuses to start while a restore is copying in.
+        stack.enter_context(inuse.serving(database))
     writer_engine = make_engine(settings.database_url, writer=True)
     stack.callback(writer_engine.dispose)
     reader = make_engine(settings.database_url)
