@@ -46,6 +46,9 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
         summary="One-key alarms from patrol handhelds to the duty console, durably.",
         description="Live traffic goes over /ws/patrol and /ws/console: see docs/protocol.md.",
         lifespan=lifespan,
+        # A path with a stray slash is a 404, not a 307 to a guess: a path id ending in an
+        # encoded slash ("/api/media/x%2F") must be refused like any other bad id.
+        redirect_slashes=False,
     )
     # JSON logs: one access line per request too, with its id (structured_logs.py).
     app.add_middleware(RequestId, access=settings.log_format == "json")

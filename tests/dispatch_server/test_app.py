@@ -87,3 +87,12 @@ async def test_the_partner_page_is_served_at_partner(server: Running) -> None:
     for module in ("partner.js", "partner_i18n.js"):
         imports = re.findall(r'from "\./([\w.]+)"', (STATIC / "js" / module).read_text())
         assert imports and all((STATIC / "js" / name).is_file() for name in imports)
+
+
+async def test_a_path_with_a_stray_slash_is_refused_not_redirected(server: Running) -> None:
+    """The REST fuzzer found it: an id ending in an encoded slash was answered 307."""
+    headers = {"Authorization": f"Bearer {server.api.admin_token}"}
+    async with httpx.AsyncClient(base_url=server.base, headers=headers) as c:
+        for path in ("/api/media/1%2F", "/api/incidents/1/", "/api/incidents/", "/api/health/"):
+            answer = await c.get(path)
+            assert answer.status_code == 404, (path, answer.status_code)
