@@ -28,8 +28,7 @@ def handheld(server: str, token: str, outbox: Path, alarms: int) -> subprocess.P
         "tests.support.handheld_proc",
         "--server",
         server,
-        "--token",
-        token,
+        f"--token={token}",  # a token may start with "-"
     ]
     cmd += ["--outbox", str(outbox), "--alarms", str(alarms), "--every", "0.003"]
     return subprocess.Popen(cmd, cwd=ROOT)
@@ -65,7 +64,7 @@ async def test_killed_client_sends_its_outbox_after_restart(
         killed_with = len(box.pending())
         # 3. The real CLI picks up the same outbox and sends what is left, plus its own alarm.
         cli = [sys.executable, "-m", "patrol_client.cli", "alarm", "--server", base]
-        cli += ["--token", token, "--outbox", str(box_path), "--timeout", "20"]
+        cli += [f"--token={token}", "--outbox", str(box_path), "--timeout", "20"]
         done = await asyncio.to_thread(
             subprocess.run, cli, capture_output=True, text=True, timeout=60
         )

@@ -41,8 +41,7 @@ async def alarm(server: Running, token: str, outbox: Path) -> tuple[int, str]:
         "alarm",
         "--server",
         server.base,
-        "--token",
-        token,
+        f"--token={token}",  # a token may start with "-"
         "--outbox",
         str(outbox),
         "--category",
