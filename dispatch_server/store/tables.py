@@ -22,6 +22,32 @@ class GridRow(SQLModel, table=True):
     name_en: str | None = None
     kind: str | None = None
     feature: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    # Set when an applied grid set no longer has this grid: the row stays, because
+    # incidents and the log name it (decision 45).
+    retired_at: float | None = None
+
+
+class GridSetRow(SQLModel, table=True):
+    """A grid file the administrator applied from the admin pages. The newest one is the
+    map from then on, on every instance and after a restart (decision 45)."""
+
+    __tablename__ = "grid_set"
+    id: int | None = Field(default=None, primary_key=True)
+    geojson: dict[str, Any] = Field(sa_column=Column(JSON, nullable=False))
+    sha256: str
+    applied_at: float
+    applied_by: str  # the actor key, e.g. admin:2
+
+
+class AdministratorRow(SQLModel, table=True):
+    """A named administrator with a token of kind `admin` (decision 44). The bootstrap admin
+    token from the settings is `admin:0` and has no row."""
+
+    __tablename__ = "administrator"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str
+    created_at: float
+    deactivated_at: float | None = None
 
 
 class MemberRow(SQLModel, table=True):
@@ -37,6 +63,8 @@ class MemberRow(SQLModel, table=True):
     last_check_in: float | None = None
     check_in_state: int = 0
     created_at: float
+    # A deactivated member's tokens are revoked and it is never ranked or rostered.
+    deactivated_at: float | None = None
 
 
 class DispatcherRow(SQLModel, table=True):
@@ -44,6 +72,7 @@ class DispatcherRow(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str
     created_at: float
+    deactivated_at: float | None = None
 
 
 class PartnerRow(SQLModel, table=True):
@@ -56,6 +85,7 @@ class PartnerRow(SQLModel, table=True):
     webhook_secret: str | None = None
     kind: str = "security"  # security | police (escalation rules pick partners by kind)
     created_at: float
+    deactivated_at: float | None = None
 
 
 class TokenRow(SQLModel, table=True):
@@ -63,7 +93,7 @@ class TokenRow(SQLModel, table=True):
 
     __tablename__ = "token"
     token_hash: str = Field(primary_key=True)
-    kind: str  # member | dispatcher | partner
+    kind: str  # member | dispatcher | partner | admin
     subject_id: int
     created_at: float
     revoked_at: float | None = None
@@ -250,6 +280,8 @@ def table(model: type[SQLModel]) -> Table:
 
 
 GRID = table(GridRow)
+GRID_SET = table(GridSetRow)
+ADMINISTRATOR = table(AdministratorRow)
 MEMBER = table(MemberRow)
 DISPATCHER = table(DispatcherRow)
 PARTNER = table(PartnerRow)
