@@ -87,6 +87,12 @@ def create_app(settings: Settings, clock: Clock = system_clock) -> FastAPI:
     async def partner_page() -> FileResponse:
         return FileResponse(STATIC / "partner.html", headers={"Cache-Control": "no-cache"})
 
+    # The admin pages: the community office's lists, rules, roster and grids (decision 46).
+    @app.get("/admin/", include_in_schema=False)
+    @app.get("/admin", include_in_schema=False)
+    async def admin_page() -> FileResponse:
+        return FileResponse(STATIC / "admin.html", headers={"Cache-Control": "no-cache"})
+
     # The phone handheld (static/h/): the page, and its service worker at /h/sw.js so that
     # the worker's scope is /h/ (a worker controls only pages under its own path).
     @app.get("/h/", include_in_schema=False)

@@ -132,6 +132,7 @@ def serve(args: argparse.Namespace) -> int:
     print(f"Database: {shown(settings.database_url)}", flush=True)
     print(f"Grids: {settings.grids}", flush=True)
     print(f"Console: {base}/", flush=True)
+    print(f"Admin pages: {base}/admin/", flush=True)
     print(f"API docs: {base}/docs", flush=True)
     asyncio.run(_serve(server, sock, base, settings, args.demo, args.demo_alarms_per_hour))
     return 0

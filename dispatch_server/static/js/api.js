@@ -1,7 +1,7 @@
 // REST calls with the duty token. Every failure becomes an Error whose message can be shown.
 
 export class ApiError extends Error {
-  constructor(status, message) { super(message); this.status = status; }
+  constructor(status, message, body = null) { super(message); this.status = status; this.body = body; }
 }
 
 export function makeApi(token) {
@@ -21,14 +21,18 @@ export function makeApi(token) {
     }
     if (!response.ok) {
       let detail = response.statusText;
-      try { detail = JSON.stringify((await response.json()).detail); } catch { /* not JSON */ }
-      throw new ApiError(response.status, `${response.status} ${detail}`);
+      let parsed = null;
+      try { parsed = await response.json(); detail = JSON.stringify(parsed.detail); } catch { /* not JSON */ }
+      throw new ApiError(response.status, `${response.status} ${detail}`, parsed);
     }
     return response;
   }
   return {
     get: async (path) => (await call("GET", path)).json(),
     post: async (path, body = {}) => (await call("POST", path, body)).json(),
+    put: async (path, body) => (await call("PUT", path, body)).json(),
+    patch: async (path, body) => (await call("PATCH", path, body)).json(),
     blob: async (path) => (await call("GET", path)).blob(),
+    postBlob: async (path, body) => (await call("POST", path, body)).blob(),
   };
 }

@@ -1,0 +1,86 @@
+// Small pieces every admin section uses: tables, labelled fields, a button that shows it is
+// working, the dialog that shows a token once, and the one way errors become words.
+
+import {h} from "../dom.js";
+import {t} from "./words.js";
+
+export {h};
+
+/** A table; `rows` are arrays of cells (text or nodes). `attrs(i)` adds attributes per row. */
+export function table(headers, rows, attrs = () => ({})) {
+  return h("table", {class: "grid-table"},
+    h("thead", {}, h("tr", {}, headers.map((x) => h("th", {}, x)))),
+    h("tbody", {}, rows.map((cells, i) => h("tr", attrs(i), cells.map((c) => h("td", {}, c))))));
+}
+
+/** A label around its input: the words sit above the control, large enough to read. */
+export function field(words, control) {
+  return h("label", {class: "field"}, h("span", {}, words), control);
+}
+
+export function select(name, options, value) {
+  return h("select", {name}, options.map(([v, words]) => h("option", {value: v, selected: v === value}, words)));
+}
+
+/** Checkboxes for a set of codes; read them back with `checked(box)`. */
+export function checks(name, options, chosen = []) {
+  return h("div", {class: "checks", "data-name": name}, options.map(([v, words]) =>
+    h("label", {class: "check"}, h("input", {type: "checkbox", name, value: v, checked: chosen.includes(v)}), words)));
+}
+
+export function checked(root, name) {
+  return [...root.querySelectorAll(`input[name="${name}"]:checked`)].map((i) => i.value);
+}
+
+/** What went wrong, in words: the server's detail when it gave one. */
+export function errorText(err) {
+  const detail = err?.body?.detail;
+  if (typeof detail === "string") return detail;
+  if (Array.isArray(detail)) return detail.map((d) => `${(d.loc ?? []).slice(1).join(".")}: ${d.msg}`).join("; ");
+  return err?.message ?? String(err);
+}
+
+/** Runs `work` with the button disabled and saying so; reports failure in `out` (or a toast). */
+export async function busy(button, work, out) {
+  const words = button.textContent;
+  button.disabled = true;
+  button.textContent = t("working");
+  try {
+    return await work();
+  } catch (err) {
+    const text = t("failed", {why: errorText(err)});
+    if (out) { out.textContent = text; out.className = "error"; } else toast(text);
+    return undefined;
+  } finally {
+    button.disabled = false;
+    button.textContent = words;
+  }
+}
+
+let toastTimer = null;
+export function toast(text) {
+  const box = document.getElementById("toast");
+  box.textContent = text;
+  box.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { box.hidden = true; }, 6000);
+}
+
+/** Shows secrets (tokens, webhook secrets) that the server will never show again. */
+export function showSecrets(items, extra = null) {
+  const dialog = document.getElementById("secret");
+  dialog.replaceChildren(
+    h("h2", {}, t("token_title")),
+    h("p", {class: "hint"}, t("token_hint")),
+    items.map(({label, value}) => h("div", {class: "secret"},
+      h("div", {}, label),
+      h("code", {class: "secret-value"}, value),
+      h("button", {type: "button", onclick: (e) => copy(value, e.target)}, t("copy")))),
+    extra,
+    h("button", {type: "button", class: "secondary", id: "secret-close", onclick: () => dialog.close()}, t("close")));
+  dialog.showModal();
+}
+
+async function copy(value, button) {
+  try { await navigator.clipboard.writeText(value); button.textContent = t("copied"); } catch { /* select by hand */ }
+}
