@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # An http(s) base with a host, no query or fragment: what enrolment links start with.
@@ -17,6 +18,8 @@ PUBLIC_URL_PATTERN = r"^https?://[^/?#\s]+(/[^?#\s]*)?$"
 # The sample grids, inside the package so an installed wheel has them: `sample_grids` is a
 # link to the repository's top-level grids/, which setuptools copies into the wheel.
 SAMPLE_GRIDS = Path(__file__).resolve().parent / "sample_grids"
+# A local wall-clock time of day, 00:00-23:59.
+CLOCK_TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 
 
 class Settings(BaseSettings):
@@ -148,6 +151,53 @@ class Settings(BaseSettings):
 
     # Grids.
     grid_overlap_tolerance_m2: float = 10.0
+
+    # Response KPIs (decision 47): local days, shifts and months, and the targets.
+    timezone: str | None = Field(
+        default=None,
+        description="The community's IANA time zone (Asia/Shanghai): where shift windows and "
+        "months begin in GET /api/kpis. Unset: the server's own.",
+    )
+    shift_morning_start: str = Field(
+        default="07:00",
+        pattern=CLOCK_TIME_PATTERN,
+        description="Local HH:MM the morning shift starts; it runs to the evening shift's start.",
+    )
+    shift_evening_start: str = Field(
+        default="19:00",
+        pattern=CLOCK_TIME_PATTERN,
+        description="Local HH:MM the evening shift starts; it runs to the next morning's.",
+    )
+    # NFPA 1225 (2022) by default: 90% of alarms answered within 10 s, 90% processed (answer
+    # to dispatch) within 60 s.
+    kpi_answer_s: int = Field(
+        default=10, gt=0, le=3600, description="Target: alarms acknowledged within this many s."
+    )
+    kpi_answer_share: float = Field(
+        default=0.9, gt=0, le=1, description="Target: the share acknowledged within kpi_answer_s."
+    )
+    kpi_process_s: int = Field(
+        default=60, gt=0, le=3600, description="Target: first dispatch within this many s of ack."
+    )
+    kpi_process_share: float = Field(
+        default=0.9, gt=0, le=1, description="Target: the share dispatched within kpi_process_s."
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str | None) -> str | None:
+        if name is not None:
+            try:
+                ZoneInfo(name)
+            except (ZoneInfoNotFoundError, ValueError) as exc:
+                raise ValueError(f"unknown time zone {name!r}") from exc
+        return name
+
+    @model_validator(mode="after")
+    def _shifts_in_order(self) -> Settings:
+        if not self.shift_morning_start < self.shift_evening_start:
+            raise ValueError("shift_morning_start must be before shift_evening_start")
+        return self
 
     # Storage.
     commit_batch_max: int = Field(default=256, description="Most writes in one group commit.")
