@@ -41,6 +41,7 @@ from dispatch_server.live.hub import PatrolHub
 from dispatch_server.services import (
     check_ins,
     cluster,
+    duty_room,
     escalation,
     observer,
     people,
@@ -245,6 +246,7 @@ def _thread_progress(supervisor: Supervisor, name: str, failure: BaseException |
 def clock_sources(ctx: Context) -> list[Source]:
     """The clocks, each stepped in a guard of its own by the scheduler."""
     retention = Retention(ctx)
+    room = duty_room.RoomWatch(ctx)
     return [
         Source(
             "roll_calls", lambda: roll_calls.next_check(ctx), partial(roll_calls.close_due, ctx)
@@ -257,6 +259,7 @@ def clock_sources(ctx: Context) -> list[Source]:
             "escalation", lambda: escalation.next_check(ctx), partial(escalation.apply_due, ctx)
         ),
         Source(RETENTION, retention.next_check, retention.apply_due),
+        Source(duty_room.NAME, room.next_check, room.apply_due),
     ]
 
 

@@ -71,6 +71,13 @@ class Settings(BaseSettings):
     offline_after_s: float = Field(
         default=45.0, description="On shift with the link down this long: offline."
     )
+    duty_room_grace_s: float = Field(
+        default=60.0,
+        gt=0,
+        le=3600,
+        description="No duty console open anywhere this long: the log says the duty room is "
+        "empty (a reload or a network change is not). Minutes unwatched are a KPI.",
+    )
     skill_bonus_m: float = Field(
         default=150.0, description="A fitting skill counts as being this much closer."
     )

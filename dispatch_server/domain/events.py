@@ -48,6 +48,9 @@ class EventType(StrEnum):
     # the retention duty deleted the bytes of some.
     MEDIA_ATTACHED = "media_attached"
     MEDIA_EXPIRED = "media_expired"
+    # No duty console open anywhere for the grace time, and one open again (decision 51).
+    DUTY_ROOM_EMPTY = "duty_room_empty"
+    DUTY_ROOM_STAFFED = "duty_room_staffed"
 
 
 @dataclass(frozen=True)

@@ -111,10 +111,12 @@ async def console_socket(ws: WebSocket, ctx: Context) -> None:
     if greeted is None:
         return
     ctx.consoles += 1
+    ctx.scheduler.wake()  # the duty room watch (services/duty_room.py) looks again
     try:
         await serve_feed(ws, ctx, *greeted, whole, "console")
     finally:
         ctx.consoles -= 1
+        ctx.scheduler.wake()
 
 
 async def serve_feed(

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, select
 
 from dispatch_server.clock import iso
-from dispatch_server.domain import kpis
+from dispatch_server.domain import duty_room, kpis
 from dispatch_server.domain.events import Event, EventType
 from dispatch_server.domain.kpis import By, Figures, Measure, Scores, ShiftTimes, Targets
 from dispatch_server.services import names
@@ -68,6 +68,19 @@ def events(conn: Connection, since: float, until: float) -> list[Event]:
     return [Event(r.seq, EventType(r.type), r.at, r.actor, r.incident_id, r.data) for r in rows]
 
 
+def room_events(conn: Connection, until: float) -> list[Event]:
+    """Duty-room crossings and shift starts and ends before `until`, from the beginning: the
+    state at the period's start is folded from them (a few events a member a day)."""
+    kinds = sorted(t.value for t in duty_room.ROOM_EVENTS)
+    columns = (EVENT.c.seq, EVENT.c.type, EVENT.c.at, EVENT.c.actor, EVENT.c.incident_id)
+    rows = conn.execute(
+        select(*columns, EVENT.c.data)
+        .where(EVENT.c.type.in_(kinds), EVENT.c.at < until)
+        .order_by(EVENT.c.seq)
+    ).all()
+    return [Event(r.seq, EventType(r.type), r.at, r.actor, r.incident_id, r.data) for r in rows]
+
+
 def measure_view(m: Measure) -> dict[str, Any]:
     """Thresholds become JSON keys: `within: {"10": 0.95, "40": 1.0}`."""
     return {**asdict(m), "within": {str(t): share for t, share in m.within.items()}}
@@ -111,6 +124,11 @@ def compute(conn: Connection, settings: Settings, period: Period) -> dict[str, A
             "evening": settings.shift_evening_start,
         },
         "targets": {**asdict(aim), "arrival_s": list(aim.arrival_s)},
+        # No console open anywhere while patrols were on shift (decision 51).
+        "unwatched_s": round(
+            duty_room.unwatched_s(room_events(conn, period.until), period.since, period.until),
+            1,
+        ),
         "real": scores_view(report.real, period.by, who),
         "drills": scores_view(report.drills, period.by, who),
     }
