@@ -18,8 +18,6 @@ from typing import Protocol
 from dispatch_server.protocol.codes import CloseCode
 from dispatch_server.services.auth import Principal
 
-Key = tuple[str, int]  # (kind, subject id), as in the token table
-
 
 class Closable(Protocol):
     def shut(self, code: int, reason: str) -> None:
@@ -28,36 +26,38 @@ class Closable(Protocol):
 
 
 class Sessions:
+    """One flat map, socket to principal: a revocation (a rare step of an administrator's)
+    walks every socket open here, about a millisecond for thousands, so that a connected
+    handheld costs one map slot and no index of its own (memory per handheld is measured:
+    docs/performance.md)."""
+
     def __init__(self) -> None:
-        # Each open socket with the device its token belongs to (None: a registration token).
-        self._open: dict[Key, dict[Closable, int | None]] = {}
+        self._open: dict[Closable, Principal] = {}
         self.revocations = 0
 
     def attach(self, principal: Principal, socket: Closable, seen: int) -> bool:
         """Register a socket whose hello was checked when the count was `seen`. False: a
         revocation was folded since, and the caller must check its token again."""
-        key = (principal.kind.value, principal.id)
-        self._open.setdefault(key, {})[socket] = principal.device_id
+        self._open[socket] = principal
         return self.revocations == seen
 
     def detach(self, principal: Principal, socket: Closable) -> None:
-        key = (principal.kind.value, principal.id)
-        sockets = self._open.get(key)
-        if sockets is None:
-            return
-        sockets.pop(socket, None)
-        if not sockets:
-            del self._open[key]
+        self._open.pop(socket, None)
 
     def close(self, kind: str, subject_id: int, reason: str, *, registration_only: bool) -> int:
         """Close with 4401 the sockets of this account (only those opened with a registration
         token, not a device's, when `registration_only`); how many."""
         self.revocations += 1
-        sockets = self._open.get((kind, subject_id), {})
-        hit = [s for s, device in sockets.items() if device is None or not registration_only]
+        hit = [
+            socket
+            for socket, p in self._open.items()
+            if p.kind.value == kind
+            and p.id == subject_id
+            and (p.device_id is None or not registration_only)
+        ]
         for socket in hit:
             socket.shut(CloseCode.UNAUTHORIZED, reason)
         return len(hit)
 
     def count(self) -> int:
-        return sum(len(s) for s in self._open.values())
+        return len(self._open)
