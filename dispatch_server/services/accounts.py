@@ -27,6 +27,7 @@ from dispatch_server.store.tables import (
     ADMINISTRATOR,
     DEVICE,
     DISPATCHER,
+    ENROLMENT,
     MEMBER,
     PARTNER,
     ROSTER_SLOT,
@@ -156,7 +157,8 @@ def revoke_tokens(tx: Tx, kind: Kind, subject_id: int, *, registration_only: boo
 
 def _retire_member(tx: Tx, member: Any, who: str) -> dict[str, Any]:
     """What deactivating a member takes besides its tokens: the shift ends (logged as the
-    administrator's), the plan forgets it, its handhelds are revoked."""
+    administrator's), the plan forgets it, its handhelds are revoked and its unused
+    enrolment codes expire."""
     if member.on_shift:
         data = {"member_id": member.id, "grid_id": member.grid_id}
         tx.append(NewEvent(EventType.SHIFT_ENDED, who, None, data))
@@ -165,6 +167,13 @@ def _retire_member(tx: Tx, member: Any, who: str) -> dict[str, Any]:
     mine = (DEVICE.c.member_id == member.id) & DEVICE.c.revoked_at.is_(None)
     device_ids = list(tx.conn.execute(select(DEVICE.c.id).where(mine)).scalars())
     tx.conn.execute(update(DEVICE).where(mine).values(revoked_at=tx.now))
+    # An enrolment code not yet used would make a new device token: it expires now.
+    unused = (
+        (ENROLMENT.c.member_id == member.id)
+        & ENROLMENT.c.used_at.is_(None)
+        & (ENROLMENT.c.expires_at > tx.now)
+    )
+    tx.conn.execute(update(ENROLMENT).where(unused).values(expires_at=tx.now))
     return {"device_ids": device_ids}
 
 

@@ -139,6 +139,7 @@ async def test_a_deactivated_member_is_shut_out_and_can_come_back(server: Runnin
         assert planned.status_code == 200, planned.text
     assert h.ws is not None
     path = f"/api/members/{li['member_id']}"
+    waiting = (await server.api.post(f"{path}/enrolment", {}))["code"]
 
     done = await _call(server, "POST", f"{path}/deactivate")
     assert done.status_code == 200, done.text
@@ -147,6 +148,12 @@ async def test_a_deactivated_member_is_shut_out_and_can_come_back(server: Runnin
     assert await _closed(h.ws) == 4401
     assert await _refused_hello(server, "patrol", li["token"]) == 4401
     assert (await _call(server, "GET", "/api/incidents", li["token"])).status_code == 401
+    # No handheld for it either: a code made before is expired, a new one refused.
+    late = await _call(server, "POST", "/api/enrol", body={"code": waiting, "device_name": "x"})
+    assert late.status_code == 410, late.text
+    assert (await _call(server, "POST", f"{path}/enrolment", body={})).status_code == 409
+    cards = await _call(server, "POST", "/api/member-cards", body={"member_ids": [li["member_id"]]})
+    assert cards.status_code == 409
     ctx = server.ctx
     assert not ctx.roster.on_shift[ctx.roster.row[li["member_id"]]], "off shift: never ranked"
     roster = await server.api.get("/api/roster")
