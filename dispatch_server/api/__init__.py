@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from dispatch_server.api import (
+    accounts,
     admin,
+    administrators,
     alarms,
+    audit,
     cards,
     check_ins,
     console,
@@ -24,8 +27,11 @@ from dispatch_server.api import (
 ROUTERS = tuple(
     module.router
     for module in (
+        accounts,
         admin,
+        administrators,
         alarms,
+        audit,
         cards,
         check_ins,
         console,

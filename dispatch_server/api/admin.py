@@ -59,7 +59,7 @@ class PartnerCreated(BaseModel):
     webhook_secret: str | None = None
 
 
-def _known_grids(ctx: CtxDep, grid_ids: list[str]) -> None:
+def known_grids(ctx: CtxDep, grid_ids: list[str]) -> None:
     unknown = [g for g in grid_ids if g not in ctx.grids.grids]
     if unknown:
         raise HTTPException(
@@ -69,25 +69,25 @@ def _known_grids(ctx: CtxDep, grid_ids: list[str]) -> None:
 
 
 @router.post("/members", status_code=status.HTTP_201_CREATED)
-async def create_member(body: NewMember, ctx: CtxDep, _: Admin) -> MemberCreated:
-    _known_grids(ctx, [body.grid_id])
+async def create_member(body: NewMember, ctx: CtxDep, who: Admin) -> MemberCreated:
+    known_grids(ctx, [body.grid_id])
     skills = [s.value for s in dict.fromkeys(body.skills)]
-    member_id, token = await people.create_member(ctx, body.name, body.grid_id, skills)
+    member_id, token = await people.create_member(ctx, body.name, body.grid_id, skills, who.actor)
     return MemberCreated(member_id=member_id, token=token)
 
 
 @router.post("/dispatchers", status_code=status.HTTP_201_CREATED)
-async def create_dispatcher(body: NewDispatcher, ctx: CtxDep, _: Admin) -> DispatcherCreated:
-    dispatcher_id, token = await people.create_dispatcher(ctx, body.name)
+async def create_dispatcher(body: NewDispatcher, ctx: CtxDep, who: Admin) -> DispatcherCreated:
+    dispatcher_id, token = await people.create_dispatcher(ctx, body.name, who.actor)
     return DispatcherCreated(dispatcher_id=dispatcher_id, token=token)
 
 
 @router.post("/partners", status_code=status.HTTP_201_CREATED)
-async def create_partner(body: NewPartner, ctx: CtxDep, _: Admin) -> PartnerCreated:
-    _known_grids(ctx, body.grids)
+async def create_partner(body: NewPartner, ctx: CtxDep, who: Admin) -> PartnerCreated:
+    known_grids(ctx, body.grids)
     url = str(body.webhook_url) if body.webhook_url else None
     partner_id, token, secret = await people.create_partner(
-        ctx, body.name, body.grids, body.kind, url
+        ctx, body.name, body.grids, body.kind, url, who.actor
     )
     return PartnerCreated(partner_id=partner_id, token=token, webhook_secret=secret)
 
@@ -99,12 +99,13 @@ async def escalation_rules(ctx: CtxDep, _: Dispatcher) -> list[dict[str, Any]]:
 
 @router.put("/escalation-rules")
 async def replace_escalation_rules(
-    body: list[EscalationRuleBody], ctx: CtxDep, _: Admin
+    body: list[EscalationRuleBody], ctx: CtxDep, who: Admin
 ) -> list[dict[str, Any]]:
     """The whole list at once: each rule fires at most once per incident."""
-    _known_grids(ctx, [r.grid_id for r in body if r.grid_id is not None])
+    known_grids(ctx, [r.grid_id for r in body if r.grid_id is not None])
     rules = [
         Rule(0, r.trigger, r.to, r.after_s, r.category.value if r.category else None, r.grid_id)
         for r in body
     ]
-    return [escalation.rule_view(r) for r in await escalation.replace_rules(ctx, rules)]
+    stored = await escalation.replace_rules(ctx, rules, who.actor)
+    return [escalation.rule_view(r) for r in stored]

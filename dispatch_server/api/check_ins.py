@@ -30,7 +30,7 @@ class RuleBody(BaseModel):
 
 
 @router.put("")
-async def put_rule(body: RuleBody, ctx: CtxDep, _: Admin) -> list[dict[str, Any]]:
+async def put_rule(body: RuleBody, ctx: CtxDep, who: Admin) -> list[dict[str, Any]]:
     if body.grid_id is not None and body.grid_id not in ctx.grids.grids:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"unknown grid {body.grid_id}")
     if body.member_id is not None and body.member_id not in ctx.roster:
@@ -38,7 +38,7 @@ async def put_rule(body: RuleBody, ctx: CtxDep, _: Admin) -> list[dict[str, Any]
     rule = None
     if body.period_s is not None:
         rule = Rule(body.period_s, body.overdue_after_s or ctx.settings.check_in_overdue_after_s)
-    await check_ins.set_rule(ctx, body.grid_id, body.member_id, rule)
+    await check_ins.set_rule(ctx, body.grid_id, body.member_id, rule, who.actor)
     return check_ins.rules_view(ctx)
 
 

@@ -22,15 +22,16 @@ class Slot(BaseModel):
 
 @router.put("/{grid_id}/{shift}")
 async def plan(
-    grid_id: str, shift: Shift, body: Slot, ctx: CtxDep, _: Admin
+    grid_id: str, shift: Shift, body: Slot, ctx: CtxDep, who: Admin
 ) -> list[dict[str, Any]]:
-    """Who patrols this grid on this shift (replaces the slot; an empty list clears it)."""
+    """Who patrols this grid on this shift (replaces the slot; an empty list clears it). A
+    deactivated member is a 409."""
     if grid_id not in ctx.grids.grids:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no grid {grid_id}")
     unknown = [m for m in body.member_ids if m not in ctx.roster]
     if unknown:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no member {', '.join(map(str, unknown))}")
-    await shifts.plan(ctx, grid_id, shift, body.member_ids)
+    await shifts.plan(ctx, grid_id, shift, body.member_ids, who.actor)
     return await shifts.view(ctx)
 
 

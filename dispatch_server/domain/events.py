@@ -51,6 +51,27 @@ class EventType(StrEnum):
     # No duty console open anywhere for the grace time, and one open again (decision 51).
     DUTY_ROOM_EMPTY = "duty_room_empty"
     DUTY_ROOM_STAFFED = "duty_room_staffed"
+    # The administration (decision 44): who was registered, changed, deactivated or given a
+    # new token, and which settings an administrator replaced. The actor is always the
+    # administrator (`admin:0` for the bootstrap token); no data ever holds a token or secret.
+    ADMINISTRATOR_REGISTERED = "administrator_registered"
+    ADMINISTRATOR_DEACTIVATED = "administrator_deactivated"
+    MEMBER_REGISTERED = "member_registered"
+    MEMBER_UPDATED = "member_updated"
+    MEMBER_DEACTIVATED = "member_deactivated"
+    MEMBER_REACTIVATED = "member_reactivated"
+    DISPATCHER_REGISTERED = "dispatcher_registered"
+    DISPATCHER_DEACTIVATED = "dispatcher_deactivated"
+    DISPATCHER_REACTIVATED = "dispatcher_reactivated"
+    PARTNER_REGISTERED = "partner_registered"
+    PARTNER_UPDATED = "partner_updated"
+    PARTNER_DEACTIVATED = "partner_deactivated"
+    PARTNER_REACTIVATED = "partner_reactivated"
+    TOKEN_ROTATED = "token_rotated"
+    WEBHOOK_TESTED = "webhook_tested"
+    ESCALATION_RULES_REPLACED = "escalation_rules_replaced"
+    ROSTER_SLOT_SET = "roster_slot_set"
+    CHECK_IN_RULE_SET = "check_in_rule_set"
 
 
 @dataclass(frozen=True)

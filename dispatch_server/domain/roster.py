@@ -113,6 +113,17 @@ class Roster:
         self.home_x[n], self.home_y[n] = home
         self.skills[n] = skills
 
+    def update(
+        self, member_id: int, name: str, grid_id: str, skills: int, home: tuple[float, float]
+    ) -> None:
+        """An administrator changed the member's name, grid or skills (decision 44): the row
+        stays where it is, with what ranking and supervision read from it."""
+        i = self.row[member_id]
+        self.names[i] = name
+        self.grids[i] = grid_id
+        self.home_x[i], self.home_y[i] = home
+        self.skills[i] = skills
+
     def set_shift(self, member_id: int, on: bool, since: float = np.nan) -> None:
         """On or off shift; `since`: when the shift started (off shift it is forgotten)."""
         i = self.row[member_id]

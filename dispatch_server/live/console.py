@@ -21,11 +21,19 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from dispatch_server.bus.base import Subscription
 from dispatch_server.clock import iso
 from dispatch_server.domain.events import Event
-from dispatch_server.live.link import close, dumps, error_frame, handshake, receive_text
+from dispatch_server.live.link import (
+    Greeted,
+    close,
+    dumps,
+    error_frame,
+    handshake,
+    receive_text,
+    register,
+)
 from dispatch_server.protocol.codes import CloseCode, ErrorCode
-from dispatch_server.protocol.frames import CONSOLE_FRAMES, Hello, Welcome
+from dispatch_server.protocol.frames import CONSOLE_FRAMES, Welcome
 from dispatch_server.protocol.parse import FrameError, parse_frame
-from dispatch_server.services.auth import Kind, Principal
+from dispatch_server.services.auth import Kind
 from dispatch_server.services.context import Context
 from dispatch_server.services.views import event_view
 from dispatch_server.store.log import events_after, last_seq
@@ -113,18 +121,34 @@ async def console_socket(ws: WebSocket, ctx: Context) -> None:
     ctx.consoles += 1
     ctx.scheduler.wake()  # the duty room watch (services/duty_room.py) looks again
     try:
-        await serve_feed(ws, ctx, *greeted, whole, "console")
+        await serve_feed(ws, ctx, greeted, whole, "console")
     finally:
         ctx.consoles -= 1
         ctx.scheduler.wake()
 
 
+class Shut:
+    """How an administrator's revocation closes a feed (live/sessions.py): the feed stops, then
+    the socket is closed with the code given."""
+
+    def __init__(self) -> None:
+        self.said: asyncio.Future[tuple[int, str]] = asyncio.get_running_loop().create_future()
+
+    def shut(self, code: int, reason: str) -> None:
+        if not self.said.done():
+            self.said.set_result((code, reason))
+
+
 async def serve_feed(
-    ws: WebSocket, ctx: Context, principal: Principal, hello: Hello, shape: Shape, socket: str
+    ws: WebSocket, ctx: Context, greeted: Greeted, shape: Shape, socket: str
 ) -> None:
-    """welcome, then the feed from `since`, until the peer goes (consoles and partners)."""
+    """welcome, then the feed from `since`, until the peer goes or its token is revoked
+    (consoles and partners)."""
+    principal, hello, _ = greeted
     sub = ctx.bus.subscribe(ctx.settings.console_queue)
+    shut = Shut()
     try:
+        await register(ctx, greeted, shut)
         head = await ctx.read(last_seq)
         welcome = Welcome(
             dispatcher_id=principal.id if principal.kind is Kind.DISPATCHER else None,
@@ -139,11 +163,17 @@ async def serve_feed(
         feed = ConsoleFeed(ctx, ws, sub, since, shape)
         async with asyncio.TaskGroup() as tasks:
             feeding = tasks.create_task(feed.run())
-            await _refuse_input(ws, socket)
+            listening = tasks.create_task(_refuse_input(ws, socket))
+            either: list[asyncio.Future[Any]] = [listening, shut.said]
+            await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
             feeding.cancel()
+            listening.cancel()
+        if shut.said.done():
+            await close(ws, *shut.said.result())
     except* TimeoutError:
         await close(ws, CloseCode.RESYNC, "send timed out; reconnect with since")
     except* (WebSocketDisconnect, RuntimeError, OSError):
         pass  # the console went away mid-send; it resumes with `since`
     finally:
+        ctx.sessions.detach(principal, shut)
         ctx.bus.unsubscribe(sub)

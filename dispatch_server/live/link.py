@@ -6,11 +6,12 @@ import asyncio
 import contextlib
 import json
 import logging
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 from pydantic import TypeAdapter
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketState
 
+from dispatch_server.live.sessions import Closable
 from dispatch_server.protocol.codes import CloseCode
 from dispatch_server.protocol.frames import ErrorFrame, Hello, ServerFrame
 from dispatch_server.protocol.parse import FrameError, parse_frame
@@ -54,9 +55,25 @@ async def receive_text(ws: WebSocket) -> str | bytes | None:
     return text if text is not None else message.get("bytes") or b""
 
 
+class Greeted(NamedTuple):
+    principal: Principal
+    hello: Hello
+    # How many revocations this instance had folded before the token was checked.
+    seen: int
+
+
+async def register(ctx: Context, greeted: Greeted, socket: Closable) -> None:
+    """Count the socket among its account's (live/sessions.py), so that revoking the account's
+    tokens closes it; if a revocation was folded since its token was checked, check again."""
+    if ctx.sessions.attach(greeted.principal, socket, greeted.seen):
+        return
+    if await ctx.authenticate(greeted.hello.token) is None:
+        socket.shut(CloseCode.UNAUTHORIZED, "token revoked")
+
+
 async def handshake(
     ws: WebSocket, ctx: Context, adapter: TypeAdapter[Any], allowed: set[Kind]
-) -> tuple[Principal, Hello] | None:
+) -> Greeted | None:
     """DESIGN.md: the first frame is `hello {token}`; a bad or missing token closes with 4401
     within 5 s, a token of the wrong kind with 4403."""
     await ws.accept()
@@ -81,6 +98,7 @@ async def handshake(
     if not isinstance(hello, Hello):
         await close(ws, CloseCode.UNAUTHORIZED, "first frame must be hello {token}")
         return None
+    seen = ctx.sessions.revocations
     principal = await ctx.authenticate(hello.token)
     if principal is None:
         await close(ws, CloseCode.UNAUTHORIZED, "unknown or revoked token")
@@ -90,7 +108,7 @@ async def handshake(
             ws, CloseCode.FORBIDDEN, f"a {principal.kind.value} token cannot use this socket"
         )
         return None
-    return principal, hello
+    return Greeted(principal, hello, seen)
 
 
 class Link:

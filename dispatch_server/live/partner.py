@@ -37,4 +37,4 @@ async def partner_socket(ws: WebSocket, ctx: Context) -> None:
             return partners.partner_frame(event, who)
         return None
 
-    await serve_feed(ws, ctx, *greeted, shape, "partner")
+    await serve_feed(ws, ctx, greeted, shape, "partner")

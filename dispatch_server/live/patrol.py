@@ -21,7 +21,7 @@ from dispatch_server.clock import iso
 from dispatch_server.domain.errors import Conflict, NotFound
 from dispatch_server.domain.incidents import ACTIVE, Incident, Reply, ResponderStatus
 from dispatch_server.domain.roster import Fix
-from dispatch_server.live.link import Link, error_frame, handshake, receive_text
+from dispatch_server.live.link import Link, error_frame, handshake, receive_text, register
 from dispatch_server.protocol.codes import ErrorCode
 from dispatch_server.protocol.frames import (
     PATROL_FRAMES,
@@ -343,6 +343,7 @@ async def patrol_socket(ws: WebSocket, ctx: Context) -> None:
     ctx.hub.attach(member_id, link, greeted[0].device_id)
     roster.link_up(member_id, ctx.clock())
     try:
+        await register(ctx, greeted, link)
         async with asyncio.TaskGroup() as tasks:
             pump = tasks.create_task(link.pump())
             session = PatrolSession(ctx, member_id, link, tasks)
@@ -351,5 +352,6 @@ async def patrol_socket(ws: WebSocket, ctx: Context) -> None:
             await session.finish()
             pump.cancel()
     finally:
+        ctx.sessions.detach(greeted.principal, link)
         if ctx.hub.detach(member_id, link):
             roster.socket_closed(member_id, ctx.clock())

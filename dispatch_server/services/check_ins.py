@@ -55,7 +55,9 @@ def apply_rules(ctx: Context) -> None:
     ctx.scheduler.wake()
 
 
-def _set_rule(tx: Tx, grid_id: str | None, member_id: int | None, rule: Rule | None) -> None:
+def _set_rule(
+    tx: Tx, grid_id: str | None, member_id: int | None, rule: Rule | None, who: str
+) -> None:
     key = (
         CHECK_IN_RULE.c.member_id == member_id
         if member_id is not None
@@ -65,6 +67,13 @@ def _set_rule(tx: Tx, grid_id: str | None, member_id: int | None, rule: Rule | N
     if rule is not None:
         row = {"grid_id": grid_id, "member_id": member_id, **rule.__dict__}
         tx.conn.execute(insert(CHECK_IN_RULE), row)
+    target = {"member_id": member_id} if member_id is not None else {"grid_id": grid_id}
+    data = {
+        **target,
+        "period_s": None if rule is None else rule.period_s,
+        "overdue_after_s": None if rule is None else rule.overdue_after_s,
+    }
+    tx.append(NewEvent(EventType.CHECK_IN_RULE_SET, who, None, data))
 
 
 async def refresh_rules(ctx: Context) -> None:
@@ -74,9 +83,14 @@ async def refresh_rules(ctx: Context) -> None:
 
 
 async def set_rule(
-    ctx: Context, grid_id: str | None, member_id: int | None, rule: Rule | None
+    ctx: Context,
+    grid_id: str | None,
+    member_id: int | None,
+    rule: Rule | None,
+    who: str = "admin:0",
 ) -> None:
-    await ctx.writer.run(lambda tx: _set_rule(tx, grid_id, member_id, rule))
+    """Set (None: remove) one grid's or member's rule, logged as `check_in_rule_set`."""
+    await ctx.writer.run(lambda tx: _set_rule(tx, grid_id, member_id, rule, who))
     await refresh_rules(ctx)
     cluster.reload(ctx, "check_in_rules")
 

@@ -32,6 +32,7 @@ from dispatch_server.duties.scheduler import Scheduler
 from dispatch_server.duties.supervisor import Supervisor
 from dispatch_server.geo.index import GridIndex
 from dispatch_server.live.hub import PatrolHub
+from dispatch_server.live.sessions import Sessions
 from dispatch_server.services.auth import Kind as PrincipalKind
 from dispatch_server.services.auth import Principal, is_admin, lookup
 from dispatch_server.services.duty_log import DutyLog
@@ -89,6 +90,9 @@ class Context:
     # How to bring each in-memory setting up to date with the database, by name (the
     # cluster reloads what another instance changed): filled in by the runtime.
     reloads: dict[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)
+    # Every socket open here, by its token's owner: an administrator's revocation closes
+    # them (live/sessions.py).
+    sessions: Sessions = field(default_factory=Sessions)
     # What GET /metrics counts as it happens (services/metrics.py); the scrape reads the rest.
     metrics: Metrics = field(default_factory=Metrics)
     # This server's own Prometheus registry (no global one: tests run several servers).
@@ -114,3 +118,16 @@ class Context:
         set_check_in_rule(
             self.roster, member_id, rule_for(member_id, grid_id, *self.check_in_rules)
         )
+
+    def update_member(
+        self, member_id: int, name: str | None, grid_id: str | None, skills: list[str] | None
+    ) -> None:
+        """The live roster after an administrator's change (None: unchanged): name, grid,
+        skills, the grid's home point and the check-in rule that follows from the grid."""
+        roster = self.roster
+        i = roster.row[member_id]
+        name = roster.names[i] if name is None else name
+        grid_id = roster.grids[i] if grid_id is None else grid_id
+        bits = int(roster.skills[i]) if skills is None else mask([Skill(s) for s in skills])
+        roster.update(member_id, name, grid_id, bits, self.grids.representative_xy(grid_id))
+        set_check_in_rule(roster, member_id, rule_for(member_id, grid_id, *self.check_in_rules))

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, insert, select, update
 from dispatch_server.clock import iso
 from dispatch_server.domain.enrolment import Code, CodeRefused, Refusal, enrol_url, refusal
 from dispatch_server.domain.enrolment import expires_at as expiry
-from dispatch_server.domain.errors import NotFound
+from dispatch_server.domain.errors import Conflict, NotFound
 from dispatch_server.domain.events import EventType, NewEvent, actor
 from dispatch_server.services.auth import Kind, issue
 from dispatch_server.services.context import Context
@@ -60,8 +60,22 @@ def _member_exists(conn: Connection, member_id: int) -> None:
         raise NotFound(f"no member {member_id}")
 
 
+def _active(conn: Connection, member_ids: list[int]) -> None:
+    """A deactivated member gets no handheld (decision 44): it is never authenticated."""
+    gone = sorted(
+        conn.execute(
+            select(MEMBER.c.id).where(
+                MEMBER.c.id.in_(member_ids), MEMBER.c.deactivated_at.is_not(None)
+            )
+        ).scalars()
+    )
+    if gone:
+        raise Conflict(f"member {', '.join(map(str, gone))} is deactivated")
+
+
 def _create(tx: Tx, member_id: int, code: str, ttl_s: float, who: str) -> float:
     _member_exists(tx.conn, member_id)
+    _active(tx.conn, [member_id])
     return _insert(tx, member_id, code, ttl_s, who)
 
 
@@ -108,6 +122,7 @@ def _create_many(
     missing = [m for m in member_ids if m not in known]
     if missing:
         raise NotFound(f"no member {', '.join(map(str, missing))}")
+    _active(tx.conn, member_ids)
     made = []
     for member_id, code in zip(member_ids, codes, strict=True):
         until = _insert(tx, member_id, code, ttl_s, who)

@@ -39,7 +39,18 @@ class Disconnect:
     device_id: int
 
 
-Effect = Deliver | Wake | Disconnect
+@dataclass(frozen=True)
+class CloseSessions:
+    """An administrator revoked an account's tokens (all of them, or only its registration
+    token): close the sockets they opened here with 4401 (decision 44)."""
+
+    kind: str
+    subject_id: int
+    reason: str
+    registration_only: bool = False
+
+
+Effect = Deliver | Wake | Disconnect | CloseSessions
 
 
 def carry_out(ctx: Context, effects: list[Effect]) -> None:
@@ -51,3 +62,5 @@ def carry_out(ctx: Context, effects: list[Effect]) -> None:
                 ctx.scheduler.wake(at)
             case Disconnect(device_id):
                 ctx.hub.revoke(device_id)
+            case CloseSessions(kind, subject_id, reason, registration_only):
+                ctx.sessions.close(kind, subject_id, reason, registration_only=registration_only)

@@ -53,18 +53,21 @@ def load_rules(conn: Connection) -> list[Rule]:
 
 
 def load_partners(conn: Connection) -> dict[int, Partner]:
+    """The partners escalation may reach: a deactivated one never is (decision 44)."""
     return {
         r.id: Partner(
             r.id, r.name, PartnerKind(r.kind), frozenset(r.grids), r.webhook_url, r.webhook_secret
         )
-        for r in conn.execute(select(PARTNER)).all()
+        for r in conn.execute(select(PARTNER).where(PARTNER.c.deactivated_at.is_(None))).all()
     }
 
 
-def _replace_rules(tx: Tx, rules: list[Rule]) -> None:
+def _replace_rules(tx: Tx, rules: list[Rule], who: str) -> None:
     tx.conn.execute(delete(ESCALATION_RULE))
     if rules:
         tx.conn.execute(insert(ESCALATION_RULE), [_rule_row(r) for r in rules])
+    data = {"rules": [_rule_row(r) for r in rules]}
+    tx.append(NewEvent(EventType.ESCALATION_RULES_REPLACED, who, None, data))
 
 
 async def refresh_rules(ctx: Context) -> None:
@@ -77,8 +80,9 @@ async def refresh_partners(ctx: Context) -> None:
     ctx.partners = await ctx.read(load_partners)
 
 
-async def replace_rules(ctx: Context, rules: list[Rule]) -> list[Rule]:
-    await ctx.writer.run(lambda tx: _replace_rules(tx, rules))
+async def replace_rules(ctx: Context, rules: list[Rule], who: str = "admin:0") -> list[Rule]:
+    """The whole list at once, logged as `escalation_rules_replaced` by `who`."""
+    await ctx.writer.run(lambda tx: _replace_rules(tx, rules, who))
     await refresh_rules(ctx)
     cluster.reload(ctx, "escalation_rules")
     return ctx.escalation_rules

@@ -23,7 +23,7 @@ from dispatch_server.domain.incidents import (
     security,
 )
 from dispatch_server.domain.roll_calls import RollCall
-from dispatch_server.services import check_ins, escalation, roll_calls
+from dispatch_server.services import accounts, check_ins, escalation, roll_calls
 from dispatch_server.services.context import Context
 from dispatch_server.services.effects import Deliver, Disconnect, Effect, Wake, carry_out
 from dispatch_server.services.frames import alert_update_for, assignment_for
@@ -147,6 +147,9 @@ def apply(ctx: Context, event: Event) -> list[Effect]:
         # the event (one that another instance wrote arrives by the log's notice, or the
         # once-a-second look at the log).
         return [Disconnect(event.data["device_id"])]
+    if event.type in accounts.FOLDED:
+        # An administrator's change: the roster follows, revoked tokens' sockets close.
+        return accounts.apply(ctx, event)
     if event.incident_id is None:
         return []
     return _incident(ctx, event)

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 
 from dispatch_server.clock import iso
+from dispatch_server.domain.errors import Conflict
 from dispatch_server.domain.escalation import Partner, PartnerKind
 from dispatch_server.domain.events import EventType, NewEvent, actor
 from dispatch_server.services import cluster
@@ -16,8 +17,11 @@ from dispatch_server.services.context import Context
 from dispatch_server.store.log import Tx
 from dispatch_server.store.tables import DISPATCHER, MEMBER, PARTNER
 
+# Who registers when nobody says: the bootstrap administrator (tests, the CLI).
+ADMIN = "admin:0"
 
-def _create_member(tx: Tx, name: str, grid_id: str, skills: list[str]) -> tuple[int, str]:
+
+def _create_member(tx: Tx, name: str, grid_id: str, skills: list[str], who: str) -> tuple[int, str]:
     member_id = tx.conn.execute(
         insert(MEMBER).returning(MEMBER.c.id),
         {
@@ -28,31 +32,38 @@ def _create_member(tx: Tx, name: str, grid_id: str, skills: list[str]) -> tuple[
             "created_at": tx.now,
         },
     ).scalar_one()
+    data = {"member_id": member_id, "name": name, "grid_id": grid_id, "skills": skills}
+    tx.append(NewEvent(EventType.MEMBER_REGISTERED, who, None, data))
     return member_id, issue(tx.conn, Kind.MEMBER, member_id, tx.now)
 
 
 async def create_member(
-    ctx: Context, name: str, grid_id: str, skills: list[str]
+    ctx: Context, name: str, grid_id: str, skills: list[str], who: str = ADMIN
 ) -> tuple[int, str]:
-    member_id, token = await ctx.writer.run(lambda tx: _create_member(tx, name, grid_id, skills))
+    """Register a member (logged as `member_registered` by `who`) and give it a token."""
+    member_id, token = await ctx.writer.run(
+        lambda tx: _create_member(tx, name, grid_id, skills, who)
+    )
     ctx.add_member(member_id, name, grid_id, skills)
     cluster.reload(ctx, "members")
     return member_id, token
 
 
-def _create_dispatcher(tx: Tx, name: str) -> tuple[int, str]:
+def _create_dispatcher(tx: Tx, name: str, who: str) -> tuple[int, str]:
     dispatcher_id = tx.conn.execute(
         insert(DISPATCHER).returning(DISPATCHER.c.id), {"name": name, "created_at": tx.now}
     ).scalar_one()
+    data = {"dispatcher_id": dispatcher_id, "name": name}
+    tx.append(NewEvent(EventType.DISPATCHER_REGISTERED, who, None, data))
     return dispatcher_id, issue(tx.conn, Kind.DISPATCHER, dispatcher_id, tx.now)
 
 
-async def create_dispatcher(ctx: Context, name: str) -> tuple[int, str]:
-    return await ctx.writer.run(lambda tx: _create_dispatcher(tx, name))
+async def create_dispatcher(ctx: Context, name: str, who: str = ADMIN) -> tuple[int, str]:
+    return await ctx.writer.run(lambda tx: _create_dispatcher(tx, name, who))
 
 
 def _create_partner(
-    tx: Tx, name: str, grids: list[str], kind: str, webhook_url: str | None
+    tx: Tx, name: str, grids: list[str], kind: str, webhook_url: str | None, who: str
 ) -> tuple[int, str, str | None]:
     secret = new_token() if webhook_url else None
     partner_id = tx.conn.execute(
@@ -66,14 +77,28 @@ def _create_partner(
             "created_at": tx.now,
         },
     ).scalar_one()
+    # Whether it has a webhook, never the secret.
+    data = {
+        "partner_id": partner_id,
+        "name": name,
+        "kind": kind,
+        "grids": grids,
+        "webhook": webhook_url is not None,
+    }
+    tx.append(NewEvent(EventType.PARTNER_REGISTERED, who, None, data))
     return partner_id, issue(tx.conn, Kind.PARTNER, partner_id, tx.now), secret
 
 
 async def create_partner(
-    ctx: Context, name: str, grids: list[str], kind: PartnerKind, webhook_url: str | None
+    ctx: Context,
+    name: str,
+    grids: list[str],
+    kind: PartnerKind,
+    webhook_url: str | None,
+    who: str = ADMIN,
 ) -> tuple[int, str, str | None]:
     result = await ctx.writer.run(
-        lambda tx: _create_partner(tx, name, grids, kind.value, webhook_url)
+        lambda tx: _create_partner(tx, name, grids, kind.value, webhook_url, who)
     )
     partner_id, _, secret = result
     ctx.partners[partner_id] = Partner(
@@ -86,8 +111,13 @@ async def create_partner(
 def _set_shift(tx: Tx, member_id: int, on: bool) -> bool:
     """Start or end a shift; the same request twice writes nothing the second time."""
     was = tx.conn.execute(
-        select(MEMBER.c.on_shift, MEMBER.c.grid_id).where(MEMBER.c.id == member_id)
+        select(MEMBER.c.on_shift, MEMBER.c.grid_id, MEMBER.c.deactivated_at).where(
+            MEMBER.c.id == member_id
+        )
     ).one()
+    if on and was.deactivated_at is not None:
+        # A frame that was on its way when the administrator deactivated the member.
+        raise Conflict("this member was deactivated")
     if bool(was.on_shift) != on:
         kind = EventType.SHIFT_STARTED if on else EventType.SHIFT_ENDED
         data = {"member_id": member_id, "grid_id": was.grid_id}

@@ -8,9 +8,11 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select
 
+from dispatch_server.domain.errors import Conflict
+from dispatch_server.domain.events import EventType, NewEvent
 from dispatch_server.services.context import Context
 from dispatch_server.store.log import Tx
-from dispatch_server.store.tables import ROSTER_SLOT
+from dispatch_server.store.tables import MEMBER, ROSTER_SLOT
 
 
 class Shift(StrEnum):
@@ -18,17 +20,31 @@ class Shift(StrEnum):
     EVENING = "evening"
 
 
-def _replace(tx: Tx, grid_id: str, shift: Shift, member_ids: list[int]) -> None:
+def _replace(tx: Tx, grid_id: str, shift: Shift, member_ids: list[int], who: str) -> None:
+    ids = list(dict.fromkeys(member_ids))
+    gone = sorted(
+        tx.conn.execute(
+            select(MEMBER.c.id).where(MEMBER.c.id.in_(ids), MEMBER.c.deactivated_at.is_not(None))
+        ).scalars()
+    )
+    if gone:  # "deactivated members are never planned" (decision 44)
+        raise Conflict(f"member {', '.join(map(str, gone))} is deactivated")
     slot = (ROSTER_SLOT.c.grid_id == grid_id) & (ROSTER_SLOT.c.shift == shift.value)
     tx.conn.execute(delete(ROSTER_SLOT).where(slot))
-    for member_id in dict.fromkeys(member_ids):
+    for member_id in ids:
         tx.conn.execute(
             insert(ROSTER_SLOT), {"grid_id": grid_id, "shift": shift.value, "member_id": member_id}
         )
+    data = {"grid_id": grid_id, "shift": shift.value, "member_ids": ids}
+    tx.append(NewEvent(EventType.ROSTER_SLOT_SET, who, None, data))
 
 
-async def plan(ctx: Context, grid_id: str, shift: Shift, member_ids: list[int]) -> None:
-    await ctx.writer.run(lambda tx: _replace(tx, grid_id, shift, member_ids))
+async def plan(
+    ctx: Context, grid_id: str, shift: Shift, member_ids: list[int], who: str = "admin:0"
+) -> None:
+    """Replace one slot of the plan, logged as `roster_slot_set` by `who`; Conflict (nothing
+    written) when a member in it is deactivated."""
+    await ctx.writer.run(lambda tx: _replace(tx, grid_id, shift, member_ids, who))
 
 
 def _slots(conn: Connection) -> list[Any]:

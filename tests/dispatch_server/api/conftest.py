@@ -78,6 +78,11 @@ class Scene:
             "member_id": str(self.member_id),
             "device_id": str(self.device_id),
             "media_id": str(self.media_id),
+            # The scene's partner and duty volunteer are the first of each; no named
+            # administrator exists.
+            "partner_id": "1",
+            "dispatcher_id": "1",
+            "administrator_id": "1",
             **ids,
         }
         return path.format(**values)

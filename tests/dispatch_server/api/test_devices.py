@@ -96,6 +96,9 @@ async def test_a_code_is_never_a_bearer_token(server: Running) -> None:
         "media_id": "1",
         "grid_id": "G01",
         "shift": "morning",
+        "dispatcher_id": "1",
+        "partner_id": str(partner["partner_id"]),
+        "administrator_id": "1",
     }
     async with httpx.AsyncClient(base_url=server.base, timeout=10) as c:
         openapi = (await c.get("/openapi.json")).json()

@@ -241,6 +241,8 @@ def _refused_tokens(route: Route, scene: Scene) -> list[str]:
     """Tokens of a kind (or a subject) this route refuses, whatever the rest says."""
     if route.partner:
         return [scene.member_token, scene.dispatcher_token]
+    if route.path == "/api/whoami":
+        return []  # any valid token may ask who it is
     if route.path == "/api/alarms":
         # Any member may raise an alarm; nobody else may.
         return [scene.server.api.admin_token, scene.dispatcher_token, scene.partner_token]

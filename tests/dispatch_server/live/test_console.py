@@ -30,14 +30,15 @@ def _seqs(events: list[dict[str, Any]]) -> list[int]:
 
 async def test_live_events_and_resume_with_since(server: Running) -> None:
     d = await server.api.dispatcher()
-    console = await server.console(d["token"]).connect()
-    assert console.welcome["last_seq"] == 0
     h = await _handheld(server)
+    console = await server.console(d["token"]).connect()
+    start = console.welcome["last_seq"]
+    assert start == 2, "the two registrations are on record (decision 44)"
     await h.start_shift()
     first = await h.alarm(category="theft")
     live = await console.events_until(lambda got: len(got) == 2)
     assert [e["type"] for e in live] == ["shift_started", "incident_opened"]
-    assert _seqs(live) == [1, 2]
+    assert _seqs(live) == [start + 1, start + 2]
     opened = live[1]
     assert opened["incident_id"] == first["incident_id"] and opened["category"] == "theft"
     for key in ("grid_id", "lon", "lat", "reporter_id", "responders"):
@@ -50,13 +51,13 @@ async def test_live_events_and_resume_with_since(server: Running) -> None:
     # after the resume's head and be taken for the next alarm's event (a flaky test).
     for reply in away:
         await _until_escalated(server, reply["incident_id"])
-    back = await server.console(d["token"]).connect(since=2)
+    back = await server.console(d["token"]).connect(since=start + 2)
     head = back.welcome["last_seq"]
     replayed = await back.events_until(lambda got: bool(got) and got[-1]["seq"] == head)
     assert sum(e["type"] == "incident_opened" for e in replayed) == 5
     await h.alarm()  # attended now: one event
     replayed += await back.events_until(lambda got: bool(got) and got[-1]["seq"] == head + 1)
-    assert _seqs(replayed) == list(range(3, head + 2))
+    assert _seqs(replayed) == list(range(start + 3, head + 2))
     # Nothing more arrives: no duplicate of what was replayed.
     try:
         extra = await back.event(timeout=0.3)

@@ -53,8 +53,9 @@ async def test_commits_and_changes_are_announced(
     member_id, _ = await people.create_member(ctx, "Li", "G03", [])
     await people.set_shift(ctx, member_id, True)
     assert published == [
+        ("log", {"from": me, "seq": 1}),  # member_registered (decision 44)
         ("reload", {"from": me, "what": "members"}),
-        ("log", {"from": me, "seq": 1}),
+        ("log", {"from": me, "seq": 2}),
     ]
 
 

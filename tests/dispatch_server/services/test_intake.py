@@ -107,12 +107,13 @@ async def test_an_alarm_is_committed_before_it_is_accepted(ctx: Context, hands: 
 
 async def test_without_its_own_fix_the_alarm_is_at_the_last_fix_or_home(ctx: Context) -> None:
     reporter, _ = await _members(ctx)
+    seen = await head(ctx)  # registering them is on record too
     ctx.consoles = 1
     at_home = await raise_alarm(ctx, reporter, alert())
     x, y = ctx.grids.representative_xy("G01")
     ctx.roster.set_fix(reporter, Fix(x, y, 5.0, ctx.clock()))
     at_fix = await raise_alarm(ctx, reporter, alert())
-    home, fixed = [e.data for e in await logged(ctx)]
+    home, fixed = [e.data for e in await logged(ctx, seen)]
     assert home["point_source"] == "reporter_grid" and home["grid_id"] == "G03"
     assert fixed["point_source"] == "reporter_fix" and fixed["grid_id"] == "G01"
     assert at_home.incident_id != at_fix.incident_id
@@ -120,6 +121,7 @@ async def test_without_its_own_fix_the_alarm_is_at_the_last_fix_or_home(ctx: Con
 
 async def test_a_retried_alert_id_answers_the_same_incident(ctx: Context) -> None:
     reporter, neighbour = await _members(ctx)
+    seen = await head(ctx)  # registering them is on record too
     frame = alert("fire")
     first = await raise_alarm(ctx, reporter, frame)
     again = await raise_alarm(ctx, reporter, frame)
@@ -127,7 +129,7 @@ async def test_a_retried_alert_id_answers_the_same_incident(ctx: Context) -> Non
     assert first.unattended and not again.unattended, "a retry is not a new unattended alarm"
     with pytest.raises(Conflict, match="another member"):
         await raise_alarm(ctx, neighbour, frame)
-    assert [e.type.value for e in await logged(ctx)] == ["incident_opened"]
+    assert [e.type.value for e in await logged(ctx, seen)] == ["incident_opened"]
 
     def count(conn: Any) -> int:
         return int(conn.execute(select(func.count()).select_from(INCIDENT)).scalar_one())
@@ -137,12 +139,13 @@ async def test_a_retried_alert_id_answers_the_same_incident(ctx: Context) -> Non
 
 async def test_with_no_console_open_the_alarm_is_unattended(ctx: Context) -> None:
     reporter, _ = await _members(ctx)
+    seen = await head(ctx)  # registering them is on record too
     ctx.consoles = 0
     alone = await raise_alarm(ctx, reporter, alert())
     ctx.consoles = 2
     watched = await raise_alarm(ctx, reporter, alert())
     assert alone.unattended and not watched.unattended
-    assert [e.data["unattended"] for e in await logged(ctx)] == [True, False]
+    assert [e.data["unattended"] for e in await logged(ctx, seen)] == [True, False]
     assert ctx.active[alone.incident_id].unattended
 
 
@@ -217,13 +220,14 @@ async def test_a_retry_keeps_the_first_press_time(ctx: Context, hands: Hands) ->
     """The handheld sends the same pressed_at on every retry; a retry that says otherwise
     (another handheld's bug, a clock set meanwhile) changes nothing: it writes nothing."""
     reporter, _ = await _members(ctx)
+    seen = await head(ctx)  # registering them is on record too
     first = alert("fire", pressed_at=iso(hands.now - 20))
     hands.now += 5
     again = alert("fire", alert_id=str(first.alert_id), pressed_at=iso(hands.now - 1))
     opened = await raise_alarm(ctx, reporter, first)
     retried = await raise_alarm(ctx, reporter, again)
     assert retried.duplicate and retried.incident_id == opened.incident_id
-    [event] = await logged(ctx)
+    [event] = await logged(ctx, seen)
     assert event.data["pressed_at"] == iso(hands.now - 25)
     _, view = await ctx.read(incidents.detail, opened.incident_id)
     assert view["pressed_at"] == iso(hands.now - 25) and view["opened_at"] == iso(hands.now)

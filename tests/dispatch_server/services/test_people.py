@@ -12,7 +12,7 @@ from dispatch_server.services.auth import Kind, Principal
 from dispatch_server.services.context import Context
 from dispatch_server.store.log import Tx
 from dispatch_server.store.tables import MEMBER
-from tests.dispatch_server.services.conftest import Hands, logged
+from tests.dispatch_server.services.conftest import Hands, head, logged
 
 
 async def test_a_new_member_can_sign_in_and_is_in_live_state(ctx: Context) -> None:
@@ -21,7 +21,20 @@ async def test_a_new_member_can_sign_in_and_is_in_live_state(ctx: Context) -> No
     assert member_id in ctx.roster and ctx.roster.name(member_id) == "Li"
     other, _ = await people.create_member(ctx, "Wang", "G03", [])
     assert other != member_id
-    assert await logged(ctx) == [], "registering is not an event"
+    # Decision 44: registering is on record, as the administrator's, with no token in it.
+    registered = [(e.type, e.actor, e.data) for e in await logged(ctx)]
+    assert registered == [
+        (
+            "member_registered",
+            "admin:0",
+            {"member_id": member_id, "name": "Li", "grid_id": "G03", "skills": ["first_aid"]},
+        ),
+        (
+            "member_registered",
+            "admin:0",
+            {"member_id": other, "name": "Wang", "grid_id": "G03", "skills": []},
+        ),
+    ]
 
 
 async def test_a_dispatcher_and_partners_with_and_without_a_webhook(ctx: Context) -> None:
@@ -43,6 +56,7 @@ async def test_a_dispatcher_and_partners_with_and_without_a_webhook(ctx: Context
 
 async def test_the_same_shift_change_twice_is_written_once(ctx: Context, hands: Hands) -> None:
     member_id, _ = await people.create_member(ctx, "Li", "G03", [])
+    seen = await head(ctx)
     assert await people.set_shift(ctx, member_id, True)
     hands.now += 5
     assert await people.set_shift(ctx, member_id, True)  # a retry
@@ -50,7 +64,7 @@ async def test_the_same_shift_change_twice_is_written_once(ctx: Context, hands: 
     hands.now += 5
     assert not await people.set_shift(ctx, member_id, False)
     assert not await people.set_shift(ctx, member_id, False)
-    events = await logged(ctx)
+    events = await logged(ctx, seen)
     assert [(e.type.value, e.data) for e in events] == [
         ("shift_started", {"member_id": member_id, "grid_id": "G03"}),
         ("shift_ended", {"member_id": member_id, "grid_id": "G03"}),
