@@ -48,6 +48,8 @@ class EventType(StrEnum):
     # the retention duty deleted the bytes of some.
     MEDIA_ATTACHED = "media_attached"
     MEDIA_EXPIRED = "media_expired"
+    # An administrator applied a grid file to the live server (decision 45).
+    GRIDS_APPLIED = "grids_applied"
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,10 @@ stops the components is runtime.py, the one module that knows them all.
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 from prometheus_client import CollectorRegistry
@@ -41,6 +42,7 @@ from dispatch_server.settings import Settings
 from dispatch_server.store.log import LogWriter
 
 T = TypeVar("T")
+NO_HOME = (math.nan, math.nan)
 
 
 @dataclass
@@ -48,6 +50,7 @@ class Context:
     settings: Settings
     admin_token: str
     clock: Clock
+    # The map in service; swapped whole when a grid set is applied (services/grid_sets.py).
     grids: GridIndex
     reader: Engine
     writer: LogWriter
@@ -89,6 +92,10 @@ class Context:
     # How to bring each in-memory setting up to date with the database, by name (the
     # cluster reloads what another instance changed): filled in by the runtime.
     reloads: dict[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)
+    # The applied grid set the map comes from (None: the grid file, DISPATCH_GRIDS).
+    grid_set_id: int | None = None
+    # Notices for the consoles open here that are not logged events (`grids_changed`).
+    console_notices: set[asyncio.Queue[dict[str, Any]]] = field(default_factory=set)
     # What GET /metrics counts as it happens (services/metrics.py); the scrape reads the rest.
     metrics: Metrics = field(default_factory=Metrics)
     # This server's own Prometheus registry (no global one: tests run several servers).
@@ -109,7 +116,9 @@ class Context:
         return await self.read(lookup, token)
 
     def add_member(self, member_id: int, name: str, grid_id: str, skills: list[str]) -> None:
-        home = self.grids.representative_xy(grid_id)
+        # A member of a retired grid can only be a deactivated one (an active member keeps
+        # a grid from being removed): no home point.
+        home = self.grids.representative_xy(grid_id) if grid_id in self.grids.grids else NO_HOME
         self.roster.add(member_id, name, grid_id, mask([Skill(s) for s in skills]), home)
         set_check_in_rule(
             self.roster, member_id, rule_for(member_id, grid_id, *self.check_in_rules)
