@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, HTTPException, Request, Response, status
+from fastapi import APIRouter, Body, HTTPException, Request, Response
 from fastapi.responses import JSONResponse
 
 from dispatch_server.api.checked import CheckedRoute
@@ -32,19 +32,20 @@ class UploadRoute(CheckedRoute):
 
 
 async def _read_at_most(request: Request, limit: int) -> None:
-    too_large = HTTPException(
-        status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, f"a grid file may be at most {limit} bytes"
-    )
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise too_large
+        raise _too_large(limit)
     got = bytearray()
     async for piece in request.stream():
         got += piece
         if len(got) > limit:
-            raise too_large
+            raise _too_large(limit)
     # What Request.body() keeps once read: the checks and FastAPI read it from there.
     request._body = bytes(got)
+
+
+def _too_large(limit: int) -> HTTPException:
+    return HTTPException(413, f"a grid file may be at most {limit} bytes")
 
 
 router = APIRouter(prefix="/api", tags=["grids"], route_class=UploadRoute)
