@@ -150,7 +150,7 @@ def _prepare_database(
     members to load. The schema is the migrations' business (store/schema.py)."""
     with engine.begin() as conn:
         # The grid table follows the map chosen; grids it lacks are retired, never deleted.
-        grid_sets.keep_grids(conn, grids, now)
+        grid_sets.keep_grids(conn, list(grids.grids.values()), now)
         escalation.seed_rules(conn)
         rows = conn.execute(
             select(

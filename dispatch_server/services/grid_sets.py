@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -23,7 +23,7 @@ from dispatch_server.domain.events import EventType, NewEvent
 from dispatch_server.domain.grid_sets import Current, Diff, canonical_sha256, diff, report
 from dispatch_server.domain.incidents import Status
 from dispatch_server.geo.check import CollectionCheck, check_collection
-from dispatch_server.geo.grids import GridLoadError, grids_from_collection
+from dispatch_server.geo.grids import Grid, GridLoadError, grids_from_collection
 from dispatch_server.geo.index import GridIndex
 from dispatch_server.services import cluster
 from dispatch_server.services.context import Context
@@ -195,7 +195,7 @@ def _apply(
         insert(GRID_SET).returning(GRID_SET.c.id),
         {"geojson": document, "sha256": sha, "applied_at": tx.now, "applied_by": actor},
     ).scalar_one()
-    keep_grids(tx.conn, checked, tx.now)
+    keep_grids(tx.conn, checked.grids, tx.now)
     data = {
         "grid_set_id": grid_set_id,
         "sha256": sha,
@@ -207,10 +207,9 @@ def _apply(
     return Applied(grid_set_id, answer, True)
 
 
-def keep_grids(conn: Connection, checked: CollectionCheck | GridIndex, now: float) -> None:
+def keep_grids(conn: Connection, grids: Sequence[Grid], now: float) -> None:
     """The grid table in step with a map: its grids upserted (and no longer retired), the
     others retired. Rows are never deleted: incidents and the log name them."""
-    grids = checked.grids if isinstance(checked, CollectionCheck) else list(checked.grids.values())
     have = set(conn.execute(select(GRID.c.id)).scalars())
     for grid in grids:
         row = {
