@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,44 +78,41 @@ def current_grids(conn: Connection) -> dict[str, Current]:
     return {r.id: Current(r.feature, r.name_zh, r.name_en) for r in rows}
 
 
+# What can keep a grid from being removed, each as (kind, the grid's column, the id
+# column, and which rows count); partners are read apart (their grids are a JSON list).
+NEEDS: tuple[tuple[str, Any, Any, Any], ...] = (
+    ("members", MEMBER.c.grid_id, MEMBER.c.id, MEMBER.c.deactivated_at.is_(None)),
+    (
+        "open_incidents",
+        INCIDENT.c.grid_id,
+        INCIDENT.c.id,
+        INCIDENT.c.status != Status.RESOLVED.value,
+    ),
+    ("roster", ROSTER_SLOT.c.grid_id, ROSTER_SLOT.c.member_id, None),
+    ("check_in_rules", CHECK_IN_RULE.c.grid_id, CHECK_IN_RULE.c.id, None),
+    ("escalation_rules", ESCALATION_RULE.c.grid_id, ESCALATION_RULE.c.id, None),
+)
+
+
 def needs(conn: Connection, grid_ids: list[str]) -> dict[str, dict[str, list[Any]]]:
     """For each grid: what still needs it, by kind (decision 45), as ids."""
     found: dict[str, dict[str, list[Any]]] = {g: {} for g in grid_ids}
     if not grid_ids:
         return found
-
-    def add(kind: str, pairs: Iterable[tuple[str, Any]]) -> None:
-        for grid_id, ident in pairs:
-            ids = found[grid_id].setdefault(kind, [])
-            if ident not in ids:
-                ids.append(ident)
-
-    add(
-        "members",
-        _pairs(conn, MEMBER.c.grid_id, MEMBER.c.id, grid_ids, MEMBER.c.deactivated_at.is_(None)),
-    )
-    add(
-        "open_incidents",
-        _pairs(
-            conn,
-            INCIDENT.c.grid_id,
-            INCIDENT.c.id,
-            grid_ids,
-            INCIDENT.c.status != Status.RESOLVED.value,
-        ),
-    )
-    add("partners", _partners(conn, grid_ids))
-    add("roster", _pairs(conn, ROSTER_SLOT.c.grid_id, ROSTER_SLOT.c.member_id, grid_ids))
-    add("check_in_rules", _pairs(conn, CHECK_IN_RULE.c.grid_id, CHECK_IN_RULE.c.id, grid_ids))
-    add("escalation_rules", _pairs(conn, ESCALATION_RULE.c.grid_id, ESCALATION_RULE.c.id, grid_ids))
+    for kind, grid_col, id_col, counts in NEEDS:
+        query = select(grid_col, id_col).where(grid_col.in_(grid_ids)).order_by(id_col)
+        if counts is not None:
+            query = query.where(counts)
+        _add(found, kind, [(row[0], row[1]) for row in conn.execute(query)])
+    _add(found, "partners", _partners(conn, grid_ids))
     return found
 
 
-def _pairs(
-    conn: Connection, grid_col: Any, id_col: Any, grid_ids: list[str], *where: Any
-) -> list[tuple[str, Any]]:
-    query = select(grid_col, id_col).where(grid_col.in_(grid_ids), *where).order_by(id_col)
-    return [(row[0], row[1]) for row in conn.execute(query)]
+def _add(found: dict[str, dict[str, list[Any]]], kind: str, pairs: list[tuple[str, Any]]) -> None:
+    for grid_id, ident in pairs:
+        ids = found[grid_id].setdefault(kind, [])
+        if ident not in ids:  # a member planned for both shifts is named once
+            ids.append(ident)
 
 
 def _partners(conn: Connection, grid_ids: list[str]) -> list[tuple[str, int]]:

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from dispatch_server.settings import SAMPLE_GRIDS
-from dispatch_server.store.tables import EVENT, GRID, GRID_SET
+from dispatch_server.store.tables import CHECK_IN_RULE, EVENT, GRID, GRID_SET
 from tests.dispatch_server.conftest import Engines
 from tests.support.servers import Running, in_process, settings_for
 
@@ -121,6 +121,50 @@ async def test_removing_a_grid_a_member_needs_is_refused_naming_the_member(
     assert refused.status_code == 422
     assert counts(engines) == (0, 0, 0)
     assert "G09" in await grid_ids(server)
+
+
+async def test_every_kind_of_need_blocks_a_removal_with_its_ids(
+    server: Running, engines: Engines
+) -> None:
+    dispatcher = await server.api.dispatcher()
+    reporter = await server.api.member("桂花苑报警", "G09")
+    planned = await server.api.member("排班", "G01")
+    partner = await server.api.post("/api/partners", {"name": "保安", "grids": ["G09", "G02"]})
+    async with server.api.client(server.api.admin_token) as admin:
+        slot = await admin.put(
+            "/api/roster/G09/evening", json={"member_ids": [planned["member_id"]]}
+        )
+        assert slot.status_code == 200, slot.text
+        rule = await admin.put("/api/check-in-rules", json={"grid_id": "G09", "period_s": 900})
+        assert rule.status_code == 200, rule.text
+        rules = (await admin.get("/api/escalation-rules")).json()
+        kept = [{k: v for k, v in r.items() if k != "rule_id"} for r in rules]
+        scoped = {"trigger": "immediate", "to": "security", "after_s": 0, "grid_id": "G09"}
+        stored = await admin.put("/api/escalation-rules", json=[*kept, scoped])
+        assert stored.status_code == 200, stored.text
+    escalation_id = next(r["rule_id"] for r in stored.json() if r["grid_id"] == "G09")
+    hand = await server.handheld(reporter["token"]).connect()
+    incident_id = (await hand.alarm())["incident_id"]  # no fix: placed in the reporter's grid
+    incident = await server.api.get(f"/api/incidents/{incident_id}", dispatcher["token"])
+    assert incident["grid_id"] == "G09"
+    with engines().connect() as conn:
+        check_in_id = conn.execute(
+            select(CHECK_IN_RULE.c.id).where(CHECK_IN_RULE.c.grid_id == "G09")
+        ).scalar_one()
+
+    report = (await call(server, "POST", "/api/grids/check", without(sample(), "G09"))).json()
+    [removed] = report["removed"]
+    assert {b["code"]: b["ids"] for b in removed["blockers"]} == {
+        "members": [reporter["member_id"]],
+        "open_incidents": [incident_id],
+        "partners": [partner["partner_id"]],
+        "roster": [planned["member_id"]],
+        "check_in_rules": [check_in_id],
+        "escalation_rules": [escalation_id],
+    }
+    assert report["ok"] is False
+    # G02 is covered by the partner too, but stays: only removed grids are looked at.
+    assert [r["grid_id"] for r in report["removed"]] == ["G09"]
 
 
 async def test_apply_adds_changes_and_removes_grids_live(server: Running, engines: Engines) -> None:
