@@ -20,7 +20,7 @@ from fastapi import FastAPI
 from sqlalchemy.exc import DBAPIError
 from uvicorn.config import LOGGING_CONFIG
 
-from dispatch_server import structured_logs
+from dispatch_server import runtime, structured_logs
 from dispatch_server.app import create_app
 from dispatch_server.cards import command as cards_command
 from dispatch_server.geo.grids import GridLoadError, load_grids
@@ -106,11 +106,14 @@ def serve(args: argparse.Namespace) -> int:
         print(f"dispatch-server: refusing to start: {problem}", file=sys.stderr)
         return 2
     try:
-        GridIndex(load_grids(settings.grids), settings.grid_overlap_tolerance_m2)
         if (fresh := missing_sqlite_file(settings.database_url)) is not None:
+            # Refused before a database file is made; a new one has no applied grid set.
+            GridIndex(load_grids(settings.grids), settings.grid_overlap_tolerance_m2)
             made = upgrade(settings.database_url)
             print(f"Database: created {fresh} at schema {made.after}", flush=True)
         check_current(settings.database_url)
+        # The newest applied grid set, else the file (decision 45): what `Grids:` says.
+        grids_source = runtime.choose_grids_at(settings).source
         if (database := sqlite_file(settings.database_url)) is not None:
             with inuse.serving(database):  # a restore under way: say so before listening
                 pass
@@ -130,7 +133,7 @@ def serve(args: argparse.Namespace) -> int:
     base = f"{scheme}://{host_shown}:{port}"
     server = uvicorn.Server(uvicorn_config(create_app(settings), settings))
     print(f"Database: {shown(settings.database_url)}", flush=True)
-    print(f"Grids: {settings.grids}", flush=True)
+    print(f"Grids: {grids_source}", flush=True)
     print(f"Console: {base}/", flush=True)
     print(f"Admin pages: {base}/admin/", flush=True)
     print(f"API docs: {base}/docs", flush=True)

@@ -21,11 +21,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from functools import partial
 
 import httpx
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Engine, select
 
 from dispatch_server.bus.link import link_for
 from dispatch_server.bus.memory import MemoryBus
@@ -43,6 +45,7 @@ from dispatch_server.services import (
     cluster,
     duty_room,
     escalation,
+    grid_sets,
     observer,
     people,
     roll_calls,
@@ -66,10 +69,11 @@ from dispatch_server.store.engine import (
 )
 from dispatch_server.store.log import LogWriter
 from dispatch_server.store.schema import check_current
-from dispatch_server.store.tables import GRID, MEMBER
+from dispatch_server.store.tables import MEMBER
 
 CHECKPOINTS = "checkpoints"
 LOG_WRITER = "log_writer"
+log = logging.getLogger(__name__)
 
 
 @contextlib.asynccontextmanager
@@ -101,37 +105,67 @@ def policy_from(settings: Settings) -> RankPolicy:
     )
 
 
-def _sync_grids(conn: Connection, grids: GridIndex) -> None:
-    """Keep the grid table in step with the files: the files are the source of grid geometry."""
-    have = set(conn.execute(select(GRID.c.id)).scalars())
-    for grid_id, grid in grids.grids.items():
-        row = {
-            "name_zh": grid.name_zh,
-            "name_en": grid.name_en,
-            "kind": grid.kind,
-            "feature": grid.feature,
-        }
-        if grid_id in have:
-            conn.execute(GRID.update().where(GRID.c.id == grid_id), row)
-        else:
-            conn.execute(GRID.insert(), {"id": grid_id, **row})
+@dataclass(frozen=True)
+class Map:
+    """The map a start serves: the newest applied grid set, else the grid file (decision 45)."""
+
+    grids: GridIndex
+    grid_set_id: int | None
+    source: str  # for the log line and the CLI: which set (when, by whom), or which file
 
 
-def _prepare_database(engine: Engine, grids: GridIndex) -> list[tuple[int, str, str, list[str]]]:
+def choose_grids(engine: Engine, settings: Settings) -> Map:
+    """The newest applied grid set when the database has one (DISPATCH_GRIDS is then ignored,
+    and the log says so), else the grid file as always. A broken set (it was checked when
+    applied, so only a hand-edited database has one) raises GridLoadError naming it."""
+    tolerance = settings.grid_overlap_tolerance_m2
+    with engine.connect() as conn:
+        head = grid_sets.newest(conn)
+        document = None if head is None else grid_sets.geojson_of(conn, head.grid_set_id)
+    if head is None:
+        grids = GridIndex(load_grids(settings.grids), tolerance)
+        return Map(grids, None, str(settings.grids))
+    source = grid_sets.describe(head)
+    log.info(
+        "grids: %s is the map; DISPATCH_GRIDS (%s) is ignored while the database has an "
+        "applied grid set (upload the file again to go back to it)",
+        source,
+        settings.grids,
+    )
+    return Map(grid_sets.index_of(document, head, tolerance), head.grid_set_id, source)
+
+
+def choose_grids_at(settings: Settings) -> Map:
+    """`choose_grids` on an engine of its own (the CLI's check before it serves)."""
+    engine = make_engine(settings.database_url)
+    try:
+        return choose_grids(engine, settings)
+    finally:
+        engine.dispose()
+
+
+def _prepare_database(
+    engine: Engine, grids: GridIndex, now: float
+) -> list[tuple[int, str, str, list[str]]]:
     """Data the server keeps in step on start (grids, default escalation rules), and the
     members to load. The schema is the migrations' business (store/schema.py)."""
     with engine.begin() as conn:
-        _sync_grids(conn, grids)
+        # The grid table follows the map chosen; grids it lacks are retired, never deleted.
+        grid_sets.keep_grids(conn, list(grids.grids.values()), now)
         escalation.seed_rules(conn)
         rows = conn.execute(
-            select(MEMBER.c.id, MEMBER.c.name, MEMBER.c.grid_id, MEMBER.c.skills).order_by(
-                MEMBER.c.id
-            )
+            select(
+                MEMBER.c.id,
+                MEMBER.c.name,
+                MEMBER.c.grid_id,
+                MEMBER.c.skills,
+                MEMBER.c.deactivated_at,
+            ).order_by(MEMBER.c.id)
         ).all()
-    missing = sorted({r.grid_id for r in rows} - set(grids.grids))
+    missing = sorted({r.grid_id for r in rows if r.deactivated_at is None} - set(grids.grids))
     if missing:
         raise RuntimeError(
-            f"members belong to grids that the grid files no longer have: {', '.join(missing)}"
+            f"members belong to grids that the map no longer has: {', '.join(missing)}"
         )
     return [(r.id, r.name, r.grid_id, list(r.skills)) for r in rows]
 
@@ -139,7 +173,6 @@ def _prepare_database(engine: Engine, grids: GridIndex) -> list[tuple[int, str, 
 async def _build(
     stack: contextlib.AsyncExitStack, settings: Settings, admin_token: str, clock: Clock
 ) -> Context:
-    grids = GridIndex(load_grids(settings.grids), settings.grid_overlap_tolerance_m2)
     # First, before anything connects: a refusal must not leave an empty SQLite file behind.
     await asyncio.to_thread(check_current, settings.database_url)
     if (database := sqlite_file(settings.database_url)) is not None:
@@ -149,7 +182,9 @@ async def _build(
     stack.callback(writer_engine.dispose)
     reader = make_engine(settings.database_url)
     stack.callback(reader.dispose)
-    members = await asyncio.to_thread(_prepare_database, writer_engine, grids)
+    chosen = await asyncio.to_thread(choose_grids, reader, settings)
+    grids = chosen.grids
+    members = await asyncio.to_thread(_prepare_database, writer_engine, grids, clock())
     # On PostgreSQL other instances may share the log: the writer takes the cluster-wide
     # write lock and reads what they wrote (store/log.py); one instance leads the deadlines.
     shared = not is_sqlite(settings.database_url)
@@ -183,6 +218,7 @@ async def _build(
         http=http,
         cluster=Cluster(link_for(settings.bus_url, settings.bus_prefix)),
         leader=leader,
+        grid_set_id=chosen.grid_set_id,
     )
     ctx.registry = registry(
         Live(
@@ -201,6 +237,7 @@ async def _build(
         escalation_rules=partial(escalation.refresh_rules, ctx),
         partners=partial(escalation.refresh_partners, ctx),
         check_in_rules=partial(check_ins.refresh_rules, ctx),
+        grids=partial(grid_sets.reload_grids, ctx),
     )
     await escalation.refresh_rules(ctx)
     await escalation.refresh_partners(ctx)

@@ -72,6 +72,8 @@ class EventType(StrEnum):
     ESCALATION_RULES_REPLACED = "escalation_rules_replaced"
     ROSTER_SLOT_SET = "roster_slot_set"
     CHECK_IN_RULE_SET = "check_in_rule_set"
+    # An administrator applied a grid file to the live server (decision 45).
+    GRIDS_APPLIED = "grids_applied"
 
 
 @dataclass(frozen=True)

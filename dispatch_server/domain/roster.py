@@ -9,6 +9,7 @@ This module holds state only; `responders.rank` decides.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar
 
@@ -173,6 +174,14 @@ class Roster:
         i = self.row[member_id]
         self.fix_x[i], self.fix_y[i], self.fix_at[i] = fix.x, fix.y, fix.at
         self.fix_acc[i] = np.nan if fix.accuracy_m is None else fix.accuracy_m
+
+    def reproject(self, move: Callable[[F64, F64], tuple[F64, F64]]) -> None:
+        """Every point kept in metres (fixes, home points) moved by `move(x, y)`, column-wise:
+        a new grid set may centre the projection elsewhere (decision 45). No fix (NaN)
+        stays no fix."""
+        n = len(self.ids)
+        self.fix_x[:n], self.fix_y[:n] = move(self.fix_x[:n], self.fix_y[:n])
+        self.home_x[:n], self.home_y[:n] = move(self.home_x[:n], self.home_y[:n])
 
     def fix(self, member_id: int) -> Fix | None:
         i = self.row[member_id]

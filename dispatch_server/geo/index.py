@@ -139,16 +139,11 @@ class GridIndex:
         return Location(self.grid_ids[nearest], False, float(distances.min()))
 
     def _refuse_overlaps(self, tolerance_m2: float) -> None:
-        pairs = self._tree.query(self._shapes, predicate="intersects")
-        for i, j in sorted(zip(pairs[0].tolist(), pairs[1].tolist(), strict=True)):
-            if i >= j:
-                continue
-            overlap_m2 = float(self._shapes[i].intersection(self._shapes[j]).area)
-            if overlap_m2 > tolerance_m2:
-                raise GridLoadError(
-                    f"grids {self.grid_ids[i]!r} and {self.grid_ids[j]!r} overlap by "
-                    f"{overlap_m2:.1f} m² (tolerance {tolerance_m2:g} m²)"
-                )
+        for i, j, overlap_m2 in _overlaps(self._shapes, self._tree, tolerance_m2)[:1]:
+            raise GridLoadError(
+                f"grids {self.grid_ids[i]!r} and {self.grid_ids[j]!r} overlap by "
+                f"{overlap_m2:.1f} m² (tolerance {tolerance_m2:g} m²)"
+            )
 
     def _find_neighbours(self) -> dict[str, frozenset[str]]:
         pairs = self._tree.query(self._shapes, predicate="dwithin", distance=NEIGHBOUR_GAP_M)
@@ -157,6 +152,31 @@ class GridIndex:
             if i != j:
                 found[self.grid_ids[i]].add(self.grid_ids[j])
         return {grid_id: frozenset(ids) for grid_id, ids in found.items()}
+
+
+def find_overlaps(grids: Sequence[Grid], tolerance_m2: float) -> list[tuple[int, int, float]]:
+    """Every pair of grids (positions in `grids`, i < j) overlapping by more than
+    `tolerance_m2`, with the overlap in m², measured as a GridIndex of them would measure it
+    (same centred projection). What `GridIndex` refuses, all at once, for an upload's check.
+
+    Raises ValueError when the grids cannot be projected (centred near a pole)."""
+    if not grids:
+        return []
+    projection = _centred_projection(grids)
+    shapes = [projection.geometry_to_xy(g.geometry) for g in grids]
+    return _overlaps(shapes, shapely.STRtree(shapes), tolerance_m2)
+
+
+def _overlaps(shapes: list[Any], tree: Any, tolerance_m2: float) -> list[tuple[int, int, float]]:
+    pairs = tree.query(shapes, predicate="intersects")
+    found = []
+    for i, j in sorted(zip(pairs[0].tolist(), pairs[1].tolist(), strict=True)):
+        if i >= j:
+            continue
+        overlap_m2 = float(shapes[i].intersection(shapes[j]).area)
+        if overlap_m2 > tolerance_m2:
+            found.append((i, j, overlap_m2))
+    return found
 
 
 def _by_id(grids: Sequence[Grid]) -> dict[str, Grid]:

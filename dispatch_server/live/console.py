@@ -39,6 +39,8 @@ from dispatch_server.services.views import event_view
 from dispatch_server.store.log import events_after, last_seq
 
 PAGE = 500
+# Notices (frames that are not logged events, e.g. `grids_changed`) queued per console.
+NOTICES_MAX = 16
 
 
 Shape = Callable[[Event], Awaitable[dict[str, Any] | None]]
@@ -61,13 +63,23 @@ class ConsoleFeed:
         self.sub = sub
         self.cursor = cursor  # the last seq this peer has been sent (or shown nothing of)
         self.shape = shape
+        # Events and notices go out from two tasks: one frame at a time.
+        self.sending = asyncio.Lock()
 
     async def send(self, event: Event) -> None:
         frame = await self.shape(event)
         if frame is not None:
-            async with asyncio.timeout(self.ctx.settings.send_timeout_s):
-                await self.ws.send_text(dumps(frame))
+            await self._send_frame(frame)
         self.cursor = event.seq
+
+    async def tell(self, notices: asyncio.Queue[dict[str, Any]]) -> None:
+        """Notices as they come, between events: they carry no seq (docs/protocol.md)."""
+        while True:
+            await self._send_frame(await notices.get())
+
+    async def _send_frame(self, frame: dict[str, Any]) -> None:
+        async with self.sending, asyncio.timeout(self.ctx.settings.send_timeout_s):
+            await self.ws.send_text(dumps(frame))
 
     async def catch_up(self) -> None:
         while True:
@@ -120,9 +132,12 @@ async def console_socket(ws: WebSocket, ctx: Context) -> None:
         return
     ctx.consoles += 1
     ctx.scheduler.wake()  # the duty room watch (services/duty_room.py) looks again
+    notices: asyncio.Queue[dict[str, Any]] = asyncio.Queue(NOTICES_MAX)
+    ctx.console_notices.add(notices)
     try:
-        await serve_feed(ws, ctx, greeted, whole, "console")
+        await serve_feed(ws, ctx, greeted, whole, "console", notices)
     finally:
+        ctx.console_notices.discard(notices)
         ctx.consoles -= 1
         ctx.scheduler.wake()
 
@@ -140,10 +155,15 @@ class Shut:
 
 
 async def serve_feed(
-    ws: WebSocket, ctx: Context, greeted: Greeted, shape: Shape, socket: str
+    ws: WebSocket,
+    ctx: Context,
+    greeted: Greeted,
+    shape: Shape,
+    socket: str,
+    notices: asyncio.Queue[dict[str, Any]] | None = None,
 ) -> None:
     """welcome, then the feed from `since`, until the peer goes or its token is revoked
-    (consoles and partners)."""
+    (consoles and partners); with `notices`, those too."""
     principal, hello, _ = greeted
     sub = ctx.bus.subscribe(ctx.settings.console_queue)
     shut = Shut()
@@ -163,11 +183,14 @@ async def serve_feed(
         feed = ConsoleFeed(ctx, ws, sub, since, shape)
         async with asyncio.TaskGroup() as tasks:
             feeding = tasks.create_task(feed.run())
+            telling = tasks.create_task(feed.tell(notices)) if notices is not None else None
             listening = tasks.create_task(_refuse_input(ws, socket))
             either: list[asyncio.Future[Any]] = [listening, shut.said]
             await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
             feeding.cancel()
             listening.cancel()
+            if telling is not None:
+                telling.cancel()
         if shut.said.done():
             await close(ws, *shut.said.result())
     except* TimeoutError:

@@ -19,6 +19,7 @@ import logging
 from typing import Any
 
 from dispatch_server.bus.presence import merge_presence
+from dispatch_server.geo.projection import LocalProjection
 from dispatch_server.services.context import Context
 
 log = logging.getLogger(__name__)
@@ -56,12 +57,38 @@ def presence(ctx: Context) -> dict[str, Any]:
         if fix is not None:
             entry += [fix.x, fix.y, fix.accuracy_m, fix.at]
         members.append(entry)
-    return {"from": ctx.cluster.instance, "consoles": ctx.consoles, "members": members}
+    projection = ctx.grids.projection
+    return {
+        "from": ctx.cluster.instance,
+        "consoles": ctx.consoles,
+        "members": members,
+        # Fixes are in this instance's metres: the centre they are measured from.
+        "origin": [projection.lon0, projection.lat0],
+    }
 
 
 def apply_presence(ctx: Context, message: dict[str, Any]) -> None:
-    merge_presence(ctx.cluster, ctx.roster, ctx.hub.has, ctx.clock(), message)
+    merge_presence(ctx.cluster, ctx.roster, ctx.hub.has, ctx.clock(), in_our_metres(ctx, message))
     ctx.scheduler.wake()  # someone silent may be heard again, or the reverse
+
+
+def in_our_metres(ctx: Context, message: dict[str, Any]) -> dict[str, Any]:
+    """A peer's presence with its fixes moved into this instance's metres. Instances swap to
+    a new grid set a moment apart (decision 45), and the projection is centred on the grids:
+    for that moment a peer measures from another centre."""
+    origin = message.get("origin")
+    ours = ctx.grids.projection
+    if origin is None or (float(origin[0]), float(origin[1])) == (ours.lon0, ours.lat0):
+        return message
+    theirs = LocalProjection(float(origin[0]), float(origin[1]))
+
+    def moved(entry: list[Any]) -> list[Any]:
+        if len(entry) <= 2:
+            return entry
+        x, y = ours.to_xy(*theirs.to_lonlat(float(entry[2]), float(entry[3])))
+        return [entry[0], entry[1], x, y, *entry[4:]]
+
+    return {**message, "members": [moved(e) for e in message["members"]]}
 
 
 async def reload_now(ctx: Context, what: str) -> None:

@@ -7,9 +7,10 @@ stops the components is runtime.py, the one module that knows them all.
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import httpx
 from prometheus_client import CollectorRegistry
@@ -42,6 +43,7 @@ from dispatch_server.settings import Settings
 from dispatch_server.store.log import LogWriter
 
 T = TypeVar("T")
+NO_HOME = (math.nan, math.nan)
 
 
 @dataclass
@@ -49,6 +51,7 @@ class Context:
     settings: Settings
     admin_token: str
     clock: Clock
+    # The map in service; swapped whole when a grid set is applied (services/grid_sets.py).
     grids: GridIndex
     reader: Engine
     writer: LogWriter
@@ -93,6 +96,10 @@ class Context:
     # Every socket open here, by its token's owner: an administrator's revocation closes
     # them (live/sessions.py).
     sessions: Sessions = field(default_factory=Sessions)
+    # The applied grid set the map comes from (None: the grid file, DISPATCH_GRIDS).
+    grid_set_id: int | None = None
+    # Notices for the consoles open here that are not logged events (`grids_changed`).
+    console_notices: set[asyncio.Queue[dict[str, Any]]] = field(default_factory=set)
     # What GET /metrics counts as it happens (services/metrics.py); the scrape reads the rest.
     metrics: Metrics = field(default_factory=Metrics)
     # This server's own Prometheus registry (no global one: tests run several servers).
@@ -113,7 +120,9 @@ class Context:
         return await self.read(lookup, token)
 
     def add_member(self, member_id: int, name: str, grid_id: str, skills: list[str]) -> None:
-        home = self.grids.representative_xy(grid_id)
+        # A member of a retired grid can only be a deactivated one (an active member keeps
+        # a grid from being removed): no home point.
+        home = self.grids.representative_xy(grid_id) if grid_id in self.grids.grids else NO_HOME
         self.roster.add(member_id, name, grid_id, mask([Skill(s) for s in skills]), home)
         set_check_in_rule(
             self.roster, member_id, rule_for(member_id, grid_id, *self.check_in_rules)

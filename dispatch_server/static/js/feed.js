@@ -8,8 +8,11 @@
 // The partner page uses the same feed on /ws/partner: it starts with `lastSeq` null (the feed
 // then starts at the server's head, the `last_seq` of `welcome`), and passes no `onGap`, since
 // a partner sees only some events and its seqs jump by design.
+//
+// Frames without a seq are notices, not events (`grids_changed`: the map was replaced):
+// they go to `onNotice` and leave the seq alone.
 
-export function openFeed({token, lastSeq = null, onEvent, onState, onGap = null, path = "/ws/console"}) {
+export function openFeed({token, lastSeq = null, onEvent, onState, onGap = null, onNotice = null, path = "/ws/console"}) {
   const stats = {received: 0, applied: 0, duplicates: 0, gaps: 0, connects: 0};
   let seq = lastSeq;
   let ws = null;
@@ -33,7 +36,7 @@ export function openFeed({token, lastSeq = null, onEvent, onState, onGap = null,
         return;
       }
       if (frame.type === "error") { console.warn(`${path} error`, frame); return; }
-      if (typeof frame.seq !== "number") return;
+      if (typeof frame.seq !== "number") { if (onNotice) onNotice(frame); return; }
       stats.received += 1;
       if (frame.seq <= seq) { stats.duplicates += 1; return; }
       if (onGap && frame.seq !== seq + 1) { stats.gaps += 1; onGap(seq, frame.seq); }

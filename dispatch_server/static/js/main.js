@@ -221,6 +221,19 @@ async function flush() {
   }
 }
 
+/** A frame that is not a logged event: `grids_changed` (an administrator applied a new grid
+ * file; docs/protocol.md) redraws the map, the roll-call buttons and the log's grid list. */
+async function notice(frame) {
+  if (frame.type !== "grids_changed") return;
+  try {
+    S.grids = await S.api.get("/api/grids");
+    S.map?.setGrids(S.grids);
+    relabel();
+  } catch (e) {
+    toast(t("failed", {msg: e.message}));
+  }
+}
+
 async function loadAll() {
   const [config, grids] = await Promise.all([S.api.get("/api/console-config"), S.api.get("/api/grids")]);
   S.config = config;
@@ -351,7 +364,7 @@ async function signIn(token) {
   const lastSeq = await loadAll();
   showView("incidents");
   S.feed = openFeed({
-    token, lastSeq, onEvent: apply, onState: setConn,
+    token, lastSeq, onEvent: apply, onState: setConn, onNotice: notice,
     onGap: (from) => { S.dirtySince = S.dirtySince === null ? from : Math.min(from, S.dirtySince); },
   });
   setConn("connecting");

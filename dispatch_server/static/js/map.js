@@ -104,6 +104,16 @@ export class GridMap {
     this.fitted = true;  // follow the map's size with "fit all" until the volunteer zooms
     this.tileCache = new Map();
     this.draws = 0;
+    this.setGrids(grids, false);
+    this.tools = svg.parentElement?.querySelector(".map-tools") ?? null;
+    this.listen();
+    new ResizeObserver(() => this.schedule()).observe(svg);
+  }
+
+  /** The grids to draw: at start, and again when an administrator applies a new grid file
+   * (the console socket's `grids_changed`). The view stays where the volunteer put it. */
+  setGrids(grids, redraw = true) {
+    this.grids = grids;
     this.shapes = grids.features.map((f) => {
       const world = rings(f.geometry).map((ring) => ring.map(([lon, lat]) => project(lon, lat)));
       const xs = world.flat().map((p) => p[0]), ys = world.flat().map((p) => p[1]);
@@ -115,9 +125,7 @@ export class GridMap {
     const b = this.shapes.map((s) => s.bbox);
     this.bounds = [Math.min(...b.map((v) => v[0])), Math.min(...b.map((v) => v[1])),
       Math.max(...b.map((v) => v[2])), Math.max(...b.map((v) => v[3]))];
-    this.tools = svg.parentElement?.querySelector(".map-tools") ?? null;
-    this.listen();
-    new ResizeObserver(() => this.schedule()).observe(svg);
+    if (redraw) this.schedule();
   }
 
   // ---- the view ------------------------------------------------------------------------------

@@ -223,7 +223,9 @@ def test_id_of_the_wrong_type_is_refused(tmp_path: Path) -> None:
 def test_properties_that_are_not_an_object_are_refused(tmp_path: Path) -> None:
     odd = feature("A")
     odd["properties"] = ["G1"]
-    assert "features[0]: 'properties' is not an object" in refusal(write(tmp_path, [odd]))
+    # The id still comes from the feature's own `id`, so the message names it.
+    message = refusal(write(tmp_path, [odd]))
+    assert "feature 'A' (features[0]): 'properties' is not an object" in message
 
 
 def test_not_a_feature_is_refused(tmp_path: Path) -> None:

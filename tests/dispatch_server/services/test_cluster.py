@@ -13,6 +13,7 @@ from sqlalchemy import insert
 from dispatch_server.bus.link import MemoryLink
 from dispatch_server.bus.presence import PEER_TIMEOUT_S, Cluster
 from dispatch_server.domain.roster import Fix
+from dispatch_server.geo.projection import LocalProjection
 from dispatch_server.services import cluster, people
 from dispatch_server.services.context import Context
 from dispatch_server.services.intake import raise_alarm
@@ -73,6 +74,7 @@ async def test_presence_says_who_is_connected_here(
         "from": ctx.cluster.instance,
         "consoles": 1,
         "members": [[li, hands.now, 10.0, 20.0, 5.0, hands.now - 1]],
+        "origin": [ctx.grids.projection.lon0, ctx.grids.projection.lat0],
     }
     assert wang not in (m[0] for m in cluster.presence(ctx)["members"])
 
@@ -102,6 +104,27 @@ async def test_a_peers_presence_is_merged_and_wakes_the_clocks(
     assert ctx.cluster is not None
     cluster.apply_presence(ctx, {"from": ctx.cluster.instance, "consoles": 9, "members": []})
     assert cluster.consoles_open(ctx) == 0, "an instance ignores its own presence"
+
+
+async def test_a_peers_fixes_measured_from_another_centre_are_moved_into_ours(
+    ctx: Context, hands: Hands, published: list[tuple[str, Any]]
+) -> None:
+    """Decision 45: for the moment between two instances swapping grid sets, their
+    projections differ; a fix keeps its place on the ground."""
+    li, _ = await people.create_member(ctx, "Li", "G03", [])
+    ours = ctx.grids.projection
+    theirs = LocalProjection(ours.lon0 + 0.01, ours.lat0 - 0.005)
+    lon, lat = 113.0412, 28.1333
+    message = {
+        "from": "peer",
+        "consoles": 0,
+        "members": [[li, hands.now, *theirs.to_xy(lon, lat), 4.0, hands.now]],
+        "origin": [theirs.lon0, theirs.lat0],
+    }
+    cluster.apply_presence(ctx, message)
+    fix = ctx.roster.fix(li)
+    assert fix is not None and fix.accuracy_m == 4.0
+    assert ours.to_lonlat(fix.x, fix.y) == pytest.approx((lon, lat), abs=1e-9)
 
 
 async def test_reload_now_runs_the_registered_reload(

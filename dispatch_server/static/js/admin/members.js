@@ -40,7 +40,7 @@ export async function render(box, app) {
           m.deactivated_at ? t("deactivated") : t("active"),
           actions(app, m, () => { state.editing = m; drawForm(); formBox.scrollIntoView(); }, redraw),
         ]),
-        (i) => ({"data-member": String(shown[i].member_id), class: shown[i].deactivated_at ? "inactive" : null}))));
+        (i) => ({"data-member": String(shown[i].member_id), class: shown[i].deactivated_at ? "inactive" : null})));
   }
 
   box.replaceChildren(h("h2", {}, t("members_title")), formBox, listBox);
