@@ -28,7 +28,26 @@ function row(app, ev) {
     h("td", {class: "details"}, details(ev.data)));
 }
 
-/** The event's data as short "key: value" pairs; ids and lists as they are. */
+/** The event's data in words: "key: value" pairs, lists joined, a change as "old → new",
+ * empty values left out (an audit line is read by people, not parsed). */
 function details(data) {
-  return Object.entries(data ?? {}).map(([k, v]) => `${k}: ${typeof v === "object" ? JSON.stringify(v) : v}`).join(" · ");
+  return Object.entries(data ?? {}).filter(([, v]) => present(v))
+    .map(([k, v]) => (k === "changes" ? changes(v) : `${k}: ${value(v)}`)).join(" · ");
+}
+
+/** `{field: [old, new]}` as "field: old → new". */
+function changes(v) {
+  return Object.entries(v).map(([k, [was, now]]) => `${k}: ${value(was) || "—"} → ${value(now) || "—"}`).join(" · ");
+}
+
+function present(v) {
+  return v !== null && v !== undefined && !(Array.isArray(v) && v.length === 0);
+}
+
+function value(v) {
+  if (Array.isArray(v)) return v.map(value).join(typeof v[0] === "object" ? "; " : ", ");
+  if (v !== null && typeof v === "object") {
+    return Object.entries(v).filter(([, x]) => present(x)).map(([k, x]) => `${k} ${value(x)}`).join(", ");
+  }
+  return v === null || v === undefined ? "" : String(v);
 }

@@ -96,6 +96,6 @@ function drawTest(box, r) {
     ? t("test_error", {error: r.error ?? "?"})
     : t(r.ok ? "test_ok" : "test_bad", {code: r.status_code, ms: Math.round(r.elapsed_ms)});
   box.className = `test-result ${r.ok ? "ok" : "bad"}`;
-  box.replaceChildren(h("strong", {}, words),
-    r.body ? h("details", {open: true}, h("summary", {}, t("answer_body")), h("pre", {}, r.body)) : null);
+  box.replaceChildren(h("strong", {}, words));
+  if (r.body) box.append(h("details", {open: true}, h("summary", {}, t("answer_body")), h("pre", {}, r.body)));
 }

@@ -69,15 +69,17 @@ export function toast(text) {
 /** Shows secrets (tokens, webhook secrets) that the server will never show again. */
 export function showSecrets(items, extra = null) {
   const dialog = document.getElementById("secret");
-  dialog.replaceChildren(
+  const parts = [
     h("h2", {}, t("token_title")),
     h("p", {class: "hint"}, t("token_hint")),
-    items.map(({label, value}) => h("div", {class: "secret"},
+    ...items.map(({label, value}) => h("div", {class: "secret"},
       h("div", {}, label),
       h("code", {class: "secret-value"}, value),
       h("button", {type: "button", onclick: (e) => copy(value, e.target)}, t("copy")))),
     extra,
-    h("button", {type: "button", class: "secondary", id: "secret-close", onclick: () => dialog.close()}, t("close")));
+    h("button", {type: "button", class: "secondary", id: "secret-close", onclick: () => dialog.close()}, t("close")),
+  ];
+  dialog.replaceChildren(...parts.filter(Boolean));
   dialog.showModal();
 }
 
