@@ -41,6 +41,7 @@ from dispatch_server.live.hub import PatrolHub
 from dispatch_server.services import (
     check_ins,
     cluster,
+    drills,
     escalation,
     observer,
     people,
@@ -257,6 +258,7 @@ def clock_sources(ctx: Context) -> list[Source]:
             "escalation", lambda: escalation.next_check(ctx), partial(escalation.apply_due, ctx)
         ),
         Source(RETENTION, retention.next_check, retention.apply_due),
+        Source("drills", lambda: drills.next_check(ctx), partial(drills.apply_due, ctx)),
     ]
 
 

@@ -48,6 +48,10 @@ class EventType(StrEnum):
     # the retention duty deleted the bytes of some.
     MEDIA_ATTACHED = "media_attached"
     MEDIA_EXPIRED = "media_expired"
+    # Drills (decision 50): one scheduled, and one started (its member's handheld was asked to
+    # press the red key; `member_id` null when nobody could be picked).
+    DRILL_SCHEDULED = "drill_scheduled"
+    DRILL_STARTED = "drill_started"
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from dispatch_server.protocol.frames import (
     AssignmentStatusRecorded,
     CheckInDue,
     CheckInRecorded,
+    DrillFrame,
     Coming,
     ErrorFrame,
     RollCallAnswer,
@@ -199,6 +200,7 @@ WIRE: list[tuple[ServerFrame, dict[str, Any]]] = [
         {"type": "check_in_due", "state": "warning", "since": AT},
     ),
     (CheckInRecorded(at=AT), {"type": "check_in_recorded", "at": AT}),
+    (DrillFrame(drill_id=3), {"type": "drill", "drill_id": 3}),
     (
         ErrorFrame(code="conflict", message="taken", ref_type="alert", alert_id="5f0c"),
         {
