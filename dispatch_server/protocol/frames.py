@@ -262,6 +262,8 @@ class AlertUpdate(ServerFrame):
     # Security partners: `none`, `called` (the log shows one got it), `acknowledged`. A plain
     # string, like `status`.
     security: str = "none"
+    # `true` for a drill (decision 50); left out otherwise.
+    drill: bool | None = None
 
 
 class ShiftState(ServerFrame):
@@ -291,6 +293,8 @@ class AssignmentFrame(ServerFrame):
     # Left out for an alarm; `roll_call` (with `roll_call_id`) or `check_in` otherwise.
     source: str | None = None
     roll_call_id: int | None = None
+    # `true` for a drill (decision 50); left out otherwise.
+    drill: bool | None = None
 
 
 class AssignmentRecorded(ServerFrame):
