@@ -88,8 +88,8 @@ class View:
     check_in_wanted: bool = False
     stopped_because: str | None = None
     last_error: str | None = None
-    # A drill the centre asked for (decision 50): the screen says "DRILL: press the red key".
-    # This client's alarms do not carry `drill_id` yet, so its alarm counts as a real one.
+    # A drill the centre asked for (decision 50): the screen says "DRILL: press the red key",
+    # and the next alarm carries it.
     drill_id: int | None = None
 
 
