@@ -43,6 +43,7 @@ from dispatch_server.live.hub import PatrolHub
 from dispatch_server.services import (
     check_ins,
     cluster,
+    drills,
     duty_room,
     escalation,
     grid_sets,
@@ -297,6 +298,7 @@ def clock_sources(ctx: Context) -> list[Source]:
         ),
         Source(RETENTION, retention.next_check, retention.apply_due),
         Source(duty_room.NAME, room.next_check, room.apply_due),
+        Source("drills", lambda: drills.next_check(ctx), partial(drills.apply_due, ctx)),
     ]
 
 

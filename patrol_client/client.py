@@ -91,7 +91,9 @@ class PatrolClient:
         pressed = time.time()
         fix = self.position.fix() if self.position else None
         where = (fix.lon, fix.lat, fix.accuracy_m) if fix else None
-        alarm = await asyncio.to_thread(self.outbox.add, category, note, where, pressed)
+        # The press the centre asked for with a `drill` frame answers that drill (decision 50).
+        drill, self.view.drill_id = self.view.drill_id, None
+        alarm = await asyncio.to_thread(self.outbox.add, category, note, where, pressed, drill)
         self._poke()
         return alarm
 

@@ -28,6 +28,7 @@ from dispatch_server.protocol.frames import (
     AssignmentStatusRecorded,
     CheckInDue,
     CheckInRecorded,
+    DrillFrame,
     ErrorFrame,
     RollCallFrame,
     RollCallRecorded,
@@ -87,6 +88,9 @@ class View:
     check_in_wanted: bool = False
     stopped_because: str | None = None
     last_error: str | None = None
+    # A drill the centre asked for (decision 50): the screen says "DRILL: press the red key",
+    # and the next alarm carries it.
+    drill_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -246,6 +250,8 @@ class HandheldCore:
                 self.view.check_in_due = None
             case ErrorFrame():
                 return self._error(frame)
+            case DrillFrame():
+                self.view.drill_id = frame.drill_id
             case Welcome():
                 self.welcome(frame)
             case Unknown():

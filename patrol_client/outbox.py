@@ -141,11 +141,13 @@ CREATE TABLE IF NOT EXISTS alarm (
     disposition TEXT,
     detail TEXT,
     updated_at REAL NOT NULL,
-    pressed_at TEXT
+    pressed_at TEXT,
+    drill_id INTEGER
 )
 """
-# 0: before `pressed_at` (files made before the press time was kept); 1: with it.
-SCHEMA_VERSION = 1
+# 0: before `pressed_at` (files made before the press time was kept); 1: with it; 2: with
+# `drill_id` (decision 50).
+SCHEMA_VERSION = 2
 
 
 def iso_utc(ts: float) -> str:
@@ -165,6 +167,8 @@ def migrate(db: sqlite3.Connection) -> None:
             columns = {row[1] for row in db.execute("PRAGMA table_info(alarm)")}
             if "pressed_at" not in columns:
                 db.execute("ALTER TABLE alarm ADD COLUMN pressed_at TEXT")
+            if "drill_id" not in columns:
+                db.execute("ALTER TABLE alarm ADD COLUMN drill_id INTEGER")
             rows = db.execute("SELECT seq, created_at FROM alarm WHERE pressed_at IS NULL")
             db.executemany(
                 "UPDATE alarm SET pressed_at = ? WHERE seq = ?",
@@ -193,6 +197,8 @@ class Alarm:
     detail: str | None = None
     # When the key was pressed: UTC ISO 8601 with milliseconds, the same on every send.
     pressed_at: str | None = None
+    # The drill this press answers (the centre's `drill` frame), if any.
+    drill_id: int | None = None
 
     def frame(self) -> dict[str, Any]:
         """The `alert` frame: the same alert_id on every retry, so it opens one incident."""
@@ -209,6 +215,8 @@ class Alarm:
             out["note"] = self.note
         if self.pressed_at is not None:
             out["pressed_at"] = self.pressed_at
+        if self.drill_id is not None:
+            out["drill_id"] = self.drill_id
         return out
 
 
@@ -233,19 +241,34 @@ class Outbox:
         note: str | None = None,
         fix: tuple[float, float, float | None] | None = None,
         pressed_at: float | None = None,
+        drill_id: int | None = None,
     ) -> Alarm:
         """Write a new alarm durably; only then may anyone say it is queued. `pressed_at`:
-        when the key was pressed (seconds since the epoch; default now)."""
+        when the key was pressed (seconds since the epoch; default now); `drill_id`: the
+        drill it answers."""
         now = time.time()
         lon, lat, acc = fix if fix is not None else (None, None, None)
         pressed = iso_utc(now if pressed_at is None else pressed_at)
         alarm = Alarm(str(uuid.uuid4()), now, category, AlarmState.QUEUED, lon, lat, acc, note)
-        alarm = replace(alarm, pressed_at=pressed)
-        row = (alarm.alert_id, now, lon, lat, acc, category, note, alarm.state.value, now, pressed)
+        alarm = replace(alarm, pressed_at=pressed, drill_id=drill_id)
+        row = (
+            alarm.alert_id,
+            now,
+            lon,
+            lat,
+            acc,
+            category,
+            note,
+            alarm.state.value,
+            now,
+            pressed,
+            drill_id,
+        )
         with self._lock:
             self._db.execute(
                 "INSERT INTO alarm (alert_id, created_at, lon, lat, accuracy_m, category, note,"
-                " state, updated_at, pressed_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " state, updated_at, pressed_at, drill_id)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 row,
             )
         return alarm
@@ -319,6 +342,7 @@ class Outbox:
                 disposition=r["disposition"],
                 detail=r["detail"],
                 pressed_at=r["pressed_at"],
+                drill_id=r["drill_id"],
             )
             for r in rows
         ]

@@ -34,6 +34,7 @@ TEXT: dict[str, dict[str, str]] = {
         "answered": "已回复",
         "unattended": "值班台暂时无人，请同时向身边的人呼救",
         "check_in": "报平安  (C)",
+        "drill": "演练：请按红色报警键",
         "check_in_warning": "请报平安！",
         "check_in_overdue": "未按时报平安，中心已收到提醒",
         "answer_by": "请在此时间前回复",
@@ -68,6 +69,7 @@ TEXT: dict[str, dict[str, str]] = {
         "answered": "answered",
         "unattended": "no one at the duty console right now: call out to people near you too",
         "check_in": "Check in  (C)",
+        "drill": "DRILL: press the red key now",
         "check_in_warning": "Please check in!",
         "check_in_overdue": "Check-in overdue: the centre has been alerted",
         "answer_by": "answer by",
@@ -152,6 +154,7 @@ class HandheldApp(App[int]):
 
     def compose(self) -> ComposeResult:
         yield Static(id="status")
+        yield Static(self.t["drill"], id="drill", classes="title")
         yield Button(self.t["alarm"], id="alarm", variant="error")
         yield Button(self.t["shift_on"], id="shift")
         with Vertical(id="check_in_box"):
@@ -203,6 +206,7 @@ class HandheldApp(App[int]):
         self.query_one("#alarms", Static).update(
             "\n".join(describe(a, self.t) for a in alarms) or self.t["none"]
         )
+        self.query_one("#drill").display = view.drill_id is not None
         self._show_assignment()
         self._show_roll_call()
         due = view.check_in_due

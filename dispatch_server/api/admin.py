@@ -43,6 +43,8 @@ class NewPartner(BaseModel):
     grids: list[str] = Field(min_length=1)
     kind: PartnerKind = PartnerKind.SECURITY
     webhook_url: HttpUrl | None = None
+    # Decision 50: drills reach a partner only if it opted in.
+    accepts_drills: bool = False
 
 
 class EscalationRuleBody(BaseModel):
@@ -87,7 +89,7 @@ async def create_partner(body: NewPartner, ctx: CtxDep, who: Admin) -> PartnerCr
     known_grids(ctx, body.grids)
     url = str(body.webhook_url) if body.webhook_url else None
     partner_id, token, secret = await people.create_partner(
-        ctx, body.name, body.grids, body.kind, url, who.actor
+        ctx, body.name, body.grids, body.kind, url, who.actor, body.accepts_drills
     )
     return PartnerCreated(partner_id=partner_id, token=token, webhook_secret=secret)
 

@@ -71,6 +71,8 @@ class Partner:
     grids: frozenset[str]
     webhook_url: str | None
     webhook_secret: str | None
+    # Drills reach it only if it opted in (decision 50).
+    accepts_drills: bool = False
 
 
 DEFAULT_RULES = [

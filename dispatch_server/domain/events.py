@@ -74,6 +74,10 @@ class EventType(StrEnum):
     CHECK_IN_RULE_SET = "check_in_rule_set"
     # An administrator applied a grid file to the live server (decision 45).
     GRIDS_APPLIED = "grids_applied"
+    # Drills (decision 50): one scheduled, and one started (its member's handheld was asked to
+    # press the red key; `member_id` null when nobody could be picked).
+    DRILL_SCHEDULED = "drill_scheduled"
+    DRILL_STARTED = "drill_started"
 
 
 @dataclass(frozen=True)

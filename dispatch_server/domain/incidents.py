@@ -147,6 +147,12 @@ class Incident:
     # Photos and clips whose upload completed (media_attached), in order: `{media_id, kind,
     # content_type, size, sha256, at, member_id, duration_s, expired}` (decision 37).
     media: tuple[dict[str, Any], ...] = ()
+    # A drill (decision 50): which, and whether the console was told from the start.
+    drill: bool = False
+    drill_id: int | None = None
+    drill_announced: bool = True
+    # A silent alarm under duress (taken as violence; the handheld shows nothing).
+    duress: bool = False
     last_seq: int = 0
 
 
@@ -192,6 +198,10 @@ def opened(event: Event) -> Incident:
         roll_call_id=roll_call_id,
         responders=tuple(d["responders"]),
         unattended=d.get("unattended", False),
+        drill=d.get("drill") is True,
+        drill_id=d.get("drill_id"),
+        drill_announced=d.get("drill_announced", True),
+        duress=d.get("duress") is True,
         last_seq=event.seq,
     )
 
@@ -330,7 +340,15 @@ def acknowledge(inc: Incident, by: str) -> NewEvent:
             f"incident {inc.incident_id} was already acknowledged by {inc.acknowledged_by}"
         )
     _check(inc, Command.ACKNOWLEDGE)
-    return NewEvent(EventType.INCIDENT_ACKNOWLEDGED, by, inc.incident_id)
+    return NewEvent(EventType.INCIDENT_ACKNOWLEDGED, by, inc.incident_id, _reveal(inc))
+
+
+def _reveal(inc: Incident) -> dict[str, Any]:
+    """The first acknowledgement of a drill says it is one (decision 50): an unannounced
+    drill's console learns it here, from the event, and not before."""
+    if inc.drill and inc.acknowledged_at is None:
+        return {"drill": True, "drill_id": inc.drill_id}
+    return {}
 
 
 def dispatch(inc: Incident, member_ids: list[int], by: str) -> NewEvent:
@@ -347,7 +365,8 @@ def dispatch(inc: Incident, member_ids: list[int], by: str) -> NewEvent:
     if again:
         raise Conflict(f"already dispatched to incident {inc.incident_id}: members {again}")
     unique = list(dict.fromkeys(member_ids))
-    return NewEvent(EventType.RESPONDERS_DISPATCHED, by, inc.incident_id, {"member_ids": unique})
+    data = {"member_ids": unique, **_reveal(inc)}  # dispatching from open acknowledges it
+    return NewEvent(EventType.RESPONDERS_DISPATCHED, by, inc.incident_id, data)
 
 
 def reply(inc: Incident, member_id: int, accept: bool, by: str) -> NewEvent | None:

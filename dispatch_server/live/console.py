@@ -20,6 +20,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from dispatch_server.bus.base import Subscription
 from dispatch_server.clock import iso
+from dispatch_server.domain.drills import for_console
 from dispatch_server.domain.events import Event
 from dispatch_server.live.link import (
     Greeted,
@@ -47,8 +48,9 @@ Shape = Callable[[Event], Awaitable[dict[str, Any] | None]]
 
 
 async def whole(event: Event) -> dict[str, Any] | None:
-    """A console sees every event as it is."""
-    return event_view(event)
+    """A console sees every event as it is, but an unannounced drill's marks before it is
+    acknowledged (decision 50; domain/drills.py)."""
+    return for_console(event_view(event))
 
 
 class ConsoleFeed:

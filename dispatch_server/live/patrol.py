@@ -46,7 +46,7 @@ from dispatch_server.protocol.frames import (
     Welcome,
 )
 from dispatch_server.protocol.parse import FrameError, parse_frame
-from dispatch_server.services import check_ins, incidents, people, roll_calls
+from dispatch_server.services import check_ins, drills, incidents, people, roll_calls
 from dispatch_server.services.auth import Kind
 from dispatch_server.services.context import Context
 from dispatch_server.services.frames import alert_update_for, assignment_for
@@ -309,8 +309,10 @@ async def _send_backlog(ctx: Context, member_id: int, link: Link) -> None:
         for rc in list(ctx.roll_calls.values())
         if member_id in rc.expected and member_id not in rc.answers
     ]
+    frames += [drills.frame(d) for d in await ctx.read(drills.pending_for, member_id)]
     for inc in await ctx.read(_reported, member_id, ctx.clock() - RECENT_S):
-        frames.append(alert_update_for(ctx, inc))
+        if not inc.duress:  # a duress alarm's handheld is told nothing (decision 50)
+            frames.append(alert_update_for(ctx, inc))
     for frame in frames:
         if not await link.page(frame):
             return

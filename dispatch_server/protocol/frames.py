@@ -78,6 +78,12 @@ class AlarmFields(Frame):
     # When the key was pressed, by the handheld's clock (ISO 8601; without an offset, UTC).
     # The same on every retry; the server keeps it clamped (services/intake.py).
     pressed_at: datetime | None = None
+    # The drill this alarm answers (the `drill` frame's id): it must be this member's drill
+    # still waiting for its alarm, else the alarm is refused and nothing is written.
+    drill_id: Id | None = None
+    # A silent alarm under duress (the phone's long press on its header): the server takes it
+    # as `violence`, whatever `category` says; the handheld shows nothing (decision 50).
+    duress: bool = False
 
     @model_validator(mode="after")
     def _both_or_neither(self) -> AlarmFields:
@@ -256,6 +262,8 @@ class AlertUpdate(ServerFrame):
     # Security partners: `none`, `called` (the log shows one got it), `acknowledged`. A plain
     # string, like `status`.
     security: str = "none"
+    # `true` for a drill (decision 50); left out otherwise.
+    drill: bool | None = None
 
 
 class ShiftState(ServerFrame):
@@ -285,6 +293,8 @@ class AssignmentFrame(ServerFrame):
     # Left out for an alarm; `roll_call` (with `roll_call_id`) or `check_in` otherwise.
     source: str | None = None
     roll_call_id: int | None = None
+    # `true` for a drill (decision 50); left out otherwise.
+    drill: bool | None = None
 
 
 class AssignmentRecorded(ServerFrame):
@@ -334,6 +344,14 @@ class CheckInRecorded(ServerFrame):
     at: str
 
 
+class DrillFrame(ServerFrame):
+    """A drill is due for this member (decision 50): the handheld asks them to press the red
+    key now, and sends that alarm with this `drill_id`."""
+
+    type: Literal["drill"] = "drill"
+    drill_id: int
+
+
 class ErrorFrame(ServerFrame):
     type: Literal["error"] = "error"
     code: str
@@ -360,6 +378,7 @@ ToHandheld = Annotated[
     | RollCallRecorded
     | CheckInDue
     | CheckInRecorded
+    | DrillFrame
     | ErrorFrame,
     Field(discriminator="type"),
 ]

@@ -77,6 +77,8 @@ class Context:
     # incident an event touched, so the deadline check compares floats, not rules.
     escalation_next: dict[int, float] = field(default_factory=dict)
     partners: dict[int, Partner] = field(default_factory=dict)
+    # Drills waiting for their time, by id (decision 50), kept by the observer.
+    drills_due: dict[int, float] = field(default_factory=dict)
     http: httpx.AsyncClient = field(default_factory=httpx.AsyncClient)
     deliveries_changed: asyncio.Event = field(default_factory=asyncio.Event)
     # Duty consoles connected to this instance now: none means the centre is unattended.

@@ -26,7 +26,7 @@ from dispatch_server.domain.events import EventType, NewEvent
 from dispatch_server.services import names
 from dispatch_server.services.context import Context
 from dispatch_server.services.incidents import append, load
-from dispatch_server.services.partners import partner_view
+from dispatch_server.services.partners import for_partner, partner_view
 from dispatch_server.services.views import event_view
 from dispatch_server.store.log import Tx, incident_events
 from dispatch_server.store.tables import DELIVERY
@@ -62,7 +62,8 @@ def _payload(conn: Connection, delivery: Any) -> dict[str, Any]:
     inc = load(conn, delivery.incident_id)
     event = next(e for e in incident_events(conn, inc.incident_id) if e.seq == delivery.event_seq)
     incident = partner_view(inc, delivery.partner_id, names.load(conn))
-    return {"delivery_id": delivery.id, "event": event_view(event), "incident": incident}
+    frame = for_partner(event_view(event))
+    return {"delivery_id": delivery.id, "event": frame, "incident": incident}
 
 
 def _record(tx: Tx, delivery: Any, ok: bool, detail: str, next_at: float | None) -> None:

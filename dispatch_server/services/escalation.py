@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select
 
 from dispatch_server.clock import iso
+from dispatch_server.domain import drills
 from dispatch_server.domain import escalation as domain
 from dispatch_server.domain.escalation import Partner, PartnerKind, Rule, Trigger
 from dispatch_server.domain.events import EventType, NewEvent
@@ -56,7 +57,13 @@ def load_partners(conn: Connection) -> dict[int, Partner]:
     """The partners escalation may reach: a deactivated one never is (decision 44)."""
     return {
         r.id: Partner(
-            r.id, r.name, PartnerKind(r.kind), frozenset(r.grids), r.webhook_url, r.webhook_secret
+            r.id,
+            r.name,
+            PartnerKind(r.kind),
+            frozenset(r.grids),
+            r.webhook_url,
+            r.webhook_secret,
+            bool(r.accepts_drills),
         )
         for r in conn.execute(select(PARTNER).where(PARTNER.c.deactivated_at.is_(None))).all()
     }
@@ -102,12 +109,17 @@ def partners_for(ctx: Context, rule: Rule, inc: Incident) -> list[int]:
 
 
 def _escalate(
-    tx: Tx, incident_id: int, rule: Rule, partner_ids: list[int], webhooks: list[int]
+    tx: Tx,
+    incident_id: int,
+    rule: Rule,
+    partner_ids: list[int],
+    webhooks: list[int],
+    skipped: list[int],
 ) -> None:
     inc = load(tx.conn, incident_id)
     if domain.fire_at(rule, inc) is None:
         return  # fired already, or no longer due (acknowledged, resolved) since we looked
-    data = {
+    data: dict[str, Any] = {
         "rule_id": rule.rule_id,
         "trigger": rule.trigger.value,
         "to": rule.to.value,
@@ -116,7 +128,14 @@ def _escalate(
         "rule_grid_id": rule.grid_id,
         "partner_ids": partner_ids,
     }
-    if not partner_ids:
+    if inc.drill:
+        # Decision 50: a drill skips partners that did not opt in, and the timeline says so;
+        # that is no problem to ring about. While an unannounced drill is hidden, the console
+        # is not shown these marks (domain/drills.py).
+        data["drill_skipped"] = skipped
+        if drills.hidden(inc):
+            data["drill_hidden"] = True
+    if not partner_ids and not skipped:
         data["problem"] = f"no {rule.to.value} partner covers grid {inc.grid_id}"
     event = append(
         tx, NewEvent(EventType.INCIDENT_ESCALATED, "system:escalation", incident_id, data)
@@ -174,8 +193,10 @@ async def apply_due(ctx: Context, now: float) -> None:
         inc = ctx.active.get(incident_id)
         if inc is None:
             continue
+        accepts = {p.partner_id: p.accepts_drills for p in ctx.partners.values()}
         for rule in domain.due(inc, ctx.escalation_rules, now):
-            partner_ids = partners_for(ctx, rule, inc)
+            covering = partners_for(ctx, rule, inc)
+            partner_ids, skipped = drills.split_partners(inc.drill, covering, accepts)
             webhooks = [p for p in partner_ids if ctx.partners[p].webhook_url]
             job = partial(
                 _escalate,
@@ -183,6 +204,7 @@ async def apply_due(ctx: Context, now: float) -> None:
                 rule=rule,
                 partner_ids=partner_ids,
                 webhooks=webhooks,
+                skipped=skipped,
             )
             await ctx.writer.run(job)
             if webhooks:

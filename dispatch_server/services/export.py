@@ -62,6 +62,9 @@ def incident_row(view: dict[str, Any], grids: GridIndex) -> dict[str, Any]:
         "note": view["note"] or "",
         "notes": _notes(view),
         "closing_note": view["closing_note"] or "",
+        # Decision 50: as the console may know it (an unannounced drill, once acknowledged).
+        "drill": "drill" if view["drill"] else "",
+        "duress": "duress" if view["duress"] else "",
     }
 
 
@@ -97,6 +100,8 @@ INCIDENT_COLUMNS = [
     "note",
     "notes",
     "closing_note",
+    "drill",
+    "duress",
 ]
 
 

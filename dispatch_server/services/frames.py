@@ -44,6 +44,7 @@ def alert_update_frame(
         disposition=inc.disposition.value if inc.disposition is not None else None,
         category=inc.category,
         security=security(inc).value,
+        drill=True if inc.drill else None,
     )
 
 
@@ -70,6 +71,9 @@ def assignment_frame(
         # What opened it, when not the alarm key: a roll call's need_help, an overdue check-in.
         source=None if inc.source is Source.ALARM else inc.source.value,
         roll_call_id=inc.roll_call_id,
+        # Responders are called after someone saw the alarm, so even an unannounced drill
+        # is known as one by then (decision 50).
+        drill=True if inc.drill else None,
     )
 
 

@@ -19,7 +19,8 @@ from dispatch_server.domain.events import EventType, NewEvent, actor
 from dispatch_server.domain.incidents import Source, Status
 from dispatch_server.domain.press import press_time
 from dispatch_server.domain.responders import incident_point, rank
-from dispatch_server.protocol.frames import AlarmFields, AlertAccepted
+from dispatch_server.protocol.frames import AlarmFields, AlertAccepted, Category
+from dispatch_server.services import drills
 from dispatch_server.services.cluster import consoles_open
 from dispatch_server.services.context import Context
 from dispatch_server.store.log import Tx
@@ -50,7 +51,9 @@ def opening_data(
         lon, lat = alert.lon, alert.lat
     else:
         lon, lat = projection.to_lonlat(point.x, point.y)
-    responders = rank(ctx.roster, point, reporter_id, alert.category, now, ctx.policy)
+    # Decision 50: a duress alarm is violence, whatever the handheld said.
+    category = Category.VIOLENCE if alert.duress else alert.category
+    responders = rank(ctx.roster, point, reporter_id, category, now, ctx.policy)
     origin: dict[str, Any] = {"source": source.value}
     if roll_call_id is not None:
         origin["roll_call_id"] = roll_call_id
@@ -63,7 +66,7 @@ def opening_data(
         "lat": round(lat, 7),
         "accuracy_m": alert.accuracy_m,
         "point_source": point.source,
-        "category": alert.category.value,
+        "category": category.value,
         "reporter_id": reporter_id,
         "reporter_grid_id": home_grid,
         "note": alert.note,
@@ -73,6 +76,9 @@ def opening_data(
         # escalation, and the handheld is told.
         "unattended": consoles_open(ctx) == 0,  # anywhere in the cluster
         **pressed(ctx, reporter_id, alert, now),
+        **({"duress": True} if alert.duress else {}),
+        # Checked against the drill, and completed, in the write (`open_incident`).
+        **({"drill_id": alert.drill_id} if alert.drill_id is not None else {}),
     }
 
 
@@ -116,6 +122,9 @@ def open_incident(tx: Tx, reporter_id: int, data: dict[str, Any]) -> tuple[int, 
     existing = _existing(tx, alert_id, reporter_id)
     if existing is not None:
         return existing
+    drill_id = data.get("drill_id")
+    if drill_id is not None:
+        data = {**data, **drills.answer(tx, drill_id, reporter_id)}
     row = {
         "alert_id": alert_id,
         "reporter_id": reporter_id,
@@ -139,6 +148,8 @@ def open_incident(tx: Tx, reporter_id: int, data: dict[str, Any]) -> tuple[int, 
         NewEvent(EventType.INCIDENT_OPENED, actor("member", reporter_id), incident_id, data)
     )
     tx.cursor.execute(tx.sql.set_last_seq, {"seq": event.seq, "id": incident_id})
+    if drill_id is not None:
+        drills.answered(tx, drill_id, incident_id)
     return incident_id, False
 
 

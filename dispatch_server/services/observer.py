@@ -23,7 +23,7 @@ from dispatch_server.domain.incidents import (
     security,
 )
 from dispatch_server.domain.roll_calls import RollCall
-from dispatch_server.services import accounts, check_ins, escalation, roll_calls
+from dispatch_server.services import accounts, check_ins, drills, escalation, roll_calls
 from dispatch_server.services.context import Context
 from dispatch_server.services.effects import Deliver, Disconnect, Effect, Wake, carry_out
 from dispatch_server.services.frames import alert_update_for, assignment_for
@@ -116,6 +116,7 @@ async def load_live(ctx: Context) -> int:
     ctx.active = {inc.incident_id: inc for inc in incidents}
     escalation.track_all(ctx)
     ctx.roll_calls = {rc.roll_call_id: rc for rc in calls}
+    ctx.drills_due = await ctx.read(drills.load_scheduled)
     busy = set().union(*(busy_members(i) for i in incidents))
     in_need = {i.reporter_id for i in incidents}
     for member_id in ctx.roster.ids:
@@ -142,6 +143,11 @@ def apply(ctx: Context, event: Event) -> list[Effect]:
         if member_id in ctx.roster:
             ctx.roster.set_marked_offline(member_id, event.type is EventType.MEMBER_OFFLINE)
         return []
+    if event.type in (EventType.DRILL_SCHEDULED, EventType.DRILL_STARTED):
+        at, member_id = drills.fold(ctx, event)
+        if member_id is not None:
+            return [Deliver(member_id, drills.frame(event.data["drill_id"]))]
+        return [Wake(at)] if at is not None else []
     if event.type is EventType.DEVICE_REVOKED:
         # "A revoked device is closed with 4401 at once": on every instance, as each folds
         # the event (one that another instance wrote arrives by the log's notice, or the
@@ -194,7 +200,8 @@ def _incident(ctx: Context, event: Event) -> list[Effect]:
     # Also when a partner is first reached (a delivery succeeded, a partner wrote): the
     # reporter's "security called" must come when it becomes true, not before.
     reached = before is not None and security(before) is not security(after)
-    if event.type in REPORTER_SEES or reached:
+    # A duress alarm's handheld is told nothing (decision 50): its screen must not change.
+    if (event.type in REPORTER_SEES or reached) and not after.duress:
         effects.append(Deliver(after.reporter_id, alert_update_for(ctx, after)))
     return effects
 

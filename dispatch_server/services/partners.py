@@ -65,6 +65,9 @@ def partner_view(inc: Incident, partner_id: int, names: Names) -> dict[str, Any]
         "partner_acks": sorted(inc.partner_acks),
         # The photos and clips, but not which member took them.
         "media": [_without_member(media_view(m)) for m in inc.media],
+        # A partner gets drills only if it opted in, and always knows them (decision 50).
+        "drill": inc.drill,
+        "duress": inc.duress,
         "names": partners.table(keys),
     }
 
@@ -78,11 +81,17 @@ def partner_frame(event: Event, names: Names) -> dict[str, Any]:
     its id."""
     frame = event_view(event)
     frame.pop("actor", None)
+    frame = for_partner(frame)
     if event.type is EventType.MEDIA_ATTACHED:
         frame.pop("member_id", None)
     if "partner_id" in frame:
         frame["partner_name"] = names.partners.get(frame["partner_id"])
     return frame
+
+
+def for_partner(frame: dict[str, Any]) -> dict[str, Any]:
+    """Not which other partners a drill skipped, nor what the console was not shown."""
+    return {k: v for k, v in frame.items() if k not in ("drill_skipped", "drill_hidden")}
 
 
 def visible_incidents(conn: Connection, partner_id: int) -> set[int]:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
 from dispatch_server.clock import iso
-from dispatch_server.domain.errors import Conflict
+from dispatch_server.domain.errors import Conflict, NotFound
 from dispatch_server.domain.escalation import Partner, PartnerKind
 from dispatch_server.domain.events import EventType, NewEvent, actor
 from dispatch_server.services import cluster
@@ -63,7 +64,13 @@ async def create_dispatcher(ctx: Context, name: str, who: str = ADMIN) -> tuple[
 
 
 def _create_partner(
-    tx: Tx, name: str, grids: list[str], kind: str, webhook_url: str | None, who: str
+    tx: Tx,
+    name: str,
+    grids: list[str],
+    kind: str,
+    webhook_url: str | None,
+    who: str,
+    accepts_drills: bool,
 ) -> tuple[int, str, str | None]:
     secret = new_token() if webhook_url else None
     partner_id = tx.conn.execute(
@@ -75,6 +82,7 @@ def _create_partner(
             "webhook_secret": secret,
             "kind": kind,
             "created_at": tx.now,
+            "accepts_drills": accepts_drills,
         },
     ).scalar_one()
     # Whether it has a webhook, never the secret.
@@ -96,16 +104,33 @@ async def create_partner(
     kind: PartnerKind,
     webhook_url: str | None,
     who: str = ADMIN,
+    accepts_drills: bool = False,
 ) -> tuple[int, str, str | None]:
     result = await ctx.writer.run(
-        lambda tx: _create_partner(tx, name, grids, kind.value, webhook_url, who)
+        lambda tx: _create_partner(tx, name, grids, kind.value, webhook_url, who, accepts_drills)
     )
     partner_id, _, secret = result
     ctx.partners[partner_id] = Partner(
-        partner_id, name, kind, frozenset(grids), webhook_url, secret
+        partner_id, name, kind, frozenset(grids), webhook_url, secret, accepts_drills
     )
     cluster.reload(ctx, "partners")
     return result
+
+
+def _set_accepts_drills(tx: Tx, partner_id: int, accepts: bool) -> None:
+    done = tx.conn.execute(
+        update(PARTNER).where(PARTNER.c.id == partner_id).values(accepts_drills=accepts)
+    )
+    if done.rowcount == 0:
+        raise NotFound(f"no partner {partner_id}")
+
+
+async def set_accepts_drills(ctx: Context, partner_id: int, accepts: bool) -> None:
+    """Decision 50: drills reach a partner only if it opted in."""
+    await ctx.writer.run(lambda tx: _set_accepts_drills(tx, partner_id, accepts))
+    if (p := ctx.partners.get(partner_id)) is not None:
+        ctx.partners[partner_id] = replace(p, accepts_drills=accepts)
+    cluster.reload(ctx, "partners")
 
 
 def _set_shift(tx: Tx, member_id: int, on: bool) -> bool:

@@ -7,6 +7,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from dispatch_server.clock import iso
+from dispatch_server.domain.drills import for_console, hidden
 from dispatch_server.domain.events import Event
 from dispatch_server.domain.incidents import Incident
 from dispatch_server.services.names import Names, member_key, partner_key
@@ -26,6 +27,18 @@ def media_view(item: dict[str, Any]) -> dict[str, Any]:
     """One photo or clip as an incident view lists it (the fold's entry, `at` as ISO 8601,
     and where to fetch its bytes)."""
     return {**item, "at": iso(item["at"]), "url": f"/api/media/{item['media_id']}"}
+
+
+def drill_marks(inc: Incident) -> dict[str, Any]:
+    """`drill` (and which, and whether announced) as a console may know it: an unannounced
+    drill shows as a real alarm until acknowledged (decision 50); `duress` always."""
+    shown = inc.drill and not hidden(inc)
+    return {
+        "drill": shown,
+        "drill_id": inc.drill_id if shown else None,
+        "drill_announced": inc.drill_announced if shown else None,
+        "duress": inc.duress,
+    }
 
 
 def _time(ts: float | None) -> str | None:
@@ -108,11 +121,13 @@ def incident_view(
         "unattended": inc.unattended,
         # Photos and clips whose upload completed; `expired`: its bytes were deleted.
         "media": [media_view(m) for m in inc.media],
+        **drill_marks(inc),
         "last_seq": inc.last_seq,
     }
     if timeline is not None:
         events = list(timeline)
-        view["timeline"] = [event_view(e) for e in events]
+        revealed = not hidden(inc)
+        view["timeline"] = [for_console(event_view(e), revealed) for e in events]
         for e in events:
             keys |= event_mentions(e)
     view["names"] = names.table(keys)

@@ -86,6 +86,8 @@ class PartnerRow(SQLModel, table=True):
     kind: str = "security"  # security | police (escalation rules pick partners by kind)
     created_at: float
     deactivated_at: float | None = None
+    # Whether drills reach this partner (decision 50): not unless it opted in.
+    accepts_drills: bool = False
 
 
 class TokenRow(SQLModel, table=True):
@@ -223,6 +225,24 @@ class RollCallRow(SQLModel, table=True):
     last_seq: int = 0
 
 
+class DrillRow(SQLModel, table=True):
+    """A drill (decision 50): whom it asks (a member, or a member on shift in a grid, picked
+    at its time), when, whether the console is told, and how far it got. Written in the
+    same transaction as its `drill_scheduled`/`drill_started` event and its alarm's
+    `incident_opened`."""
+
+    __tablename__ = "drill"
+    id: int | None = Field(default=None, primary_key=True)
+    member_id: int | None = Field(default=None, foreign_key="member.id")
+    grid_id: str | None = None
+    at: float = Field(index=True)
+    announced: bool
+    state: str  # scheduled | started | raised | no_member (domain/drills.py)
+    incident_id: int | None = None
+    created_by: str
+    created_at: float
+
+
 class MediaRow(SQLModel, table=True):
     """A photo or clip declared for an incident (decision 37). Its bytes are in
     `media_chunk` until `received == size` and the whole matches `sha256`; `completed_at`
@@ -297,5 +317,6 @@ ROSTER_SLOT = table(RosterSlotRow)
 ESCALATION_RULE = table(EscalationRuleRow)
 DELIVERY = table(DeliveryRow)
 INCIDENT_PARTNER = table(IncidentPartnerRow)
+DRILL = table(DrillRow)
 MEDIA = table(MediaRow)
 MEDIA_CHUNK = table(MediaChunkRow)

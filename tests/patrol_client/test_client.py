@@ -403,3 +403,30 @@ async def test_a_revoked_device_stops_and_says_why(server: Running, tmp_path: Pa
     assert caught.value.code == 4401
     assert client.view.link is Link.STOPPED
     assert client.view.stopped_because is not None and "revoked" in client.view.stopped_because
+
+
+async def test_a_drill_is_shown_and_the_next_press_answers_it(
+    server: Running, tmp_path: Path
+) -> None:
+    """Decision 50: the `drill` frame sets the screen's prompt; the next alarm carries its
+    drill_id (kept in the outbox, so a retry does too) and opens a drill."""
+    member = await server.api.member("Li", "G04")
+    outbox = Outbox(tmp_path / "outbox.sqlite3")
+    client = PatrolClient(server.base, member["token"], outbox, backoff=fast_backoff())
+    async with running(client):
+        await until(lambda: client.view.link is Link.ONLINE)
+        body = {"member_id": member["member_id"], "announced": True}
+        drill = await server.api.post("/api/drills", body)
+        await until(lambda: client.view.drill_id == drill["drill_id"])
+        pressed = await client.alarm()
+        assert pressed.drill_id == drill["drill_id"] and client.view.drill_id is None
+        assert pressed.frame()["drill_id"] == drill["drill_id"]
+        await until(lambda: not outbox.pending())
+        after = outbox.get(pressed.alert_id)
+        assert after is not None and after.drill_id == drill["drill_id"]
+        again = await client.alarm()  # the drill is answered: a real alarm again
+        assert again.drill_id is None
+        await until(lambda: not outbox.pending())
+    assert after.incident_id is not None
+    view = await server.api.get(f"/api/incidents/{after.incident_id}")
+    assert (view["drill"], view["drill_id"]) == (True, drill["drill_id"])

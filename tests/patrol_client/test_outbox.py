@@ -155,3 +155,7 @@ def test_an_outbox_from_before_the_press_time_is_migrated_and_keeps_its_alarms(
     with sqlite3.connect(path) as db:
         assert db.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     db.close()
+    # The drill column came too (decision 50): old alarms answer no drill.
+    assert all(a.drill_id is None for a in again.recent())
+    drilled = again.add(drill_id=4)
+    assert again.get(drilled.alert_id) == drilled and drilled.frame()["drill_id"] == 4

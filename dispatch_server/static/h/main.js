@@ -14,6 +14,7 @@ import {accepted, alertBody, forget, kv, outbox, unsent, uploads} from "./store.
 import {clockTime, currentLang, setLang, t} from "./words.js";
 
 const HOLD_MS = 1000;
+const DURESS_HOLD_MS = 3000; // a long press on the header: the silent duress alarm
 const TICK_MS = 5000;
 const BEAT_MS = 10_000;
 const CHASE_MS = 10_000; // an alarm unanswered this long is sent over REST too // the protocol asks for a frame at least every 15 s on shift
@@ -42,6 +43,7 @@ const state = {
   enrolError: null,
   lastSent: 0,
   lastPosition: 0,
+  drill: null, // the drill_id the centre asked this member to press the key for
 };
 let link = null;
 let uploader = null;
@@ -308,6 +310,10 @@ async function frame(f) {
     case "check_in_recorded":
       state.checkIn = null;
       break;
+    case "drill":
+      // Sent again on every hello until answered: the member's next press answers it.
+      state.drill = f.drill_id;
+      break;
     default:
       break; // a newer server's frame: ignore it, keep the link
   }
@@ -429,9 +435,8 @@ function uuid() {
 
 /** Written to the outbox first, sent second: a press is never lost to a dead network, a
  *  reload or a closed tab. */
-async function fire(pressedAt) {
-  buzz();
-  unlock();
+async function fire(pressedAt, duress = false) {
+  if (!duress) { buzz(); unlock(); } // under duress: no sound, no vibration
   const fix = freshFix();
   const alarm = {
     alert_id: uuid(),
@@ -444,6 +449,8 @@ async function fire(pressedAt) {
     category: null,
     category_sent: false,
   };
+  if (duress) alarm.duress = true;
+  else if (state.drill) { alarm.drill_id = state.drill; state.drill = null; }
   try {
     await outbox.put(alarm);
   } catch (err) {
@@ -451,11 +458,11 @@ async function fire(pressedAt) {
     console.error("the alarm could not be kept on this phone", err);
     state.alarms = [...state.alarms, {...alarm, state: "sent"}];
     if (!sendAlert(alarm)) state.alarms.at(-1).state = "queued";
-    state.storageFailed = true;
+    state.storageFailed = !duress;
     render();
     return;
   }
-  state.pickingFor = alarm.alert_id;
+  if (!duress) state.pickingFor = alarm.alert_id;
   if (sendAlert(alarm)) {
     await outbox.update(alarm.alert_id, (a) => (a.state === "queued" ? {...a, state: "sent"} : a));
   }
@@ -608,8 +615,26 @@ function answerRollCall(status) {
   if (rc && link) link.send({type: "roll_call_reply", roll_call_id: rc.roll_call_id, status});
 }
 
+/** Decision 50: a 3 s press on the header raises a silent alarm under duress. Nothing on the
+ *  screen changes, nothing sounds or vibrates: someone may be watching the phone. The
+ *  language button is not part of it (a long press there would still switch the language). */
+function wireDuress() {
+  const header = document.querySelector("header");
+  let timer = null;
+  const start = (event) => {
+    if (!state.token || event.target.closest("button") || timer) return;
+    const touched = Date.now();
+    timer = setTimeout(() => { timer = null; fire(touched, true); }, DURESS_HOLD_MS);
+  };
+  const stop = () => { clearTimeout(timer); timer = null; };
+  header.addEventListener("pointerdown", start);
+  for (const name of ["pointerup", "pointercancel", "pointerleave"]) header.addEventListener(name, stop);
+  header.addEventListener("contextmenu", (e) => e.preventDefault());
+}
+
 function wire() {
   wireKey();
+  wireDuress();
   $("shift").addEventListener("click", toggleShift);
   $("im-fine").addEventListener("click", () => link && link.send({type: "check_in"}));
   $("accept").addEventListener("click", () => answerAssignment(true));
@@ -642,6 +667,7 @@ function wire() {
 
 function myAlarm() {
   const recent = state.alarms.filter((a) => {
+    if (a.duress) return false; // never shown: the screen stays as it was
     const at = a.pressed_at ?? a.accepted_at ?? a.update?.at;
     return !at || Date.now() - Date.parse(at) < SHOW_ALARM_MS;
   });
@@ -693,6 +719,7 @@ function renderMine() {
   if (!alarm) return;
   const words = alarmWords(alarm);
   $("mine").dataset.state = words.state;
+  $("mine-drill").hidden = !(alarm.drill_id || alarm.update?.drill);
   $("mine").dataset.alertId = alarm.alert_id;
   $("mine-state").textContent = words.text;
   $("mine-pressed").textContent = alarm.pressed_at ? t("pressed_at", {t: clockTime(alarm.pressed_at)}) : "";
@@ -731,6 +758,7 @@ function renderAssignment() {
   $("fold").hidden = a.reply !== true;
   const f = a.frame;
   $("assignment").dataset.incident = String(f.incident_id);
+  $("assignment-drill").hidden = !f.drill;
   const zh = currentLang() === "zh";
   const grid = (zh ? f.grid_name_zh : f.grid_name_en) ?? f.grid_id;
   const fix = freshFix();
@@ -800,6 +828,7 @@ function render() {
   if (state.checkIn) $("checkin-text").textContent = t(state.checkIn.state === "overdue" ? "check_in_overdue" : "check_in_warning");
   $("im-fine").disabled = state.link !== "online";
   $("rollcall").hidden = state.rollCalls.size === 0;
+  $("drill").hidden = state.drill === null;
   for (const id of ["rc-normal", "rc-help"]) $(id).disabled = state.link !== "online";
   $("key").dataset.latched = String(latched());
   if (state.storageFailed) {

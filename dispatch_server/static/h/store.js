@@ -108,6 +108,9 @@ export function alertBody(alarm) {
     body.lat = alarm.lat;
     if (alarm.accuracy_m != null) body.accuracy_m = alarm.accuracy_m;
   }
+  // Decision 50: the drill this press answers; a silent alarm under duress.
+  if (alarm.drill_id) body.drill_id = alarm.drill_id;
+  if (alarm.duress) body.duress = true;
   return body;
 }
 

@@ -100,6 +100,8 @@ const WORDS = {
     check_in_overdue: "您没有按时报平安，中心已开始联系您",
     im_fine: "我很好",
     check_in_recorded: "已报平安",
+    drill_mark: "演练",
+    drill_prompt: "演练：请按红色报警键",
   },
   en: {
     title: "Patrol alarm",
@@ -199,6 +201,8 @@ const WORDS = {
     check_in_overdue: "You missed a check-in; the centre is contacting you",
     im_fine: "I am fine",
     check_in_recorded: "Checked in",
+    drill_mark: "DRILL",
+    drill_prompt: "DRILL: press the red key now",
   },
 };
 

@@ -189,9 +189,11 @@ function apply(ev) {
         lon: ev.lon, lat: ev.lat, opened_at: ev.at, pressed_at: ev.pressed_at ?? null,
         reporter_id: ev.reporter_id, note: ev.note,
         escalated_to: [], escalation_problems: [], unattended: ev.unattended ?? false, last_seq: ev.seq,
-        disposition: null});
+        disposition: null, drill: ev.drill === true, duress: ev.duress === true});
     }
     const inc = S.incidents.get(ev.incident_id);
+    // Decision 50: an unannounced drill is said to be one by the event that acknowledged it.
+    if (inc && ev.drill === true) inc.drill = true;
     if (inc && QUICK[ev.type]) inc.status = QUICK[ev.type](inc);
     if (inc && ev.type === "incident_resolved") { inc.disposition = ev.disposition; inc.resolved_at = ev.at; }
     if (inc && ev.type === "category_changed") inc.category = ev.category;

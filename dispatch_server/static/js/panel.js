@@ -158,10 +158,21 @@ function timeline(inc, memberName, gridName) {
       grid: ev.grid_id ? gridName(ev.grid_id) : "",
       place: ev.type === "incident_opened" ? placeText(ev) : "",
     };
+    const skipped = ev.drill_skipped?.length ? ` · ${t("drill_skipped", {partners: list(ev.drill_skipped.map(partner))})}` : "";
     ol.append(h("li", {"data-type": ev.type, "data-seq": ev.seq},
-      h("time", {datetime: ev.at}, clockTime(ev.at)), " ", eventText(ev, vars)));
+      h("time", {datetime: ev.at}, clockTime(ev.at)), " ", eventText(ev, vars) + skipped));
   }
   return ol;
+}
+
+/** Decision 50: a duress alarm in the loudest style; a drill in large letters. */
+function marks(inc) {
+  if (!inc.duress && !inc.drill) return null;
+  return h("div", {class: "marks"},
+    inc.duress ? h("div", {class: "duress-banner", id: "panel-duress", role: "alert"},
+      h("b", {}, t("duress_mark")), " ", t("duress_hint")) : null,
+    inc.drill ? h("div", {class: "drill-banner", id: "panel-drill"},
+      h("b", {}, t("drill_mark")), " ", t("drill_hint")) : null);
 }
 
 /** The loudest thing on the panel: an escalation that reached nobody (someone must phone). */
@@ -203,6 +214,7 @@ export function renderPanel(box, inc, {draft, gridName, memberName, members, act
       h("h2", {"data-category": inc.category}, categoryIcon(inc.category), `#${inc.incident_id} ${name("category", inc.category)}`),
       h("button", {type: "button", class: "ghost", id: "panel-close", onclick: close}, t("close"))),
     h("div", {class: `chip big status-${inc.status}`, id: "panel-status", "data-status": inc.status}, name("status", inc.status)),
+    marks(inc),
     nobodyReached(inc),
     escalationLine(inc),
     h("div", {class: "facts"},

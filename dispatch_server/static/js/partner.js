@@ -108,6 +108,7 @@ function card(inc) {
     onclick: () => select(inc.incident_id),
   },
   h("div", {class: "card-head"}, `#${inc.incident_id} ${name("category", inc.category)}`),
+  inc.drill ? h("div", {class: "drill-mark"}, pt("drill_mark")) : null,
   h("div", {class: "card-grid"}, gridName(inc.grid_id)),
   h("div", {class: "card-row"},
     h("span", {class: "age", "data-since": resolved ? "" : inc.opened_at},
@@ -137,7 +138,8 @@ function drawDetail() {
   } else if (!waiting(inc)) {
     state = h("p", {class: "done-line", id: "acked"}, "✓ " + pt("acked_line"));
   }
-  $("d-head").replaceChildren(...[h("h2", {}, `#${inc.incident_id} ${name("category", inc.category)}`), state].filter(Boolean));
+  const drill = inc.drill ? h("p", {class: "drill-mark", id: "d-drill"}, pt("drill_mark")) : null;
+  $("d-head").replaceChildren(...[h("h2", {}, `#${inc.incident_id} ${name("category", inc.category)}`), drill, state].filter(Boolean));
   $("d-ack").replaceChildren(...(waiting(inc)
     ? [h("button", {type: "button", class: "primary huge", id: "ack", onclick: () => acknowledge(inc.incident_id)}, pt("acknowledge"))]
     : []));

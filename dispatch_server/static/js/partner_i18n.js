@@ -8,6 +8,7 @@ import {lang, name, setLang} from "./i18n.js";
 const WORDS = {
   zh: {
     title: "安保合作方接警台",
+    drill_mark: "演练",
     new_alarm: "【新上报】",
     signin_title: "合作方登录",
     signin_hint: "请输入调度中心发给贵单位的合作方令牌。点击“登录”的同时，浏览器会允许本页播放警报声音。",
@@ -57,6 +58,7 @@ const WORDS = {
   },
   en: {
     title: "Partner alarm desk",
+    drill_mark: "DRILL",
     new_alarm: "[ESCALATED] ",
     signin_title: "Partner sign-in",
     signin_hint: "Enter the partner token the dispatch centre gave you. Clicking “Sign in” also lets the browser play the alarm sound.",

@@ -32,7 +32,8 @@ function card(inc, {selected, gridName, memberName, onSelect}) {
   const resolved = inc.status === "resolved";
   return h("button", {
     type: "button",
-    class: `card status-${inc.status}` + (inc.incident_id === selected ? " selected" : ""),
+    class: `card status-${inc.status}` + (inc.incident_id === selected ? " selected" : "")
+      + (inc.drill ? " is-drill" : "") + (inc.duress ? " is-duress" : ""),
     "data-incident": inc.incident_id,
     "data-status": inc.status,
     "data-category": inc.category,
@@ -40,6 +41,8 @@ function card(inc, {selected, gridName, memberName, onSelect}) {
   },
   h("div", {class: "card-head"}, categoryIcon(inc.category), h("span", {}, `#${inc.incident_id}`), " ",
     h("span", {}, name("category", inc.category))),
+  inc.duress ? h("div", {class: "badge duress-mark"}, t("duress_mark")) : null,
+  inc.drill ? h("div", {class: "badge drill-mark"}, t("drill_mark")) : null,
   h("div", {class: "card-grid"}, gridName(inc.grid_id)),
   sourceText(inc) ? h("div", {class: "card-source"}, sourceText(inc)) : null,
   h("div", {class: "chip"}, name("status", inc.status)),

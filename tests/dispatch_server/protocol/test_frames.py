@@ -21,6 +21,7 @@ from dispatch_server.protocol.frames import (
     CheckInDue,
     CheckInRecorded,
     Coming,
+    DrillFrame,
     ErrorFrame,
     RollCallAnswer,
     RollCallFrame,
@@ -199,6 +200,7 @@ WIRE: list[tuple[ServerFrame, dict[str, Any]]] = [
         {"type": "check_in_due", "state": "warning", "since": AT},
     ),
     (CheckInRecorded(at=AT), {"type": "check_in_recorded", "at": AT}),
+    (DrillFrame(drill_id=3), {"type": "drill", "drill_id": 3}),
     (
         ErrorFrame(code="conflict", message="taken", ref_type="alert", alert_id="5f0c"),
         {
