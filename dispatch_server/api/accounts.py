@@ -52,6 +52,7 @@ class PartnerChange(Change):
     grids: list[str] | None = Field(default=None, min_length=1)
     kind: PartnerKind | None = None
     webhook_url: HttpUrl | None = Field(default=None, description="null removes the webhook")
+    accepts_drills: bool | None = Field(default=None, description="drills escalate to it")
 
     @classmethod
     def _nullable(cls) -> frozenset[str]:

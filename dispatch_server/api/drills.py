@@ -13,7 +13,7 @@ from dispatch_server.api.checked import CheckedRoute
 from dispatch_server.clock import epoch_seconds
 from dispatch_server.deps import Admin, CtxDep, Dispatcher
 from dispatch_server.protocol.frames import Id
-from dispatch_server.services import drills, people
+from dispatch_server.services import drills, edits
 
 router = APIRouter(prefix="/api", tags=["drills"], route_class=CheckedRoute)
 # How far ahead a drill may be scheduled.
@@ -72,8 +72,9 @@ async def listing(
 
 @router.put("/partners/{partner_id}/drills")
 async def accepts_drills(
-    partner_id: Id, body: DrillsAccepted, ctx: CtxDep, _: Admin
+    partner_id: Id, body: DrillsAccepted, ctx: CtxDep, who: Admin
 ) -> dict[str, Any]:
-    """Whether drills are escalated to this partner (not unless it opted in)."""
-    await people.set_accepts_drills(ctx, partner_id, body.accepts)
+    """Whether drills are escalated to this partner (not unless it opted in); the same
+    change as `PATCH /api/partners/{id}` with `accepts_drills`, logged as `partner_updated`."""
+    await edits.update_partner(ctx, partner_id, {"accepts_drills": body.accepts}, who.actor)
     return {"partner_id": partner_id, "accepts_drills": body.accepts}

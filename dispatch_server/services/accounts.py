@@ -110,7 +110,12 @@ def view(conn: Connection, book: Book, found: Any, devices: int | None = None) -
     if book is MEMBERS:
         out.update(grid_id=found.grid_id, skills=list(found.skills))
     elif book is PARTNERS:
-        out.update(kind=found.kind, grids=list(found.grids), webhook_url=found.webhook_url)
+        out.update(
+            kind=found.kind,
+            grids=list(found.grids),
+            webhook_url=found.webhook_url,
+            accepts_drills=bool(found.accepts_drills),
+        )
     out.update(created_at=iso(found.created_at), deactivated_at=_time(found.deactivated_at))
     if book is MEMBERS:
         out["devices"] = (

@@ -65,7 +65,8 @@ async def update_member(
 async def update_partner(
     ctx: Context, partner_id: int, wanted: dict[str, Any], who: str
 ) -> tuple[dict[str, Any], str | None]:
-    """The partner's record after `wanted` (any of name, grids, kind, webhook_url), and the
+    """The partner's record after `wanted` (any of name, grids, kind, webhook_url,
+    accepts_drills), and the
     new webhook secret when a webhook was set where there was none."""
     done = await ctx.writer.run(
         lambda tx: _apply(tx, PARTNERS, partner_id, wanted, EventType.PARTNER_UPDATED, who)

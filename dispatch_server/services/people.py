@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import math
-from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
 from dispatch_server.clock import iso
-from dispatch_server.domain.errors import Conflict, NotFound
+from dispatch_server.domain.errors import Conflict
 from dispatch_server.domain.escalation import Partner, PartnerKind
 from dispatch_server.domain.events import EventType, NewEvent, actor
 from dispatch_server.services import cluster
@@ -115,22 +114,6 @@ async def create_partner(
     )
     cluster.reload(ctx, "partners")
     return result
-
-
-def _set_accepts_drills(tx: Tx, partner_id: int, accepts: bool) -> None:
-    done = tx.conn.execute(
-        update(PARTNER).where(PARTNER.c.id == partner_id).values(accepts_drills=accepts)
-    )
-    if done.rowcount == 0:
-        raise NotFound(f"no partner {partner_id}")
-
-
-async def set_accepts_drills(ctx: Context, partner_id: int, accepts: bool) -> None:
-    """Decision 50: drills reach a partner only if it opted in."""
-    await ctx.writer.run(lambda tx: _set_accepts_drills(tx, partner_id, accepts))
-    if (p := ctx.partners.get(partner_id)) is not None:
-        ctx.partners[partner_id] = replace(p, accepts_drills=accepts)
-    cluster.reload(ctx, "partners")
 
 
 def _set_shift(tx: Tx, member_id: int, on: bool) -> bool:

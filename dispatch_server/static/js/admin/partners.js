@@ -26,10 +26,10 @@ export async function render(box, app) {
   const rows = [];
   for (const p of partners) {
     rows.push([String(p.partner_id), p.name, t(`kind_${p.kind}`), p.grids.map(app.gridName).join("、"),
-      p.webhook_url ?? t("webhook_none"), p.deactivated_at ? t("deactivated") : t("active"),
+      p.webhook_url ?? t("webhook_none"), p.accepts_drills ? t("yes") : t("no"), p.deactivated_at ? t("deactivated") : t("active"),
       actions(app, p, () => { drawForm(p); formBox.scrollIntoView(); }, redraw)]);
   }
-  const list = table([ "#", t("name"), t("kind"), t("grids"), t("webhook"), t("status"), t("actions")], rows,
+  const list = table([ "#", t("name"), t("kind"), t("grids"), t("webhook"), t("drills"), t("status"), t("actions")], rows,
     (i) => ({"data-partner": String(partners[i].partner_id), class: partners[i].deactivated_at ? "inactive" : null}));
   box.replaceChildren(h("h2", {}, t("partners_title")), formBox, list);
   drawForm(null);
@@ -40,19 +40,23 @@ function partnerForm(app, p, submit, cancel) {
   const kind = select("kind", [["security", t("kind_security")], ["police", t("kind_police")]], p?.kind ?? "security");
   const grids = checks("grids", app.gridOptions(), p?.grids ?? []);
   const url = h("input", {name: "webhook_url", type: "url", placeholder: "https://", value: p?.webhook_url ?? ""});
+  const drills = h("label", {class: "check"},
+    h("input", {type: "checkbox", name: "accepts_drills", checked: Boolean(p?.accepts_drills)}), t("accepts_drills"));
   const out = h("p", {role: "alert"});
   const button = h("button", {type: "submit", class: "primary"}, p ? t("save") : t("add_partner"));
   const form = h("form", {class: "panel-form", id: p ? "edit-partner" : "add-partner"},
     h("h3", {}, p ? `${t("edit")} #${p.partner_id}` : t("add_partner")),
     h("div", {class: "row"}, field(t("name"), name), field(t("kind"), kind), field(t("webhook"), url)),
     field(t("grids"), grids),
+    drills,
     h("div", {class: "row"}, button, p ? h("button", {type: "button", onclick: cancel}, t("cancel")) : null),
     out);
   form.addEventListener("submit", (e) => {
     e.preventDefault();
     const chosen = checked(form, "grids");
     if (chosen.length === 0) { out.textContent = t("pick_grids"); out.className = "error"; return; }
-    const body = {name: name.value.trim(), kind: kind.value, grids: chosen};
+    const body = {name: name.value.trim(), kind: kind.value, grids: chosen,
+      accepts_drills: form.querySelector('input[name="accepts_drills"]').checked};
     const hook = url.value.trim();
     if (hook) body.webhook_url = hook; else if (p?.webhook_url) body.webhook_url = null;
     submit(body, out, button);

@@ -89,6 +89,10 @@ const WORDS = {
     test_error: "✖ 没有送达：{error}",
     answer_body: "对方回答的内容",
     pick_grids: "请至少选一个网格",
+    accepts_drills: "也接收演练报警（合作方同意参加演练时才勾选）",
+    drills: "演练",
+    yes: "是",
+    no: "否",
     // escalation rules
     rules_title: "自动上报规则",
     rules_explain: "默认规则按社区“1-3-5 分钟”响应圈设置：火情和暴力事件立即通知保安；没有值班员在岗时立即通知保安；报警 1 分钟（60 秒）无人确认，通知保安；3 分钟（180 秒）仍无人接单出发，通知警务联络。每条规则对每个事件最多触发一次。",
@@ -231,6 +235,10 @@ const WORDS = {
     test_error: "✖ Not delivered: {error}",
     answer_body: "What the receiver answered",
     pick_grids: "Pick at least one grid",
+    accepts_drills: "Also receives drills (only if the partner agreed to take part)",
+    drills: "Drills",
+    yes: "yes",
+    no: "no",
     rules_title: "Escalation rules",
     rules_explain: "The defaults follow the community's 1-3-5 minute response circles: fire and violence go to security at once; with no duty volunteer on watch, security is told at once; an alarm nobody acknowledges within 1 minute (60 s) goes to security; with no responder on the way after 3 minutes (180 s), the police liaison is told. Each rule fires at most once per incident.",
     trigger: "When",
@@ -298,7 +306,7 @@ const ACTIONS = {
     administrator_registered: "登记管理员", administrator_deactivated: "停用管理员",
     escalation_rules_replaced: "修改上报规则", roster_slot_set: "修改排班",
     check_in_rule_set: "设置报平安", grids_applied: "启用新网格", webhook_tested: "测试通知",
-    enrolment_created: "生成手机登记码", device_revoked: "作废手机", shift_ended: "结束值勤",
+    enrolment_created: "生成手机登记码", drill_scheduled: "安排演练", device_revoked: "作废手机", shift_ended: "结束值勤",
   },
   en: {
     member_registered: "member registered", member_updated: "member changed",
@@ -310,7 +318,7 @@ const ACTIONS = {
     administrator_registered: "administrator registered", administrator_deactivated: "administrator deactivated",
     escalation_rules_replaced: "escalation rules changed", roster_slot_set: "roster changed",
     check_in_rule_set: "check-in rule set", grids_applied: "grids applied", webhook_tested: "webhook tested",
-    enrolment_created: "phone code made", device_revoked: "phone revoked", shift_ended: "shift ended",
+    enrolment_created: "phone code made", drill_scheduled: "drill scheduled", device_revoked: "phone revoked", shift_ended: "shift ended",
   },
 };
 
