@@ -64,7 +64,7 @@ def period(
 async def get_kpis(
     ctx: CtxDep,
     _: Dispatcher,
-    by: Annotated[By, Query(description="grid, shift (window), dispatcher, or month")] = By.GRID,
+    by: Annotated[By, Query(description="grid, shift (window), dispatcher, month, or week (ISO)")] = By.GRID,
     since: Annotated[
         datetime | None,
         Query(description="alarms opened at or after (ISO 8601; UTC unless an offset is given)"),

@@ -61,6 +61,19 @@ async def test_alarms_and_acknowledgements_move_the_figures(server: Running) -> 
     assert re.fullmatch(r"\d{4}-\d\d-\d\d (morning|evening)", window["key"]), window["key"]
     months = await _kpis(server, d["token"], by="month")
     assert [g["alarms"] for g in months["real"]["groups"]] == [2]
+    weeks = await _kpis(server, d["token"], by="week")
+    [week] = weeks["real"]["groups"]
+    assert re.fullmatch(r"\d{4}-W\d\d", week["key"]) and week["alarms"] == 2, week["key"]
+    # One answered at once, in the first bucket; the unanswered one is in none.
+    assert [(b["from_s"], b["to_s"]) for b in total["answer_buckets"]] == [
+        (0, 5),
+        (5, 10),
+        (10, 20),
+        (20, 40),
+        (40, 60),
+        (60, None),
+    ]
+    assert [b["count"] for b in total["answer_buckets"]] == [1, 0, 0, 0, 0, 0]
 
     before = await _kpis(server, d["token"], since="2020-01-01", until="2020-02-01T00:00:00+08:00")
     assert before["real"]["total"]["alarms"] == 0
@@ -74,7 +87,7 @@ async def test_who_may_ask_and_what_is_refused(server: Running) -> None:
         assert (await member.get("/api/kpis")).status_code == 403
     async with server.api.client(server.api.admin_token) as api:
         for params, where in [
-            ({"by": "week"}, "by"),
+            ({"by": "year"}, "by"),
             ({"since": "2026-02-30"}, "since"),
             ({"since": "2026-03-01", "until": "2026-03-01"}, "since"),
             ({"since": "2025-01-01", "until": "2026-03-01"}, "since"),  # over 366 days
