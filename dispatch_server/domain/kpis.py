@@ -293,6 +293,18 @@ def local(at: float, tz: tzinfo | None) -> datetime:
     return when.astimezone(tz) if tz is not None else when.astimezone()
 
 
+def month_bounds(year: int, month: int, tz: tzinfo | None) -> tuple[float, float]:
+    """The local month as [since, until): midnight on its first day and on the next month's
+    first day, in `tz` (None: the server's own zone), as seconds since the epoch."""
+    next_year, next_month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return _midnight(year, month, tz), _midnight(next_year, next_month, tz)
+
+
+def _midnight(year: int, month: int, tz: tzinfo | None) -> float:
+    first = datetime(year, month, 1)
+    return (first.replace(tzinfo=tz) if tz is not None else first.astimezone()).timestamp()
+
+
 def shift_window(at: float, shifts: ShiftTimes, tz: tzinfo | None) -> str:
     """The shift an instant falls in, as `YYYY-MM-DD morning|evening` of the day the shift
     started: 01:00 belongs to the evening shift of the day before."""

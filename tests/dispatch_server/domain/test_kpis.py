@@ -200,6 +200,20 @@ def test_weeks_are_local_iso_weeks() -> None:
     assert {k: f.alarms for k, f in in_utc.items()} == {"2026-W48": 2}
 
 
+def test_month_bounds_are_local_midnights() -> None:
+    assert kpis.month_bounds(2026, 11, CST) == (local(2026, 11, 1, 0, 0), local(2026, 12, 1, 0, 0))
+    assert kpis.month_bounds(2026, 12, UTC) == (
+        datetime(2026, 12, 1, tzinfo=UTC).timestamp(),
+        datetime(2027, 1, 1, tzinfo=UTC).timestamp(),
+    )
+    since, until = kpis.month_bounds(2026, 2, CST)
+    assert until - since == 28 * 86400
+    # Every alarm of the month, by the same local zone, is in its bounds.
+    log = Log().open(1, since).open(2, until - 1).open(3, until)
+    months = kpis.report(log.events, By.MONTH, TARGETS, SHIFTS, CST).real.groups
+    assert {k: f.alarms for k, f in months.items()} == {"2026-02": 2, "2026-03": 1}
+
+
 def test_answer_times_in_buckets_with_inclusive_upper_edges() -> None:
     log = Log()
     answers = [0.0, 5.0, 5.5, 10.0, 10.01, 20.0, 39.0, 40.0, 41.0, 60.0, 61.0, 3600.0]
