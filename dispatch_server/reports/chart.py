@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from reportlab.graphics.shapes import Drawing, Line, Rect, String
 from reportlab.lib.colors import Color, HexColor
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 
 GREEN = HexColor("#2a9d4b")
 RED = HexColor("#c1121f")
@@ -54,7 +55,8 @@ def bar_chart(bars: Sequence[Bar], target: float, width: float, font: str) -> Dr
     for i, bar in enumerate(bars):
         y = height - (i + 1) * ROW_H
         mid = y + (ROW_H - 8) / 2 + 1
-        d.add(String(x0 - 2 * mm, mid, bar.label, fontName=font, fontSize=8, textAnchor="end"))
+        label, size = fitted(bar.label, font, LABEL_W - 3 * mm)
+        d.add(String(x0 - 2 * mm, mid, label, fontName=font, fontSize=size, textAnchor="end"))
         if bar.share is not None:
             colour: Color = GREEN if bar.share >= target else RED
             bar_y = y + (ROW_H - BAR_H) / 2
@@ -65,3 +67,17 @@ def bar_chart(bars: Sequence[Bar], target: float, width: float, font: str) -> Dr
     tx = x0 + target * plot_w
     d.add(Line(tx, AXIS_H, tx, height, strokeColor=BLUE, strokeWidth=1.2, strokeDashArray=[3, 2]))
     return d
+
+
+def fitted(
+    text: str, font: str, width: float, size: float = 8, smallest: float = 6
+) -> tuple[str, float]:
+    """The label at the largest size down to `smallest` at which it fits `width`; at the
+    smallest, cut with "…" until it does (a grid's long English name)."""
+    while size > smallest and stringWidth(text, font, size) > width:
+        size -= 0.5
+    if stringWidth(text, font, size) <= width:
+        return text, size
+    while text and stringWidth(text + "…", font, size) > width:
+        text = text[:-1]
+    return text.rstrip() + "…", size

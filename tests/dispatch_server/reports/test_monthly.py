@@ -9,9 +9,12 @@ from datetime import UTC, time
 import pypdf
 import pypdfium2
 import pytest
+from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 
 from dispatch_server.domain import kpis
 from dispatch_server.domain.kpis import By, ShiftTimes, Targets
+from dispatch_server.reports.chart import LABEL_W, fitted
 from dispatch_server.reports.fonts import FALLBACK, Candidate, cjk_font
 from dispatch_server.reports.monthly import GridName, MonthData, render
 from dispatch_server.reports.words import Lang
@@ -150,3 +153,13 @@ def test_without_a_truetype_font_it_falls_back_to_stsong_and_says_so() -> None:
         for f in page["/Resources"]["/Font"].values()
     }
     assert any("STSong-Light" in f for f in fonts), fonts
+
+
+def test_chart_labels_fit_their_column() -> None:
+    font = cjk_font().name
+    for text in ["G01", "锦江酒店街区（G03）", "Dongtang Residential Compound (G02)", "x" * 300]:
+        label, size = fitted(text, font, LABEL_W - 3 * mm)
+        assert 6 <= size <= 8
+        assert stringWidth(label, font, size) <= LABEL_W - 3 * mm
+        assert label == text or label.endswith("…")
+    assert fitted("G01", font, LABEL_W) == ("G01", 8)

@@ -85,9 +85,8 @@ async def seed(server: Running, clock: SteeredClock, rng: random.Random) -> Seed
     start = local_month_start(now, 1) - timedelta(days=35)
     day = start
     while day < now - timedelta(hours=3):
-        for offset in sorted(
-            rng.sample(range(6 * 3600, 22 * 3600, 1200), rng.choice([0, 1, 2, 3]))
-        ):
+        slots = range(6 * 3600, 22 * 3600, 1200)  # every 20 minutes from 06:00 to 22:00
+        for offset in sorted(rng.sample(slots, rng.choice([0, 1, 2, 2, 3, 4]))):
             at = day.timestamp() + offset
             if at < time.time() - 7200:
                 await one_alarm(ctx, clock, rng, made, at)
