@@ -5,7 +5,7 @@
 // and for anyone inspecting the page.
 
 const SVG = "http://www.w3.org/2000/svg";
-const FONT = 18;
+const FONT = 20;
 
 function s(tag, attrs = {}, ...children) {
   const node = document.createElementNS(SVG, tag);
@@ -15,6 +15,23 @@ function s(tag, attrs = {}, ...children) {
     node.append(typeof c === "string" ? document.createTextNode(c) : c);
   }
   return node;
+}
+
+/** About how wide a text is drawn, in viewBox units: CJK characters are square, others narrow. */
+function textWidth(text) {
+  return [...text].reduce((sum, ch) => sum + (ch.codePointAt(0) >= 0x2e80 ? 1 : 0.6), 0) * FONT;
+}
+
+/**
+ * The label cut to fit `width` with "…"; a closing "(G03)" or "（G03）" is kept whole, since
+ * the grid's id is what tells two long names apart.
+ */
+export function fitLabel(text, width) {
+  if (textWidth(text) <= width) return text;
+  const [, head, tail] = /^(.*?)(\s*[(（][^()（）]*[)）])?$/u.exec(text);
+  let cut = head;
+  while (cut && textWidth(`${cut}…${tail ?? ""}`) > width) cut = cut.slice(0, -1);
+  return `${cut.trimEnd()}…${tail ?? ""}`;
 }
 
 function frame(width, height, label) {
@@ -27,7 +44,7 @@ function frame(width, height, label) {
  * when the share reaches `target`, red when not; a dashed line at the target across them.
  */
 export function shareBars(rows, {target, targetText, label}) {
-  const rowH = 40, labelW = 250, valueW = 150, width = 760, top = 10, axis = 30;
+  const rowH = 42, labelW = 380, valueW = 190, width = 1100, top = 10, axis = 32;
   const plotW = width - labelW - valueW;
   const height = top + rows.length * rowH + axis;
   const svg = frame(width, height, label);
@@ -39,7 +56,8 @@ export function shareBars(rows, {target, targetText, label}) {
   rows.forEach((r, i) => {
     const y = top + i * rowH;
     const met = r.share !== null && r.share >= target;
-    svg.append(s("text", {x: labelW - 10, y: y + rowH / 2 + 6, "text-anchor": "end", class: "kpi-label"}, r.label));
+    svg.append(s("text", {x: labelW - 10, y: y + rowH / 2 + 6, "text-anchor": "end", class: "kpi-label"},
+      fitLabel(r.label, labelW - 16), s("title", {}, r.label)));
     if (r.share !== null) {
       svg.append(s("rect", {x: labelW, y: y + 7, width: Math.max(2, r.share * plotW), height: rowH - 14,
         class: `kpi-bar ${met ? "met" : "missed"}`, "data-key": r.key ?? "", "data-share": r.share}));
@@ -87,7 +105,7 @@ export function histogram(buckets, {never, neverLabel, lineText, label}) {
  * dots green or red against the dashed target line.
  */
 export function trend(points, {target, targetText, label}) {
-  const width = 760, height = 320, left = 64, right = 20, top = 20, bottom = 56;
+  const width = 760, height = 320, left = 64, right = 36, top = 20, bottom = 56;
   const plotW = width - left - right, plotH = height - top - bottom;
   const svg = frame(width, height, label);
   const y = (share) => top + (1 - share) * plotH;
