@@ -127,7 +127,7 @@ export function trend(points, {target, targetText, label}) {
       svg.append(s("circle", {cx: x(i), cy: y(p.share), r: 7, class: `kpi-trend-point ${p.share >= target ? "met" : "missed"}`,
         "data-key": p.key, "data-share": p.share}, s("title", {}, p.title ?? p.label)));
     }
-    if (i % every === 0 || i === points.length - 1) {
+    if ((points.length - 1 - i) % every === 0) {  // counted from the last week, always labelled
       svg.append(s("text", {x: x(i), y: height - bottom + 28, "text-anchor": "middle", class: "kpi-label"}, p.label));
     }
   });

@@ -224,7 +224,7 @@ async def test_the_kpi_tab_shows_what_the_api_says(database_url: str, tmp_path: 
         made = await seed(server, clock, rng)
         assert made.alarms > 150 and made.drills == 4
         token = made.duty[0]["token"]
-        async with console_page(server.base, width=1440, height=2000) as page:
+        async with console_page(server.base, width=1440, height=1760) as page:
             await page.sign_in(token)
             await page.page.click('#tabs .tab[data-view="kpi"]')
             await kpi_ready(page, "this_month")
