@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # The console tests drive Debian's chromium (Playwright never downloads a browser here);
-# Noto CJK lets it draw the Chinese console in screenshots.
+# Noto CJK lets it draw the Chinese console in screenshots; WenQuanYi Micro Hei (TrueType,
+# which reportlab can embed, unlike Noto's CFF outlines) draws the monthly KPI report's PDF.
 CHROMIUM ?= /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 HOST ?= 127.0.0.1
@@ -20,7 +21,7 @@ $(STAMP): pyproject.toml
 
 $(CHROMIUM):
 	$(SUDO) apt-get update -q
-	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends chromium fonts-noto-cjk
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends chromium fonts-noto-cjk fonts-wqy-microhei
 
 # serve refuses a database whose schema is behind: migrate first (a no-op when current).
 run: $(STAMP)

@@ -3,7 +3,7 @@
 Plain data in (events, targets, shift times, a time zone), plain data out: no I/O, no
 clock. Each incident's events are reduced to its milestones (opened, acknowledged, first
 dispatch, first accept, first arrived); the milestones are grouped by a key (grid, shift
-window, duty volunteer, month) and each group is scored against the targets.
+window, duty volunteer, month, ISO week) and each group is scored against the targets.
 
 Definitions, which the tests pin:
 - Times are from the incident's `opened_at` (when the server received the alarm, not the
@@ -21,10 +21,12 @@ Definitions, which the tests pin:
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, time, timedelta, tzinfo
 from enum import StrEnum
+from itertools import pairwise
 
 from dispatch_server.domain.events import Event, EventType
 
@@ -41,6 +43,9 @@ KPI_EVENTS = frozenset(
     }
 )
 UNRESOLVED = "unresolved"
+# The answer-time histogram's upper edges (decision 49): 0-5, 5-10, 10-20, 20-40, 40-60 and
+# 60+ seconds. 10 s is an edge, so the first two buckets are exactly "answered within 10 s".
+ANSWER_BUCKETS_S = (5, 10, 20, 40, 60)
 
 
 @dataclass(frozen=True)
@@ -171,6 +176,31 @@ def measure(intervals: Iterable[float | None], thresholds: Iterable[int]) -> Mea
     return Measure(len(every), len(ended), percentile(ended, 50), percentile(ended, 90), within)
 
 
+@dataclass(frozen=True)
+class Bucket:
+    """How many intervals ended after `from_s` and within `to_s` seconds (None: no upper
+    end); the first bucket takes 0 itself. Upper edges are inclusive, as "within" is."""
+
+    from_s: int
+    to_s: int | None
+    count: int
+
+
+def histogram(intervals: Iterable[float | None], edges: Sequence[int]) -> tuple[Bucket, ...]:
+    """The intervals that ended, counted into the buckets that `edges` (increasing upper
+    edges) make, plus one past the last edge; those that never ended are in none."""
+    if any(b <= a for a, b in pairwise((0, *edges))):
+        raise ValueError(f"bucket edges {edges} must be positive and increasing")
+    counts = [0] * (len(edges) + 1)
+    for v in intervals:
+        if v is not None:
+            counts[bisect_left(edges, v)] += 1
+    uppers: list[int | None] = [*edges, None]
+    return tuple(
+        Bucket(lower, upper, n) for lower, upper, n in zip((0, *edges), uppers, counts, strict=True)
+    )
+
+
 def _share(part: int, whole: int) -> float | None:
     return None if whole == 0 else part / whole
 
@@ -200,6 +230,9 @@ class Figures:
     arrival: Measure
     escalations: dict[str, int]
     dispositions: dict[str, int]
+    # Answer times of the acknowledged alarms in ANSWER_BUCKETS_S (the unacknowledged are in
+    # `unacknowledged`, not here).
+    answer_buckets: tuple[Bucket, ...]
     # Whether the two NFPA 1225 targets are met: None with no alarms to judge by.
     answer_met: bool | None
     process_met: bool | None
@@ -207,10 +240,8 @@ class Figures:
 
 def figures(ms: Sequence[Milestones], targets: Targets) -> Figures:
     dispatched = [m for m in ms if m.dispatched_at is not None]
-    answer = measure(
-        (_since(m.opened_at, m.acknowledged_at) for m in ms),
-        (targets.answer_s, targets.answer_also_s),
-    )
+    answered = [_since(m.opened_at, m.acknowledged_at) for m in ms]
+    answer = measure(answered, (targets.answer_s, targets.answer_also_s))
     process = measure(
         (_since(m.acknowledged_at, m.dispatched_at) for m in dispatched), (targets.process_s,)
     )
@@ -224,6 +255,7 @@ def figures(ms: Sequence[Milestones], targets: Targets) -> Figures:
         arrival=measure((_since(m.opened_at, m.arrived_at) for m in dispatched), targets.arrival_s),
         escalations=_counts(t for m in ms for t in m.escalations),
         dispositions=_counts(m.disposition or UNRESOLVED for m in ms),
+        answer_buckets=histogram(answered, ANSWER_BUCKETS_S),
         answer_met=_met(answer, targets.answer_s, targets.answer_share),
         process_met=_met(process, targets.process_s, targets.process_share),
     )
@@ -249,6 +281,7 @@ class By(StrEnum):
     SHIFT = "shift"
     DISPATCHER = "dispatcher"
     MONTH = "month"
+    WEEK = "week"
 
 
 Key = Callable[[Milestones], str | None]
@@ -258,6 +291,18 @@ def local(at: float, tz: tzinfo | None) -> datetime:
     """`at` in `tz`, or in the server's own time zone when None (as member cards do)."""
     when = datetime.fromtimestamp(at, UTC)
     return when.astimezone(tz) if tz is not None else when.astimezone()
+
+
+def month_bounds(year: int, month: int, tz: tzinfo | None) -> tuple[float, float]:
+    """The local month as [since, until): midnight on its first day and on the next month's
+    first day, in `tz` (None: the server's own zone), as seconds since the epoch."""
+    next_year, next_month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return _midnight(year, month, tz), _midnight(next_year, next_month, tz)
+
+
+def _midnight(year: int, month: int, tz: tzinfo | None) -> float:
+    first = datetime(year, month, 1)
+    return (first.replace(tzinfo=tz) if tz is not None else first.astimezone()).timestamp()
 
 
 def shift_window(at: float, shifts: ShiftTimes, tz: tzinfo | None) -> str:
@@ -272,8 +317,9 @@ def shift_window(at: float, shifts: ShiftTimes, tz: tzinfo | None) -> str:
 
 
 def key_for(by: By, shifts: ShiftTimes, tz: tzinfo | None) -> Key:
-    """The grouping key: the alarm's grid; the shift window and the (local) month it opened
-    in, even if it ended in the next; who acknowledged it (None: nobody did)."""
+    """The grouping key: the alarm's grid; the shift window, the (local) month and the
+    (local) ISO week it opened in, even if it ended in the next; who acknowledged it (None:
+    nobody did)."""
     match by:
         case By.GRID:
             return lambda m: m.grid_id
@@ -283,6 +329,16 @@ def key_for(by: By, shifts: ShiftTimes, tz: tzinfo | None) -> Key:
             return lambda m: m.acknowledged_by
         case By.MONTH:
             return lambda m: local(m.opened_at, tz).strftime("%Y-%m")
+        case By.WEEK:
+            return lambda m: iso_week(m.opened_at, tz)
+
+
+def iso_week(at: float, tz: tzinfo | None) -> str:
+    """`YYYY-Www`, the ISO 8601 week (Monday to Sunday, local time) and its ISO year: the
+    last days of December may be week 1 of the next year, the first days of January week 52
+    or 53 of the last. Such keys sort in time order."""
+    year, week, _ = local(at, tz).isocalendar()
+    return f"{year:04d}-W{week:02d}"
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import {fillLogForm, logQuery, renderLog} from "./log.js";
 import * as sound from "./sound.js";
 import * as speech from "./speech.js";
 import {applyDutyEvent, pollHealth, renderDuties} from "./duties.js";
+import {initKpi, relabelKpi, showKpi} from "./kpi.js";
 
 const TOKEN_KEY = "dispatch.token";
 const LANG_KEY = "dispatch.lang";
@@ -121,6 +122,7 @@ function relabel() {
     renderLog($("log-results"), S.lastLog, {gridName, memberName, onSelect: openFromLog});
   }
   setConn(S.connState ?? "connecting");
+  relabelKpi();
   if (S.api) draw();  // at once: a switch must never show half the page in the old language
 }
 
@@ -134,7 +136,8 @@ function setConn(state) {
 
 function showView(view) {
   S.view = view;
-  for (const v of ["incidents", "rollcall", "log"]) $(`view-${v}`).hidden = v !== view;
+  for (const v of ["incidents", "rollcall", "log", "kpi"]) $(`view-${v}`).hidden = v !== view;
+  if (view === "kpi") showKpi();
   document.querySelectorAll("#tabs .tab").forEach((b) => b.setAttribute("aria-selected", String(b.dataset.view === view)));
   redraw();
 }
@@ -359,6 +362,7 @@ async function signIn(token) {
     return;
   }
   S.api = api;
+  initKpi($("view-kpi"), {api, gridName, toast});
   localStorage.setItem(TOKEN_KEY, token);
   $("signin").hidden = true;
   $("resume").hidden = true;

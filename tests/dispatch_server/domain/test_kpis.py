@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from dispatch_server.domain import kpis
 from dispatch_server.domain.events import Event, EventType
-from dispatch_server.domain.kpis import By, Measure, ShiftTimes, Targets
+from dispatch_server.domain.kpis import Bucket, By, Measure, ShiftTimes, Targets
 
 TARGETS = Targets()
 SHIFTS = ShiftTimes(time(7, 0), time(19, 0))
@@ -181,6 +181,68 @@ def test_shift_windows_and_months_are_local_time() -> None:
     assert {k: f.alarms for k, f in in_utc.items()} == {"2026-11": 2}
 
 
+def test_weeks_are_local_iso_weeks() -> None:
+    # Sunday 29 November 2026 is the last day of week 48; Monday 30 November starts week 49.
+    assert kpis.iso_week(local(2026, 11, 29, 23, 59, 59), CST) == "2026-W48"
+    assert kpis.iso_week(local(2026, 11, 30, 0, 0), CST) == "2026-W49"
+    # Thursday 31 December 2026 is in week 53 of 2026; Friday 1 January 2027 too (ISO year).
+    assert kpis.iso_week(local(2026, 12, 31, 12, 0), CST) == "2026-W53"
+    assert kpis.iso_week(local(2027, 1, 1, 12, 0), CST) == "2026-W53"
+    assert kpis.iso_week(local(2027, 1, 4, 0, 0), CST) == "2027-W01"
+    # 01:00 on Monday in the community is still Sunday in UTC: the week before.
+    monday = local(2026, 11, 30, 1, 0)
+    log = Log().open(1, monday).ack(1, monday + 4).open(2, local(2026, 11, 29, 12, 0))
+    weeks = kpis.report(log.events, By.WEEK, TARGETS, SHIFTS, CST).real.groups
+    assert {k: f.alarms for k, f in weeks.items()} == {"2026-W48": 1, "2026-W49": 1}
+    assert list(weeks) == ["2026-W48", "2026-W49"]
+    assert weeks["2026-W49"].answer.within[10] == 1.0
+    in_utc = kpis.report(log.events, By.WEEK, TARGETS, SHIFTS, UTC).real.groups
+    assert {k: f.alarms for k, f in in_utc.items()} == {"2026-W48": 2}
+
+
+def test_month_bounds_are_local_midnights() -> None:
+    assert kpis.month_bounds(2026, 11, CST) == (local(2026, 11, 1, 0, 0), local(2026, 12, 1, 0, 0))
+    assert kpis.month_bounds(2026, 12, UTC) == (
+        datetime(2026, 12, 1, tzinfo=UTC).timestamp(),
+        datetime(2027, 1, 1, tzinfo=UTC).timestamp(),
+    )
+    since, until = kpis.month_bounds(2026, 2, CST)
+    assert until - since == 28 * 86400
+    # Every alarm of the month, by the same local zone, is in its bounds.
+    log = Log().open(1, since).open(2, until - 1).open(3, until)
+    months = kpis.report(log.events, By.MONTH, TARGETS, SHIFTS, CST).real.groups
+    assert {k: f.alarms for k, f in months.items()} == {"2026-02": 2, "2026-03": 1}
+
+
+def test_answer_times_in_buckets_with_inclusive_upper_edges() -> None:
+    log = Log()
+    answers = [0.0, 5.0, 5.5, 10.0, 10.01, 20.0, 39.0, 40.0, 41.0, 60.0, 61.0, 3600.0]
+    for i, a in enumerate(answers):
+        log.open(i, 1000.0 * i).ack(i, 1000.0 * i + a)
+    log.open(99, 99_000.0)  # never acknowledged: in no bucket
+    f = kpis.report(log.events, By.GRID, TARGETS, SHIFTS, UTC).real.total
+    assert f.answer_buckets == (
+        Bucket(0, 5, 2),
+        Bucket(5, 10, 2),
+        Bucket(10, 20, 2),
+        Bucket(20, 40, 2),
+        Bucket(40, 60, 2),
+        Bucket(60, None, 2),
+    )
+    # The first two buckets are "answered within 10 s", over the answered.
+    within = sum(b.count for b in f.answer_buckets if b.to_s is not None and b.to_s <= 10)
+    assert within == round(f.answer.within[10] * f.answer.base)
+    assert sum(b.count for b in f.answer_buckets) == f.answer.ended == f.alarms - 1
+
+
+def test_histogram_edges_must_increase() -> None:
+    assert kpis.histogram([], (5, 10)) == (Bucket(0, 5, 0), Bucket(5, 10, 0), Bucket(10, None, 0))
+    assert kpis.histogram([None, 3.0], ()) == (Bucket(0, None, 1),)
+    for edges in [(10, 5), (5, 5), (0, 5)]:
+        with pytest.raises(ValueError, match="increasing"):
+            kpis.histogram([1.0], edges)
+
+
 def test_shift_times_must_be_in_order() -> None:
     with pytest.raises(ValueError, match="before"):
         ShiftTimes(time(19, 0), time(7, 0))
@@ -313,6 +375,7 @@ def test_shares_are_shares_and_p50_is_at_most_p90(log: Log, by: By) -> None:
                     assert 0.0 <= m.p50_s <= m.p90_s
             shares = list(f.arrival.within.values())
             assert all(a is None or b is None or a <= b for a, b in pairwise(shares))
+            assert sum(b.count for b in f.answer_buckets) == f.answer.ended
 
 
 @given(logs(drills=False), logs(), st.sampled_from(list(By)))
