@@ -41,11 +41,14 @@ from dispatch_server.live.hub import PatrolHub
 from dispatch_server.services import (
     check_ins,
     cluster,
+    coverage,
     escalation,
     observer,
     people,
     roll_calls,
+    shifts,
     supervision,
+    team_watch,
 )
 from dispatch_server.services.cluster import consoles_open
 from dispatch_server.services.context import Context
@@ -200,7 +203,9 @@ async def _build(
         escalation_rules=partial(escalation.refresh_rules, ctx),
         partners=partial(escalation.refresh_partners, ctx),
         check_in_rules=partial(check_ins.refresh_rules, ctx),
+        roster_plan=partial(shifts.refresh_plan, ctx),
     )
+    await shifts.refresh_plan(ctx)
     await escalation.refresh_rules(ctx)
     await escalation.refresh_partners(ctx)
     for member_id, name, grid_id, skills in members:
@@ -257,6 +262,14 @@ def clock_sources(ctx: Context) -> list[Source]:
             "escalation", lambda: escalation.next_check(ctx), partial(escalation.apply_due, ctx)
         ),
         Source(RETENTION, retention.next_check, retention.apply_due),
+        Source(
+            coverage.COVERAGE, lambda: coverage.next_check(ctx), partial(coverage.apply_due, ctx)
+        ),
+        Source(
+            team_watch.TEAM_WATCH,
+            lambda: team_watch.next_check(ctx),
+            partial(team_watch.apply_due, ctx),
+        ),
     ]
 
 

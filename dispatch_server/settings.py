@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from dispatch_server.domain.shifts import WINDOW_PATTERN, Shift, Window, overlap, parse_window
 
 # An http(s) base with a host, no query or fragment: what enrolment links start with.
 PUBLIC_URL_PATTERN = r"^https?://[^/?#\s]+(/[^?#\s]*)?$"
@@ -148,6 +151,58 @@ class Settings(BaseSettings):
 
     # Grids.
     grid_overlap_tolerance_m2: float = 10.0
+
+    # Coverage gaps and the team watch (decision 48).
+    timezone: str = Field(
+        default="Asia/Shanghai",
+        description="The community's IANA time zone: the shift windows are its wall-clock hours.",
+    )
+    shift_morning: str = Field(
+        default="07:00-15:00",
+        pattern=WINDOW_PATTERN,
+        description="The morning shift's window, local HH:MM-HH:MM (past midnight if end < start).",
+    )
+    shift_evening: str = Field(
+        default="15:00-23:00",
+        pattern=WINDOW_PATTERN,
+        description="The evening shift's window; outside both no shift is planned (no gap).",
+    )
+    coverage_min_on_shift: int = Field(
+        default=2, ge=0, le=1000, description="A planned grid with fewer on shift is short."
+    )
+    coverage_grace_s: float = Field(
+        default=600.0, ge=0, description="Short this long: a coverage gap is raised."
+    )
+    team_drift_m: float = Field(
+        default=300.0, gt=0, description="Farther than this from every teammate: drifting."
+    )
+    team_drift_grace_s: float = Field(
+        default=120.0, ge=0, description="Drifting this long: team_drift and a check prompt."
+    )
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {name!r}") from exc
+        return name
+
+    @model_validator(mode="after")
+    def _shift_windows(self) -> Settings:
+        if (both := overlap(self.shift_windows())) is not None:
+            raise ValueError(f"the {both[0]} and {both[1]} shift windows overlap")
+        return self
+
+    def shift_windows(self) -> dict[Shift, Window]:
+        return {
+            Shift.MORNING: parse_window(self.shift_morning),
+            Shift.EVENING: parse_window(self.shift_evening),
+        }
+
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
     # Storage.
     commit_batch_max: int = Field(default=256, description="Most writes in one group commit.")

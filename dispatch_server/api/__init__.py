@@ -18,6 +18,7 @@ from dispatch_server.api import (
     partners,
     roll_calls,
     shifts,
+    watch,
 )
 
 ROUTERS = tuple(
@@ -38,5 +39,6 @@ ROUTERS = tuple(
         partners,
         roll_calls,
         shifts,
+        watch,
     )
 )

@@ -48,6 +48,13 @@ class EventType(StrEnum):
     # the retention duty deleted the bytes of some.
     MEDIA_ATTACHED = "media_attached"
     MEDIA_EXPIRED = "media_expired"
+    # Coverage gaps and the team watch (decision 48): a planned grid short of members, and
+    # when it is not; a member far from their team, overdue to answer, back with it.
+    COVERAGE_GAP = "coverage_gap"
+    COVERAGE_RESTORED = "coverage_restored"
+    TEAM_DRIFT = "team_drift"
+    TEAM_CHECK_OVERDUE = "team_check_overdue"
+    TEAM_REJOINED = "team_rejoined"
 
 
 @dataclass(frozen=True)
