@@ -3,7 +3,7 @@
 A grid planned for the current shift (it has a roster slot for it) is short while fewer
 of its members than `minimum` are on shift and not offline. Short for `grace_s` or more,
 it is a gap: said once (`coverage_gap`), and once more when it ends (`coverage_restored`:
-staffed again, or its shift is over). A grid that is short for less than the grace time
+staffed again, its shift is over, or its slot was emptied). A grid that is short for less than the grace time
 says nothing: that is the hysteresis. Grids without a slot for the shift, and the hours
 outside every shift window, are not watched.
 """
@@ -32,6 +32,7 @@ class Short:
 class Why(StrEnum):
     STAFFED = "staffed"
     SHIFT_OVER = "shift_over"
+    UNPLANNED = "unplanned"  # the grid's slot for the shift was emptied
 
 
 @dataclass(frozen=True)
@@ -71,9 +72,8 @@ def step(
     for grid_id, short in shorts.items():
         if grid_id not in watched or short.shift != shift:
             if short.said:
-                gaps.append(
-                    Gap(grid_id, short.shift, counts.get(grid_id, 0), short.since, Why.SHIFT_OVER)
-                )
+                why = Why.SHIFT_OVER if short.shift != shift else Why.UNPLANNED
+                gaps.append(Gap(grid_id, short.shift, counts.get(grid_id, 0), short.since, why))
             continue
         after[grid_id] = short
     assert shift is not None or not watched

@@ -61,3 +61,11 @@ def test_the_shift_ending_ends_its_gap_and_the_next_shift_starts_afresh() -> Non
 
 def test_a_minimum_of_zero_never_gaps() -> None:
     assert step({}, M, {"G01"}, {}, 100.0, 0, GRACE) == ({}, [])
+
+
+def test_an_emptied_slot_ends_its_gap() -> None:
+    said = {"G01": Short(M, 100.0, said=True)}
+    assert step(said, M, set(), {"G01": 1}, 1000.0, 2, GRACE) == (
+        {},
+        [Gap("G01", M, 1, 100.0, Why.UNPLANNED)],
+    )
