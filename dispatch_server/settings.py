@@ -6,6 +6,7 @@ time, so tests can run several servers with different settings in one process.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -196,13 +197,16 @@ class Settings(BaseSettings):
         return self
 
     def shift_windows(self) -> dict[Shift, Window]:
-        return {
-            Shift.MORNING: parse_window(self.shift_morning),
-            Shift.EVENING: parse_window(self.shift_evening),
-        }
+        """Parsed once per pair of texts: the clocks ask on every beat."""
+        return _windows(self.shift_morning, self.shift_evening)
 
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
     # Storage.
     commit_batch_max: int = Field(default=256, description="Most writes in one group commit.")
+
+
+@functools.cache
+def _windows(morning: str, evening: str) -> dict[Shift, Window]:
+    return {Shift.MORNING: parse_window(morning), Shift.EVENING: parse_window(evening)}

