@@ -27,3 +27,8 @@ def epoch_seconds(when: datetime) -> float:
 def iso(ts: float) -> str:
     """UTC ISO 8601 with milliseconds: what the wire and the exports show."""
     return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def from_iso(text: str) -> float:
+    """`iso`'s text back to seconds since the epoch."""
+    return epoch_seconds(datetime.fromisoformat(text.replace("Z", "+00:00")))

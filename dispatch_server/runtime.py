@@ -43,6 +43,7 @@ from dispatch_server.live.hub import PatrolHub
 from dispatch_server.services import (
     check_ins,
     cluster,
+    coverage,
     drills,
     duty_room,
     escalation,
@@ -50,7 +51,9 @@ from dispatch_server.services import (
     observer,
     people,
     roll_calls,
+    shifts,
     supervision,
+    team_watch,
 )
 from dispatch_server.services.cluster import consoles_open
 from dispatch_server.services.context import Context
@@ -239,7 +242,9 @@ async def _build(
         partners=partial(escalation.refresh_partners, ctx),
         check_in_rules=partial(check_ins.refresh_rules, ctx),
         grids=partial(grid_sets.reload_grids, ctx),
+        roster_plan=partial(shifts.refresh_plan, ctx),
     )
+    await shifts.refresh_plan(ctx)
     await escalation.refresh_rules(ctx)
     await escalation.refresh_partners(ctx)
     for member_id, name, grid_id, skills in members:
@@ -299,6 +304,14 @@ def clock_sources(ctx: Context) -> list[Source]:
         Source(RETENTION, retention.next_check, retention.apply_due),
         Source(duty_room.NAME, room.next_check, room.apply_due),
         Source("drills", lambda: drills.next_check(ctx), partial(drills.apply_due, ctx)),
+        Source(
+            coverage.COVERAGE, lambda: coverage.next_check(ctx), partial(coverage.apply_due, ctx)
+        ),
+        Source(
+            team_watch.TEAM_WATCH,
+            lambda: team_watch.next_check(ctx),
+            partial(team_watch.apply_due, ctx),
+        ),
     ]
 
 

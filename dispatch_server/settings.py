@@ -6,6 +6,7 @@ time, so tests can run several servers with different settings in one process.
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -13,13 +14,13 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from dispatch_server.domain.shifts import WINDOW_PATTERN, Shift, Window, overlap, parse_window
+
 # An http(s) base with a host, no query or fragment: what enrolment links start with.
 PUBLIC_URL_PATTERN = r"^https?://[^/?#\s]+(/[^?#\s]*)?$"
 # The sample grids, inside the package so an installed wheel has them: `sample_grids` is a
 # link to the repository's top-level grids/, which setuptools copies into the wheel.
 SAMPLE_GRIDS = Path(__file__).resolve().parent / "sample_grids"
-# A local wall-clock time of day, 00:00-23:59.
-CLOCK_TIME_PATTERN = r"^([01][0-9]|2[0-3]):[0-5][0-9]$"
 
 
 class Settings(BaseSettings):
@@ -159,24 +160,35 @@ class Settings(BaseSettings):
     # Grids.
     grid_overlap_tolerance_m2: float = 10.0
 
-    # Response KPIs (decision 47): local days, shifts and months, and the targets.
-    timezone: str | None = Field(
-        default=None,
-        description="The community's IANA time zone (Asia/Shanghai): where shift windows and "
-        "months begin in GET /api/kpis. Unset: the server's own.",
+    # Coverage gaps and the team watch (decision 48).
+    timezone: str = Field(
+        default="Asia/Shanghai",
+        description="The community's IANA time zone: the shift windows are its wall-clock hours.",
     )
-    shift_morning_start: str = Field(
-        default="07:00",
-        pattern=CLOCK_TIME_PATTERN,
-        description="Local HH:MM the morning shift starts; it runs to the evening shift's start.",
+    shift_morning: str = Field(
+        default="07:00-15:00",
+        pattern=WINDOW_PATTERN,
+        description="The morning shift's window, local HH:MM-HH:MM (past midnight if end < start).",
     )
-    shift_evening_start: str = Field(
-        default="19:00",
-        pattern=CLOCK_TIME_PATTERN,
-        description="Local HH:MM the evening shift starts; it runs to the next morning's.",
+    shift_evening: str = Field(
+        default="15:00-23:00",
+        pattern=WINDOW_PATTERN,
+        description="The evening shift's window; outside both no shift is planned (no gap).",
     )
-    # NFPA 1225 (2022) by default: 90% of alarms answered within 10 s, 90% processed (answer
-    # to dispatch) within 60 s.
+    coverage_min_on_shift: int = Field(
+        default=2, ge=0, le=1000, description="A planned grid with fewer on shift is short."
+    )
+    coverage_grace_s: float = Field(
+        default=600.0, ge=0, description="Short this long: a coverage gap is raised."
+    )
+    team_drift_m: float = Field(
+        default=300.0, gt=0, description="Farther than this from every teammate: drifting."
+    )
+    team_drift_grace_s: float = Field(
+        default=120.0, ge=0, description="Drifting this long: team_drift and a check prompt."
+    )
+    # Response KPIs (decision 47), NFPA 1225 (2022) by default: 90% of alarms answered
+    # within 10 s, 90% processed (answer to dispatch) within 60 s.
     kpi_answer_s: int = Field(
         default=10, gt=0, le=3600, description="Target: alarms acknowledged within this many s."
     )
@@ -192,19 +204,34 @@ class Settings(BaseSettings):
 
     @field_validator("timezone")
     @classmethod
-    def _known_zone(cls, name: str | None) -> str | None:
-        if name is not None:
-            try:
-                ZoneInfo(name)
-            except (ZoneInfoNotFoundError, ValueError) as exc:
-                raise ValueError(f"unknown time zone {name!r}") from exc
+    def _known_zone(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {name!r}") from exc
         return name
 
     @model_validator(mode="after")
-    def _shifts_in_order(self) -> Settings:
-        if not self.shift_morning_start < self.shift_evening_start:
-            raise ValueError("shift_morning_start must be before shift_evening_start")
+    def _shift_windows(self) -> Settings:
+        windows = self.shift_windows()
+        if (both := overlap(windows)) is not None:
+            raise ValueError(f"the {both[0]} and {both[1]} shift windows overlap")
+        # The KPIs score an alarm to the shift that last started (decision 47).
+        if not windows[Shift.MORNING].start < windows[Shift.EVENING].start:
+            raise ValueError("the morning shift must start before the evening shift")
         return self
+
+    def shift_windows(self) -> dict[Shift, Window]:
+        """Parsed once per pair of texts: the clocks ask on every beat."""
+        return _windows(self.shift_morning, self.shift_evening)
+
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
     # Storage.
     commit_batch_max: int = Field(default=256, description="Most writes in one group commit.")
+
+
+@functools.cache
+def _windows(morning: str, evening: str) -> dict[Shift, Window]:
+    return {Shift.MORNING: parse_window(morning), Shift.EVENING: parse_window(evening)}

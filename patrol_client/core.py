@@ -33,6 +33,7 @@ from dispatch_server.protocol.frames import (
     RollCallFrame,
     RollCallRecorded,
     ShiftState,
+    TeamCheck,
     ToHandheld,
     Welcome,
 )
@@ -245,6 +246,9 @@ class HandheldCore:
                     r.recorded = r.answer == frame.status
             case CheckInDue():
                 self.view.check_in_due = frame.state
+            case TeamCheck():
+                # The team watch asks the same "I am OK" (a check_in answers it; decision 48).
+                self.view.check_in_due = None if frame.state == "clear" else frame.state
             case CheckInRecorded():
                 self.view.check_in_wanted = False
                 self.view.check_in_due = None

@@ -23,6 +23,7 @@ from dispatch_server.api import (
     partners,
     roll_calls,
     shifts,
+    watch,
 )
 
 ROUTERS = tuple(
@@ -48,5 +49,6 @@ ROUTERS = tuple(
         partners,
         roll_calls,
         shifts,
+        watch,
     )
 )

@@ -78,6 +78,13 @@ class EventType(StrEnum):
     # press the red key; `member_id` null when nobody could be picked).
     DRILL_SCHEDULED = "drill_scheduled"
     DRILL_STARTED = "drill_started"
+    # Coverage gaps and the team watch (decision 48): a planned grid short of members, and
+    # when it is not; a member far from their team, overdue to answer, back with it.
+    COVERAGE_GAP = "coverage_gap"
+    COVERAGE_RESTORED = "coverage_restored"
+    TEAM_DRIFT = "team_drift"
+    TEAM_CHECK_OVERDUE = "team_check_overdue"
+    TEAM_REJOINED = "team_rejoined"
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ class Source(StrEnum):
     ALARM = "alarm"
     ROLL_CALL = "roll_call"
     CHECK_IN = "check_in"
+    TEAM_WATCH = "team_watch"  # a team check (drift or silence) unanswered (decision 48)
 
 
 class Reply(StrEnum):

@@ -339,6 +339,17 @@ class CheckInDue(ServerFrame):
     since: str
 
 
+class TeamCheck(ServerFrame):
+    """The team watch (decision 48): `reason` drift (far from every teammate) or silent;
+    `state` warning (answer with `check_in`), overdue (an incident was opened) or clear
+    (back with the team: the prompt goes away)."""
+
+    type: Literal["team_check"] = "team_check"
+    reason: str
+    state: str
+    since: str
+
+
 class CheckInRecorded(ServerFrame):
     type: Literal["check_in_recorded"] = "check_in_recorded"
     at: str
@@ -377,6 +388,7 @@ ToHandheld = Annotated[
     | RollCallFrame
     | RollCallRecorded
     | CheckInDue
+    | TeamCheck
     | CheckInRecorded
     | DrillFrame
     | ErrorFrame,

@@ -22,13 +22,16 @@ from dispatch_server.bus.presence import Cluster
 from dispatch_server.clock import Clock
 from dispatch_server.domain.check_ins import Rule, rule_for
 from dispatch_server.domain.check_ins import set_rule as set_check_in_rule
+from dispatch_server.domain.coverage import Short
 from dispatch_server.domain.escalation import Partner
 from dispatch_server.domain.escalation import Rule as EscalationRule
 from dispatch_server.domain.incidents import Incident
 from dispatch_server.domain.responders import RankPolicy
 from dispatch_server.domain.roll_calls import RollCall
 from dispatch_server.domain.roster import Roster
+from dispatch_server.domain.shifts import Shift
 from dispatch_server.domain.skills import Skill, mask
+from dispatch_server.domain.team_watch import Flag
 from dispatch_server.duties.scheduler import Scheduler
 from dispatch_server.duties.supervisor import Supervisor
 from dispatch_server.geo.index import GridIndex
@@ -71,6 +74,14 @@ class Context:
     check_in_rules: tuple[dict[int, Rule], dict[str, Rule]] = field(
         default_factory=lambda: ({}, {})
     )
+    # Coverage and the team watch (decision 48): the grids with a roster slot per shift,
+    # grids short of members now, members far from their team (not yet said), and the
+    # members the team watch has flagged. Kept in step with the log by the observer.
+    planned: dict[Shift, set[str]] = field(default_factory=dict)
+    shorts: dict[str, Short] = field(default_factory=dict)
+    far_since: dict[int, float] = field(default_factory=dict)
+    team_flags: dict[int, Flag] = field(default_factory=dict)
+    team_scanned_at: float = -math.inf  # when the team watch last measured every team
     # Escalation: rules, partners, the client for webhooks, and a wake-up for deliveries.
     escalation_rules: list[EscalationRule] = field(default_factory=list)
     # Each open incident's next escalation step (absent: none), kept by the observer for the

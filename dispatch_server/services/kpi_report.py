@@ -4,7 +4,7 @@ shift and by duty volunteer, and drawn as a PDF by reports/monthly.py in a worke
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, tzinfo
+from datetime import tzinfo
 
 from sqlalchemy import Connection
 
@@ -43,7 +43,7 @@ def month_data(
         until=until,
         made_at=now,
         tz=tz,
-        zone_name=settings.timezone or datetime.now().astimezone().tzname(),
+        zone_name=settings.timezone,
         targets=aim,
         by_grid=scored[By.GRID],
         by_shift=scored[By.SHIFT],

@@ -4,9 +4,8 @@ with the reader engine, scored by domain/kpis.py, shaped for `GET /api/kpis`."""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from datetime import time, tzinfo
+from datetime import tzinfo
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, select
 
@@ -14,6 +13,7 @@ from dispatch_server.clock import iso
 from dispatch_server.domain import duty_room, kpis
 from dispatch_server.domain.events import Event, EventType
 from dispatch_server.domain.kpis import By, Figures, Measure, Scores, ShiftTimes, Targets
+from dispatch_server.domain.shifts import Shift
 from dispatch_server.services import names
 from dispatch_server.services.context import Context
 from dispatch_server.settings import Settings
@@ -39,15 +39,16 @@ def targets(settings: Settings) -> Targets:
 
 
 def shift_times(settings: Settings) -> ShiftTimes:
-    return ShiftTimes(
-        time.fromisoformat(settings.shift_morning_start),
-        time.fromisoformat(settings.shift_evening_start),
-    )
+    """The shift windows' starts (DISPATCH_SHIFT_MORNING, DISPATCH_SHIFT_EVENING, the same
+    windows the coverage watch uses): an alarm is scored to the shift that last started,
+    so one between the windows (at night) counts for the evening before."""
+    windows = settings.shift_windows()
+    return ShiftTimes(windows[Shift.MORNING].start, windows[Shift.EVENING].start)
 
 
-def zone(settings: Settings) -> tzinfo | None:
-    """The community's time zone; None: the server's own (settings checked the name)."""
-    return ZoneInfo(settings.timezone) if settings.timezone else None
+def zone(settings: Settings) -> tzinfo:
+    """The community's time zone (DISPATCH_TIMEZONE)."""
+    return settings.zone()
 
 
 def events(conn: Connection, since: float, until: float) -> list[Event]:
@@ -119,10 +120,7 @@ def compute(conn: Connection, settings: Settings, period: Period) -> dict[str, A
         "until": iso(period.until),
         "by": period.by.value,
         "timezone": settings.timezone,
-        "shifts": {
-            "morning": settings.shift_morning_start,
-            "evening": settings.shift_evening_start,
-        },
+        "shifts": {"morning": settings.shift_morning, "evening": settings.shift_evening},
         "targets": {**asdict(aim), "arrival_s": list(aim.arrival_s)},
         # No console open anywhere while patrols were on shift (decision 51).
         "unwatched_s": round(

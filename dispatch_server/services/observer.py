@@ -23,7 +23,15 @@ from dispatch_server.domain.incidents import (
     security,
 )
 from dispatch_server.domain.roll_calls import RollCall
-from dispatch_server.services import accounts, check_ins, drills, escalation, roll_calls
+from dispatch_server.services import (
+    accounts,
+    check_ins,
+    coverage,
+    drills,
+    escalation,
+    roll_calls,
+    team_watch,
+)
 from dispatch_server.services.context import Context
 from dispatch_server.services.effects import Deliver, Disconnect, Effect, Wake, carry_out
 from dispatch_server.services.frames import alert_update_for, assignment_for
@@ -106,6 +114,9 @@ async def load_live(ctx: Context) -> int:
     """Open incidents, busy members, shifts and open roll calls as the log has them now;
     returns the seq that picture stands at (the writer hands on what comes after)."""
     head, incidents, on_shift, offline, checks, calls = await ctx.read(_live_state)
+    # Read after the snapshot: a crossing written in between is in both, and folds the same.
+    ctx.shorts = await ctx.read(coverage.load)
+    ctx.team_flags = await ctx.read(team_watch.load)
     now = ctx.clock()
     await check_ins.refresh_rules(ctx)
     for row in checks:
@@ -138,6 +149,11 @@ def apply(ctx: Context, event: Event) -> list[Effect]:
         return _shift(ctx, event)
     if event.type in CHECK_IN_EVENTS:
         return check_ins.apply(ctx, event)
+    if event.type in coverage.EVENTS:
+        coverage.fold(ctx.shorts, event)
+        return []
+    if event.type in team_watch.EVENTS:
+        return team_watch.apply(ctx, event)
     if event.type in (EventType.MEMBER_OFFLINE, EventType.MEMBER_ONLINE):
         member_id = event.data["member_id"]
         if member_id in ctx.roster:

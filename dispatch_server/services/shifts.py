@@ -3,21 +3,19 @@ each planned member is doing now (on shift, online, busy on an incident, offline
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select
 
 from dispatch_server.domain.errors import Conflict
 from dispatch_server.domain.events import EventType, NewEvent
+from dispatch_server.domain.shifts import Shift
+from dispatch_server.services import cluster
 from dispatch_server.services.context import Context
 from dispatch_server.store.log import Tx
 from dispatch_server.store.tables import MEMBER, ROSTER_SLOT
 
-
-class Shift(StrEnum):
-    MORNING = "morning"
-    EVENING = "evening"
+__all__ = ["Shift", "load_plan", "plan", "refresh_plan", "status", "view"]
 
 
 def _replace(tx: Tx, grid_id: str, shift: Shift, member_ids: list[int], who: str) -> None:
@@ -45,6 +43,21 @@ async def plan(
     """Replace one slot of the plan, logged as `roster_slot_set` by `who`; Conflict (nothing
     written) when a member in it is deactivated."""
     await ctx.writer.run(lambda tx: _replace(tx, grid_id, shift, member_ids, who))
+    await refresh_plan(ctx)
+    cluster.reload(ctx, "roster_plan")
+
+
+def load_plan(conn: Connection) -> dict[Shift, set[str]]:
+    """The grids with a slot for each shift: what the coverage watch watches."""
+    planned: dict[Shift, set[str]] = {s: set() for s in Shift}
+    for row in conn.execute(select(ROSTER_SLOT.c.grid_id, ROSTER_SLOT.c.shift).distinct()):
+        planned[Shift(row.shift)].add(row.grid_id)
+    return planned
+
+
+async def refresh_plan(ctx: Context) -> None:
+    ctx.planned = await ctx.read(load_plan)
+    ctx.scheduler.wake()
 
 
 def _slots(conn: Connection) -> list[Any]:

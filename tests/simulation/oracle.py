@@ -153,7 +153,11 @@ class Oracle:
     def add(self, frame: Frame) -> None:
         frame = {**frame, "t": epoch(frame["at"])}
         self.log[frame["seq"]] = frame
-        if (iid := frame.get("incident_id")) is not None and frame["type"] != "check_in_overdue":
+        # The overdue steps carry the incident they opened, but are not in its timeline.
+        if (iid := frame.get("incident_id")) is not None and frame["type"] not in (
+            "check_in_overdue",
+            "team_check_overdue",
+        ):
             self.by_incident[iid].append(frame)
         if (rc := frame.get("roll_call_id")) is not None:
             self.by_roll_call[rc].append(frame)

@@ -307,6 +307,10 @@ async function frame(f) {
     case "check_in_due":
       state.checkIn = f;
       break;
+    case "team_check":
+      // The team watch asks the same "I am fine" (decision 48); `clear`: back with the team.
+      state.checkIn = f.state === "clear" ? null : f;
+      break;
     case "check_in_recorded":
       state.checkIn = null;
       break;
@@ -825,7 +829,7 @@ function render() {
     b.setAttribute("aria-pressed", String(Boolean(alarm && alarm.category === b.dataset.category)));
   }
   $("checkin").hidden = !state.checkIn;
-  if (state.checkIn) $("checkin-text").textContent = t(state.checkIn.state === "overdue" ? "check_in_overdue" : "check_in_warning");
+  if (state.checkIn) $("checkin-text").textContent = t(checkInWords(state.checkIn));
   $("im-fine").disabled = state.link !== "online";
   $("rollcall").hidden = state.rollCalls.size === 0;
   $("drill").hidden = state.drill === null;
@@ -844,3 +848,9 @@ function render() {
 
 window.handheld = {state, outbox, kv, uploads, get link() { return link; }, get uploader() { return uploader; }};
 boot();
+
+/** The words over the big "I am fine" button: a lone-worker check-in or a team check. */
+function checkInWords(due) {
+  if (due.type === "team_check") return due.state === "overdue" ? "team_check_overdue" : `team_check_${due.reason}`;
+  return due.state === "overdue" ? "check_in_overdue" : "check_in_warning";
+}

@@ -6,7 +6,7 @@ import {h} from "./dom.js";
 import {t, clockTime} from "./i18n.js";
 
 const KNOWN = new Set(["scheduler", "escalation", "roll_calls", "supervision", "check_ins",
-  "deliveries", "log_writer", "duty_room", "media_retention", "loop_lag"]);
+  "deliveries", "log_writer", "duty_room", "media_retention", "loop_lag", "coverage", "team_watch"]);
 let here = null;  // this instance's name, from health
 const failing = new Map();  // "instance/duty" -> {duty, since}
 

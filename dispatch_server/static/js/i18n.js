@@ -13,6 +13,15 @@ const WORDS = {
     duty_roll_calls: "点名计时已停止，点名不会自动结束",
     duty_supervision: "巡逻失联监测已停止，请人工点名确认队员平安",
     duty_check_ins: "报平安计时已停止，请人工联系单人巡逻的队员",
+    duty_coverage: "缺岗监测已停止，请人工核对各网格在岗人数",
+    duty_team_watch: "队伍监测已停止，请人工确认离队或失联的队员",
+    watch_gap: "{grid}{shift}在岗{n}人，少于{min}人",
+    watch_drift: "{member}，{grid}：离队友{m}米，已请其确认平安",
+    watch_drift_overdue: "{member}，{grid}：离队且未确认平安，已自动开启事件",
+    watch_silent_overdue: "{member}，{grid}：失联且未确认平安，已自动开启事件",
+    shift_morning: "早班",
+    shift_evening: "晚班",
+    source_team_watch: "离队或失联未确认平安",
     duty_deliveries: "向合作方发送通知已停止，请直接电话联系保安",
     duty_log_writer: "记录写入出错，新的报警可能无法保存！请电话联系技术人员",
     duty_duty_room: "值班室在岗监测已停止：无人值守的时间不会记入统计",
@@ -164,6 +173,15 @@ const WORDS = {
     duty_roll_calls: "The roll-call clock has stopped: roll calls will not close by themselves",
     duty_supervision: "The patrol silence watch has stopped: run a roll call by hand",
     duty_check_ins: "The check-in clock has stopped: call lone patrols by hand",
+    duty_coverage: "The coverage watch has stopped: check each grid's patrol numbers by hand",
+    duty_team_watch: "The team watch has stopped: check on strayed or silent members by hand",
+    watch_gap: "{grid}, {shift}: {n} on shift, fewer than {min}",
+    watch_drift: "{member}, {grid}: {m} m from their team; asked to confirm they are OK",
+    watch_drift_overdue: "{member}, {grid}: strayed and did not confirm; an incident was opened",
+    watch_silent_overdue: "{member}, {grid}: went silent and did not confirm; an incident was opened",
+    shift_morning: "morning shift",
+    shift_evening: "evening shift",
+    source_team_watch: "strayed or silent, did not confirm",
     duty_deliveries: "Notifying partners has stopped: phone security directly",
     duty_log_writer: "Writing the log fails: new alarms may not be saved! Call technical support",
     duty_duty_room: "The duty room watch has stopped: unwatched time is not being recorded",
@@ -463,6 +481,12 @@ const EVENTS = {
     member_offline: "{member}离线",
     member_online: "{member}恢复在线",
     check_in_overdue: "{member}报平安超时",
+    incident_opened_team_watch: "{who}离队或失联且未确认平安，系统自动开启事件：{grid}，{place}",
+    coverage_gap: "缺岗：{grid_id}在岗{on_shift}人，少于{minimum}人",
+    coverage_restored: "{grid_id}在岗人数已恢复",
+    team_drift: "{member}离队{distance_m}米",
+    team_check_overdue: "{member}未确认平安",
+    team_rejoined: "{member}已回到队伍",
     media_attached: "{who} 添加了照片",
     media_attached_clip: "{who} 添加了视频",
     media_expired: "{n}个照片或视频已按保存期限删除",
@@ -495,6 +519,12 @@ const EVENTS = {
     member_offline: "{member} went offline",
     member_online: "{member} is back online",
     check_in_overdue: "{member} missed a check-in",
+    incident_opened_team_watch: "{who} strayed or went silent and did not confirm; opened automatically: {grid}, {place}",
+    coverage_gap: "Coverage gap: {grid_id} has {on_shift} on shift, fewer than {minimum}",
+    coverage_restored: "{grid_id} is covered again",
+    team_drift: "{member} is {distance_m} m from their team",
+    team_check_overdue: "{member} did not confirm they are OK",
+    team_rejoined: "{member} is back with their team",
     media_attached: "{who} added a photo",
     media_attached_clip: "{who} added a clip",
     media_expired: "{n} photo(s) or clip(s) deleted after the retention period",
@@ -539,7 +569,8 @@ function variant(ev) {
       return ev.problem ? "incident_escalation_failed" : ev.partner_ids?.length ? "incident_escalated_named" : ev.type;
     // A roll call's need_help or a lapsed check-in: nobody pressed the alarm key.
     case "incident_opened":
-      return {roll_call: "incident_opened_roll_call", check_in: "incident_opened_check_in"}[ev.source] ?? ev.type;
+      return {roll_call: "incident_opened_roll_call", check_in: "incident_opened_check_in",
+        team_watch: "incident_opened_team_watch"}[ev.source] ?? ev.type;
     case "incident_resolved":
       return ev.note ? "incident_resolved_note" : ev.type;
     case "media_attached":
@@ -571,6 +602,7 @@ export function eventText(ev, vars) {
 export function sourceText(inc) {
   if (inc.source === "roll_call") return t("source_roll_call", {n: inc.roll_call_id});
   if (inc.source === "check_in") return t("source_check_in");
+  if (inc.source === "team_watch") return t("source_team_watch");
   return "";
 }
 

@@ -16,6 +16,7 @@ import * as sound from "./sound.js";
 import * as speech from "./speech.js";
 import {applyDutyEvent, pollHealth, renderDuties} from "./duties.js";
 import {initKpi, relabelKpi, showKpi} from "./kpi.js";
+import {applyWatchEvent, loadWatch, renderWatch} from "./watch.js";
 
 const TOKEN_KEY = "dispatch.token";
 const LANG_KEY = "dispatch.lang";
@@ -84,6 +85,7 @@ function draw() {
   drawSound();
   drawSpeech();
   renderDuties($("duties"));
+  renderWatch($("watch"), (id, known) => S.members.get(id)?.name ?? known ?? `#${id}`, gridName);
 }
 
 function checkDuties() {
@@ -184,6 +186,7 @@ const QUICK = {
 
 function apply(ev) {
   if (applyDutyEvent(ev)) checkDuties();
+  applyWatchEvent(ev);
   if (ev.incident_id !== undefined) {
     if (ev.type === "incident_opened") {
       announce(ev);
@@ -247,7 +250,7 @@ async function loadAll() {
   const open = await S.api.get("/api/incidents?unresolved=true&limit=1000");
   S.incidents = new Map();
   [...resolved.incidents, ...open.incidents].forEach(keep);
-  await Promise.all([loadMembers(), loadRollCall()]);
+  await Promise.all([loadMembers(), loadRollCall(), loadWatch(S.api)]);
   S.map = new GridMap($("map"), {grids, tileUrl: config.tile_url, tileDatum: config.tile_datum, onSelect: select});
   relabel();
   return open.last_seq;

@@ -32,7 +32,7 @@ async def test_alarms_and_acknowledgements_move_the_figures(server: Running) -> 
         "process_share": 0.9,
         "arrival_s": [60, 180, 300],
     }
-    assert empty["shifts"] == {"morning": "07:00", "evening": "19:00"}
+    assert empty["shifts"] == {"morning": "07:00-15:00", "evening": "15:00-23:00"}
 
     handheld = await server.handheld(m["token"]).connect()
     first = await handheld.alarm(category="medical")
@@ -106,8 +106,8 @@ async def test_shift_windows_and_months_in_the_communitys_time_zone(database_url
     settings = settings_for(
         database_url,
         timezone="Asia/Shanghai",
-        shift_morning_start="06:00",
-        shift_evening_start="18:00",
+        shift_morning="06:00-14:00",
+        shift_evening="18:00-02:00",
     )
     async with in_process(settings) as server:
         m = await server.api.member("王大爷", "G03")
@@ -122,7 +122,7 @@ async def test_shift_windows_and_months_in_the_communitys_time_zone(database_url
         got = await _kpis(server, server.api.admin_token, by="shift")
         assert (got["timezone"], got["shifts"]) == (
             "Asia/Shanghai",
-            {"morning": "06:00", "evening": "18:00"},
+            {"morning": "06:00-14:00", "evening": "18:00-02:00"},
         )
         assert [g["key"] for g in got["real"]["groups"]] == [expected]
         months = await _kpis(server, server.api.admin_token, by="month")

@@ -28,6 +28,7 @@ from dispatch_server.protocol.frames import (
     RollCallRecorded,
     ServerFrame,
     ShiftState,
+    TeamCheck,
     Welcome,
 )
 
@@ -198,6 +199,10 @@ WIRE: list[tuple[ServerFrame, dict[str, Any]]] = [
     (
         CheckInDue(state="warning", since=AT),
         {"type": "check_in_due", "state": "warning", "since": AT},
+    ),
+    (
+        TeamCheck(reason="drift", state="warning", since=AT),
+        {"type": "team_check", "reason": "drift", "state": "warning", "since": AT},
     ),
     (CheckInRecorded(at=AT), {"type": "check_in_recorded", "at": AT}),
     (DrillFrame(drill_id=3), {"type": "drill", "drill_id": 3}),
