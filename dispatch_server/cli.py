@@ -20,11 +20,12 @@ from fastapi import FastAPI
 from sqlalchemy.exc import DBAPIError
 from uvicorn.config import LOGGING_CONFIG
 
-from dispatch_server import runtime, structured_logs
+from dispatch_server import structured_logs
 from dispatch_server.app import create_app
 from dispatch_server.cards import command as cards_command
 from dispatch_server.geo.grids import GridLoadError, load_grids
 from dispatch_server.geo.index import GridIndex
+from dispatch_server.services import grid_sets
 from dispatch_server.settings import Settings
 from dispatch_server.store import backup_command, inuse
 from dispatch_server.store.engine import create_database, sqlite_file
@@ -113,7 +114,7 @@ def serve(args: argparse.Namespace) -> int:
             print(f"Database: created {fresh} at schema {made.after}", flush=True)
         check_current(settings.database_url)
         # The newest applied grid set, else the file (decision 45): what `Grids:` says.
-        grids_source = runtime.choose_grids_at(settings).source
+        grids_source = grid_sets.choose_grids_at(settings).source
         if (database := sqlite_file(settings.database_url)) is not None:
             with inuse.serving(database):  # a restore under way: say so before listening
                 pass

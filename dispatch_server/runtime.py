@@ -23,7 +23,6 @@ import contextlib
 import gc
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from functools import partial
 
 import httpx
@@ -37,7 +36,6 @@ from dispatch_server.domain.responders import RankPolicy
 from dispatch_server.domain.roster import Roster
 from dispatch_server.duties.scheduler import Scheduler, Source
 from dispatch_server.duties.supervisor import WATCHDOG, Supervisor
-from dispatch_server.geo.grids import load_grids
 from dispatch_server.geo.index import GridIndex
 from dispatch_server.live.hub import PatrolHub
 from dispatch_server.services import (
@@ -109,45 +107,6 @@ def policy_from(settings: Settings) -> RankPolicy:
     )
 
 
-@dataclass(frozen=True)
-class Map:
-    """The map a start serves: the newest applied grid set, else the grid file (decision 45)."""
-
-    grids: GridIndex
-    grid_set_id: int | None
-    source: str  # for the log line and the CLI: which set (when, by whom), or which file
-
-
-def choose_grids(engine: Engine, settings: Settings) -> Map:
-    """The newest applied grid set when the database has one (DISPATCH_GRIDS is then ignored,
-    and the log says so), else the grid file as always. A broken set (it was checked when
-    applied, so only a hand-edited database has one) raises GridLoadError naming it."""
-    tolerance = settings.grid_overlap_tolerance_m2
-    with engine.connect() as conn:
-        head = grid_sets.newest(conn)
-        document = None if head is None else grid_sets.geojson_of(conn, head.grid_set_id)
-    if head is None:
-        grids = GridIndex(load_grids(settings.grids), tolerance)
-        return Map(grids, None, str(settings.grids))
-    source = grid_sets.describe(head)
-    log.info(
-        "grids: %s is the map; DISPATCH_GRIDS (%s) is ignored while the database has an "
-        "applied grid set (upload the file again to go back to it)",
-        source,
-        settings.grids,
-    )
-    return Map(grid_sets.index_of(document, head, tolerance), head.grid_set_id, source)
-
-
-def choose_grids_at(settings: Settings) -> Map:
-    """`choose_grids` on an engine of its own (the CLI's check before it serves)."""
-    engine = make_engine(settings.database_url)
-    try:
-        return choose_grids(engine, settings)
-    finally:
-        engine.dispose()
-
-
 def _prepare_database(
     engine: Engine, grids: GridIndex, now: float
 ) -> list[tuple[int, str, str, list[str]]]:
@@ -186,7 +145,7 @@ async def _build(
     stack.callback(writer_engine.dispose)
     reader = make_engine(settings.database_url)
     stack.callback(reader.dispose)
-    chosen = await asyncio.to_thread(choose_grids, reader, settings)
+    chosen = await asyncio.to_thread(grid_sets.choose_grids, reader, settings)
     grids = chosen.grids
     members = await asyncio.to_thread(_prepare_database, writer_engine, grids, clock())
     # On PostgreSQL other instances may share the log: the writer takes the cluster-wide

@@ -263,8 +263,9 @@ class _Rings:
         self.drawable = True
         self.bad_positions = 0
 
-    def ring_fault(self, message: str, ring: str, *, drawable: bool = True) -> None:
-        self.faults.append(Fault("invalid_ring", f"invalid ring: {message}", {"ring": ring}))
+    def ring_fault(self, message: str, ring: str, problem: str, *, drawable: bool = True) -> None:
+        params = {"ring": ring, "problem": problem}
+        self.faults.append(Fault("invalid_ring", f"invalid ring: {message}", params))
         self.drawable = self.drawable and drawable
 
     def position_fault(self, message: str, ring: str, position: Any) -> None:
@@ -289,7 +290,7 @@ def _geometry(geometry: Any) -> tuple[Any, bool, list[Fault]]:
     if kind == "Polygon":
         polygons = [_polygon(coordinates, None, rings)]
     elif not isinstance(coordinates, list) or not coordinates:
-        rings.ring_fault("MultiPolygon has no polygons", "polygons", drawable=False)
+        rings.ring_fault("MultiPolygon has no polygons", "polygons", "no_rings", drawable=False)
         polygons = []
     else:
         polygons = [_polygon(c, n, rings) for n, c in enumerate(coordinates)]
@@ -310,7 +311,7 @@ def _polygon(coordinates: Any, polygon_no: int | None, found: _Rings) -> Any:
     """A shapely Polygon, or None with the faults of its rings added to `found`."""
     if not isinstance(coordinates, list) or not coordinates:
         name = _polygon_name(polygon_no)
-        found.ring_fault(f"{name} has no rings", name, drawable=False)
+        found.ring_fault(f"{name} has no rings", name, "no_rings", drawable=False)
         return None
     rings = [_ring(ring, polygon_no, n, found) for n, ring in enumerate(coordinates)]
     if any(ring is None for ring in rings):
@@ -325,17 +326,19 @@ def _ring(
     """A ring's positions as (lon, lat), checked against RFC 7946 3.1.6; None when faulty."""
     name = _ring_name(polygon_no, ring_no)
     if not isinstance(ring, list):
-        found.ring_fault(f"{name} is not a list of positions", name, drawable=False)
+        found.ring_fault(f"{name} is not a list of positions", name, "not_a_list", drawable=False)
         return None
     points = [_position(position, name, found) for position in ring]
     usable = [p for p in points if p is not None]
     if len(points) < 4:
-        found.ring_fault(f"{name} has {len(points)} positions, needs at least 4", name)
+        found.ring_fault(f"{name} has {len(points)} positions, needs at least 4", name, "too_few")
         return None
     if len(usable) < len(points):
         return None
     if usable[0] != usable[-1]:
-        found.ring_fault(f"{name} is not closed (first and last positions differ)", name)
+        found.ring_fault(
+            f"{name} is not closed (first and last positions differ)", name, "not_closed"
+        )
         return None
     return usable
 

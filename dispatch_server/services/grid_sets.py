@@ -16,17 +16,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 
 from dispatch_server.clock import iso
 from dispatch_server.domain.events import EventType, NewEvent
 from dispatch_server.domain.grid_sets import Current, Diff, canonical_sha256, diff, report
 from dispatch_server.domain.incidents import Status
 from dispatch_server.geo.check import CollectionCheck, check_collection
-from dispatch_server.geo.grids import Grid, GridLoadError, grids_from_collection
+from dispatch_server.geo.grids import Grid, GridLoadError, grids_from_collection, load_grids
 from dispatch_server.geo.index import GridIndex
 from dispatch_server.services import cluster
 from dispatch_server.services.context import Context
+from dispatch_server.settings import Settings
+from dispatch_server.store.engine import make_engine
 from dispatch_server.store.log import Tx
 from dispatch_server.store.tables import (
     CHECK_IN_RULE,
@@ -290,3 +292,42 @@ def tell_consoles(ctx: Context, frame: dict[str, Any]) -> None:
     for queue in list(ctx.console_notices):
         if not queue.full():
             queue.put_nowait(frame)
+
+
+@dataclass(frozen=True)
+class Map:
+    """The map a start serves: the newest applied grid set, else the grid file (decision 45)."""
+
+    grids: GridIndex
+    grid_set_id: int | None
+    source: str  # for the log line and the CLI: which set (when, by whom), or which file
+
+
+def choose_grids(engine: Engine, settings: Settings) -> Map:
+    """The newest applied grid set when the database has one (DISPATCH_GRIDS is then ignored,
+    and the log says so), else the grid file as always. A broken set (it was checked when
+    applied, so only a hand-edited database has one) raises GridLoadError naming it."""
+    tolerance = settings.grid_overlap_tolerance_m2
+    with engine.connect() as conn:
+        head = newest(conn)
+        document = None if head is None else geojson_of(conn, head.grid_set_id)
+    if head is None:
+        grids = GridIndex(load_grids(settings.grids), tolerance)
+        return Map(grids, None, str(settings.grids))
+    source = describe(head)
+    log.info(
+        "grids: %s is the map; DISPATCH_GRIDS (%s) is ignored while the database has an "
+        "applied grid set (upload the file again to go back to it)",
+        source,
+        settings.grids,
+    )
+    return Map(index_of(document, head, tolerance), head.grid_set_id, source)
+
+
+def choose_grids_at(settings: Settings) -> Map:
+    """`choose_grids` on an engine of its own (the CLI's check before it serves)."""
+    engine = make_engine(settings.database_url)
+    try:
+        return choose_grids(engine, settings)
+    finally:
+        engine.dispose()

@@ -14,7 +14,7 @@ from sqlalchemy import insert
 
 from dispatch_server.domain.grid_sets import canonical_sha256
 from dispatch_server.geo.grids import GridLoadError
-from dispatch_server.runtime import choose_grids
+from dispatch_server.services.grid_sets import choose_grids
 from dispatch_server.settings import SAMPLE_GRIDS
 from dispatch_server.store.tables import GRID_SET
 from tests.dispatch_server.conftest import Engines
@@ -49,7 +49,7 @@ def test_the_newest_grid_set_outranks_the_file_and_the_log_says_so(
     store(engines, SAMPLE)
     two = {**SAMPLE, "features": SAMPLE["features"][:3]}
     newest = store(engines, two)
-    with caplog.at_level(logging.INFO, logger="dispatch_server.runtime"):
+    with caplog.at_level(logging.INFO, logger="dispatch_server.services.grid_sets"):
         chosen = choose_grids(engines(), settings_for(database_url))
     assert chosen.grid_set_id == newest
     assert chosen.grids.grid_ids == ["G01", "G02", "G03"]

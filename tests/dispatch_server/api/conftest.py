@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.servers import Running
+from tests.support.servers import Running, in_process, settings_for
 from tests.support.snapshot import Snapshots
 
 # Routes for a member's token (a device's too): the phone page's alarms and uploads, by the
@@ -36,6 +36,16 @@ async def settle(snapshots: Snapshots, timeout: float = 10.0) -> None:
             if now == last:
                 return
             last = now
+
+
+@pytest.fixture
+async def server(database_url: str) -> AsyncIterator[Running]:
+    """As tests/conftest.py's, with the duty-room watch's grace at its longest: these tests
+    compare the database before and after a request, and no console is open, so the watch
+    would write `duty_room_empty` a minute in (decision 51), blamed on whichever request
+    came then."""
+    async with in_process(settings_for(database_url, duty_room_grace_s=3600)) as running:
+        yield running
 
 
 @dataclass

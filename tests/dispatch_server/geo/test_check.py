@@ -65,6 +65,8 @@ def test_every_broken_ring_and_position_is_named() -> None:
     assert [e.params["ring"] for e in checked.errors] == ["hole 1", "hole 2", "hole 3", "hole 3"]
     assert "is not closed" in checked.errors[0].message
     assert "has 3 positions, needs at least 4" in checked.errors[1].message
+    # What the admin page words in zh and en.
+    assert [e.params["problem"] for e in checked.errors[:2]] == ["not_closed", "too_few"]
     assert checked.errors[2].params["position"] == ["x", 28.1]
     assert "outside the WGS84 range" in checked.errors[3].message
     # Bad positions cannot be drawn; the rest of the feature is still reported by id.

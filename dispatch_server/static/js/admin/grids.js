@@ -140,9 +140,11 @@ function drawMap(result, current, report) {
     g.append(svg("path", {d, "fill-rule": "evenodd", "vector-effect": "non-scaling-stroke"}));
     const ring = s.rings[0].map(xy);
     const cx = ring.reduce((a, p) => a + p[0], 0) / ring.length, cy = ring.reduce((a, p) => a + p[1], 0) / ring.length;
+    const bottom = Math.max(...s.rings.flat().map((p) => xy(p)[1]));
     if (s.label) g.append(svg("text", {x: cx, y: cy, "font-size": unit * 1.4, class: "label"}, s.label));
+    // The faults go just under the feature, on a white halo, so they read over the map.
     (s.faults ?? []).forEach((words, i) =>
-      g.append(svg("text", {x: cx, y: cy + unit * 1.7 * (i + 1), "font-size": unit * 1.2, class: "fault-text"}, `✖ ${words}`)));
+      g.append(svg("text", {x: cx, y: bottom + unit * 1.5 * (i + 1), "font-size": unit, class: "fault-text"}, `✖ ${words}`)));
     map.append(g);
   }
   result.append(map);

@@ -328,7 +328,7 @@ const FAULTS = {
     not_feature: "不是 GeoJSON 要素（Feature）", bad_properties: "properties 不是对象",
     no_id: "没有编号：需要 id、grid_id 或 name", bad_id: "编号不是文字或数字",
     no_geometry: "没有图形", bad_geometry_type: "图形不是多边形（Polygon / MultiPolygon）",
-    invalid_ring: "边界有误：{message}", bad_position: "坐标有误：{message}",
+    invalid_ring: "边界有误（{ring}）：{problem}", bad_position: "坐标有误：{position}",
     invalid_geometry: "图形无效（如边界自相交）：{message}",
     duplicate_id: "编号重复：与第 {n} 个图形相同", overlap: "与网格 {other} 重叠约 {area} 平方米",
     members: "仍有队员属于此网格：{ids}", open_incidents: "仍有未结事件：{ids}",
@@ -339,13 +339,21 @@ const FAULTS = {
     not_feature: "not a GeoJSON Feature", bad_properties: "properties is not an object",
     no_id: "no id: needs id, grid_id or name", bad_id: "the id is not text or a number",
     no_geometry: "no geometry", bad_geometry_type: "the geometry is not a Polygon or MultiPolygon",
-    invalid_ring: "bad boundary: {message}", bad_position: "bad coordinates: {message}",
+    invalid_ring: "bad boundary ({ring}): {problem}", bad_position: "bad coordinates: {position}",
     invalid_geometry: "invalid shape (e.g. a boundary crossing itself): {message}",
     duplicate_id: "duplicate id: the same as feature {n}", overlap: "overlaps grid {other} by about {area} m²",
     members: "members still belong to it: {ids}", open_incidents: "open incidents in it: {ids}",
     partners: "partners still cover it: {ids}", roster: "still on the roster: {ids}",
     check_in_rules: "a check-in rule still names it", escalation_rules: "escalation rules name it: {ids}",
   },
+};
+
+// What is wrong with a ring (`problem` of an invalid_ring fault).
+const RING_PROBLEMS = {
+  zh: {no_rings: "没有边界", not_a_list: "不是坐标列表", too_few: "坐标点太少（至少 4 个）",
+    not_closed: "没有闭合（首尾两个坐标必须相同）"},
+  en: {no_rings: "no rings", not_a_list: "not a list of positions", too_few: "too few positions (at least 4)",
+    not_closed: "not closed (the first and last positions must be the same)"},
 };
 
 const SKILLS = {
@@ -392,7 +400,10 @@ export function fault(err) {
   if (!template) return err.message ?? err.code;
   const ids = (err.ids ?? []).join(current === "zh" ? "、" : ", ");
   const area = err.area_m2 === undefined ? "?" : Math.round(err.area_m2);
-  return fill(template, {...err, ids, area, n: (err.other_index ?? 0) + 1, other: err.other_grid_id ?? "?"});
+  const problem = RING_PROBLEMS[current][err.problem] ?? err.message;
+  const position = JSON.stringify(err.position ?? null);
+  return fill(template, {...err, ids, area, problem, position, n: (err.other_index ?? 0) + 1,
+    other: err.other_grid_id ?? "?"});
 }
 
 export function dateTime(iso) {
