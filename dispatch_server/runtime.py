@@ -58,7 +58,7 @@ from dispatch_server.services.context import Context
 from dispatch_server.services.deliveries import DELIVERIES, run_deliveries
 from dispatch_server.services.duty_log import DUTY_LOG
 from dispatch_server.services.leader import Leadership, while_leading
-from dispatch_server.services.metrics import LOOP_LAG, Live, probe_loop_lag, registry
+from dispatch_server.services.metrics import LOOP_LAG, Live, Metrics, probe_loop_lag, registry
 from dispatch_server.services.retention import RETENTION, Retention
 from dispatch_server.settings import Settings
 from dispatch_server.store import inuse
@@ -155,6 +155,7 @@ async def _build(
     leader = Leadership(settings.database_url if shared else None)
     http = httpx.AsyncClient(timeout=settings.webhook_timeout_s)
     stack.push_async_callback(http.aclose)
+    metrics = Metrics()  # before the context: the writer's thread reports to it directly
     ctx = Context(
         settings=settings,
         admin_token=admin_token,
@@ -170,7 +171,7 @@ async def _build(
             shared=shared,
             on_local_commit=lambda seq: cluster.log_grew(ctx, seq),
             on_batch=lambda failure: _writer_progress(supervisor, failure),
-            on_timed=lambda size, seconds: ctx.metrics.batch(size, seconds),
+            on_timed=metrics.batch,
         ),
         bus=MemoryBus(),
         roster=Roster(max(64, len(members))),
@@ -182,6 +183,7 @@ async def _build(
         cluster=Cluster(link_for(settings.bus_url, settings.bus_prefix)),
         leader=leader,
         grid_set_id=chosen.grid_set_id,
+        metrics=metrics,
     )
     ctx.registry = registry(
         Live(

@@ -101,6 +101,11 @@ Answer = ServerFrame | None
 Work = Callable[[Any], Awaitable[Answer]]
 
 
+def _alert_id(frame: object) -> str | None:
+    """The alarm an error frame names: only on the error path (a UUID's text costs a call)."""
+    return str(frame.alert_id) if isinstance(frame, Alert | AlertCategory) else None
+
+
 class PatrolSession:
     """One handheld's frames, taken in the order sent (DESIGN.md: "one socket's frames take
     effect in the order they were sent").
@@ -209,21 +214,25 @@ class PatrolSession:
 
     def _raise(self, alert: Alert) -> None:
         alert_id = str(alert.alert_id)
-        received = time.perf_counter()
-        task = self.tasks.create_task(self._answer(alert, partial(self._alarm, received=received)))
+        task = self.tasks.create_task(self._alarm(alert, alert_id, time.perf_counter()))
         self._alarms[alert_id] = task  # a retry's task is later in the writer's queue
 
-        def forget(done: asyncio.Task[None]) -> None:
-            if self._alarms.get(alert_id) is done:
+    async def _alarm(self, alert: Alert, alert_id: str, received: float) -> None:
+        """The alarm's work and answer, then its entry in `_alarms` dropped from inside its
+        own task: a done-callback would cost a closure and one more loop callback an alarm
+        (session 6 in docs/performance.md). An `alert_category` that finds no entry comes
+        after the alarm's commit either way."""
+        try:
+            work = partial(raise_alarm, self.ctx, self.member_id, received=received)
+            await self._answer(alert, work)
+        finally:
+            if self._alarms.get(alert_id) is asyncio.current_task():
                 del self._alarms[alert_id]
-
-        task.add_done_callback(forget)
 
     async def _answer(self, frame: Any, work: Work) -> None:
         """Do one frame's work and send its answer; whatever it raised becomes an error frame
         that names the frame (and its alarm or incident)."""
         ref: str = frame.type
-        alert_id = str(frame.alert_id) if isinstance(frame, Alert | AlertCategory) else None
         incident_id = getattr(frame, "incident_id", None)
         try:
             answer = await work(frame)
@@ -245,14 +254,10 @@ class PatrolSession:
             if answer is not None:
                 self.link.send(answer)
             return
-        self._error(FrameError(code, message, ref, alert_id, incident_id))
+        self._error(FrameError(code, message, ref, _alert_id(frame), incident_id))
 
     def _error(self, exc: FrameError) -> None:
         self.link.send(error_frame(exc))
-
-    async def _alarm(self, alert: Alert, received: float) -> Answer:
-        accepted = await raise_alarm(self.ctx, self.member_id, alert, received)
-        return accepted
 
     async def _position(self, p: Position) -> Answer:
         roster = self.ctx.roster
