@@ -9,7 +9,7 @@
 // community, whose zone the server uses for weeks and months).
 
 import {h} from "./dom.js";
-import {t, lang} from "./i18n.js";
+import {duration, t, lang} from "./i18n.js";
 import {histogram, shareBars, trend} from "./charts.js";
 
 const PERIODS = ["this_month", "last_month", "last_4_weeks"];
@@ -161,6 +161,13 @@ function cards(f, tg, prefix = "") {
   ];
 }
 
+/** Time nobody had a console open while patrols were out (decision 51): the goal is none. */
+function unwatchedCard(d) {
+  const s = d.unwatched_s ?? 0;
+  return card("unwatched", t("kpi_unwatched"), s > 0 ? duration(s) : t("kpi_unwatched_none"),
+    t("kpi_unwatched_target"), s === 0, s);
+}
+
 function barsBox(d) {
   const tg = d.targets;
   const rows = d.real.groups.map((g) => {
@@ -225,7 +232,7 @@ function render() {
     const d = K.data;
     parts.push(
       h("p", {class: "kpi-period", id: "kpi-period"}, periodText(K.span)),
-      h("div", {class: "kpi-cards", id: "kpi-headline"}, cards(d.real.total, d.targets)),
+      h("div", {class: "kpi-cards", id: "kpi-headline"}, cards(d.real.total, d.targets), unwatchedCard(d)),
       h("div", {class: "kpi-boxes"}, barsBox(d), histogramBox(d), trendBox(d, K.weeks, K.span.mondays), drillsBox(d)));
   } else if (K.state === "loading") {
     parts.push(h("p", {class: "empty"}, t("kpi_loading")));

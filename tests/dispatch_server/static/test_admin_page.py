@@ -195,7 +195,8 @@ async def _upload_broken_then_fixed_grids(page: ConsolePage, server: Running) ->
     faults = page.page.locator("#fault-list > li.fault")
     assert await faults.count() == 1, await page.page.locator("#fault-list").inner_text()
     assert await faults.first.get_attribute("data-index") == "4"
-    assert "G05" in await faults.first.inner_text()
+    said = await faults.first.inner_text()
+    assert "G05" in said and "外边界" in said and "没有闭合" in said, said
     bad = page.page.locator("#grid-map g.bad")
     assert await bad.count() == 1 and await bad.get_attribute("data-index") == "4"
     assert "✖" in (await bad.text_content() or ""), "the fault is written beside its feature"

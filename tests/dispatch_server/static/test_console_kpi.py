@@ -203,6 +203,8 @@ def check_against(seen: dict[str, Any], api: dict[str, Any], weeks: dict[str, An
     assert value("process_within") == total["process"]["within"][str(t["process_s"])]
     assert ("missed" if not total["process_met"] else "met") in cards["process_within"]["cls"]
     assert value("arrival") == [total["arrival"]["within"][str(s)] for s in t["arrival_s"]]
+    assert value("unwatched") == api["unwatched_s"]
+    assert ("met" if api["unwatched_s"] == 0 else "missed") in cards["unwatched"]["cls"]
     # One bar per grid with alarms, each the grid's share answered within 10 s.
     groups = {g["key"]: g["answer"]["within"][str(t["answer_s"])] for g in api["real"]["groups"]}
     assert {k: s for k, s, _ in seen["bars"]} == groups

@@ -40,6 +40,7 @@ async function show(view) {
   for (const tab of document.querySelectorAll("#tabs .tab")) tab.setAttribute("aria-selected", String(tab.dataset.view === view));
   const box = $("section");
   box.dataset.view = view;
+  $("toast").hidden = true;  // what the last tab said is not about this one
   try {
     await SECTIONS[view].render(box, app);
   } catch (err) {

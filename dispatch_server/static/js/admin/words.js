@@ -401,9 +401,18 @@ export function fault(err) {
   const ids = (err.ids ?? []).join(current === "zh" ? "、" : ", ");
   const area = err.area_m2 === undefined ? "?" : Math.round(err.area_m2);
   const problem = RING_PROBLEMS[current][err.problem] ?? err.message;
+  const ring = current === "zh" ? ringZh(err.ring ?? "") : err.ring;
   const position = JSON.stringify(err.position ?? null);
-  return fill(template, {...err, ids, area, problem, position, n: (err.other_index ?? 0) + 1,
+  return fill(template, {...err, ring, ids, area, problem, position, n: (err.other_index ?? 0) + 1,
     other: err.other_grid_id ?? "?"});
+}
+
+/** "exterior ring of polygon 2" -> "第2块的外边界"; "hole 1" -> "第1个内洞". */
+function ringZh(ring) {
+  const m = ring.match(/^(exterior ring|hole (\d+))(?: of polygon (\d+))?$/);
+  if (!m) return {polygon: "多边形", polygons: "多边形列表"}[ring] ?? ring;
+  const part = m[2] ? `第${m[2]}个内洞` : "外边界";
+  return m[3] ? `第${m[3]}块的${part}` : part;
 }
 
 export function dateTime(iso) {
