@@ -9,11 +9,15 @@ test-artifacts/screenshots (docs/admin.md).
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import copy
 import json
 import re
 from pathlib import Path
 from typing import Any
+
+from websockets.exceptions import ConnectionClosed
 
 from tests.support.browser import CJK, ConsolePage, console_page
 from tests.support.servers import Running
@@ -213,3 +217,82 @@ async def _upload_broken_then_fixed_grids(page: ConsolePage, server: Running) ->
     await page.page.locator("#grid-status.ok", has_text="已启用").wait_for()
     grids = [f["id"] for f in (await server.api.get("/api/grids"))["features"]]
     assert grids[-1] == "G11" and len(grids) == 11
+
+
+async def _closed(ws: Any, within: float = 5.0) -> int:
+    """Read until the server closes the socket; its close code."""
+    with contextlib.suppress(ConnectionClosed):
+        while True:
+            await asyncio.wait_for(ws.recv(), within)
+    code: int = ws.close_code
+    return code
+
+
+async def test_tokens_deactivation_roster_and_check_ins_from_the_pages(server: Running) -> None:
+    """The account buttons, the roster and check-ins, each against what the server then
+    does: a replaced token is refused, a deactivated member's handheld is cut off (4401)."""
+    li = await server.api.member("李阿姨", "G03")
+    wang = await server.api.member("王大爷", "G03")
+    handheld = await server.handheld(li["token"]).connect()
+    async with console_page(server.base, 1280, 900, "/admin/") as page:
+        page.page.on("dialog", lambda d: asyncio.ensure_future(d.accept()))
+        await page.page.fill("#token", server.api.admin_token)
+        await page.page.click("#go")
+        await page.page.locator("#who").wait_for()
+        await tab(page, "members")
+
+        row = page.page.locator(f'tr[data-member="{wang["member_id"]}"]')
+        await row.locator("button.rotate").click()
+        (token,) = await take_secrets(page)
+        assert (await server.api.get("/api/whoami", token))["id"] == wang["member_id"]
+        async with server.api.client(wang["token"]) as c:
+            assert (await c.get("/api/whoami")).status_code == 401, "the old token still works"
+
+        row = page.page.locator(f'tr[data-member="{li["member_id"]}"]')
+        await row.locator("button.deactivate").click()
+        assert await _closed(handheld.ws) == 4401
+        row = page.page.locator(f'tr.inactive[data-member="{li["member_id"]}"]')
+        await row.locator("button.reactivate").click()
+        (token,) = await take_secrets(page)
+        assert (await server.api.get("/api/whoami", token))["name"] == "李阿姨"
+
+        await tab(page, "dispatchers")
+        await page.page.locator('form#add-dispatchers input[name="name"]').fill("张阿姨")
+        await page.page.locator('form#add-dispatchers button[type="submit"]').click()
+        (duty,) = await take_secrets(page)
+        assert (await server.api.get("/api/whoami", duty))["kind"] == "dispatcher"
+
+        await tab(page, "roster")
+        cell = page.page.locator('#roster tr[data-grid="G03"] .slot[data-shift="morning"]')
+        for member in (li, wang):
+            await cell.locator(f'input[value="{member["member_id"]}"]').check()
+        await cell.locator("button.save-slot").click()
+        await page.page.locator("#toast").wait_for()
+        slots = {
+            (s["grid_id"], s["shift"]): s["members"] for s in await server.api.get("/api/roster")
+        }
+        planned = sorted(m["member_id"] for m in slots[("G03", "morning")])
+        assert planned == sorted([li["member_id"], wang["member_id"]])
+
+        await tab(page, "checkins")
+        form = page.page.locator("form#set-check-in")
+        await form.locator('select[name="target"]').select_option("grid:G03")
+        await form.locator('input[name="period_min"]').fill("20")
+        await form.locator('button[type="submit"]').click()
+        await page.page.locator("#check-in-rules").wait_for()
+        rules = await server.api.get("/api/check-in-rules")
+        assert [(r.get("grid_id"), r["period_s"]) for r in rules] == [("G03", 1200.0)]
+
+        await tab(page, "audit")
+        await page.page.locator('#audit tr[data-type="check_in_rule_set"]').wait_for()
+        steps = await page.page.locator("#audit tbody tr").evaluate_all(
+            "rows => rows.map(r => r.dataset.type)"
+        )
+        for step in (
+            "token_rotated",
+            "member_deactivated",
+            "member_reactivated",
+            "roster_slot_set",
+        ):
+            assert step in steps, steps
+        assert page.errors == [], page.errors

@@ -35,17 +35,27 @@ const app = {
 };
 window.dispatchAdmin = app;  // for the browser tests and the curious
 
-async function show(view) {
+let showing = 0;  // the newest request to draw a tab: an older one that ends later is dropped
+
+/** Draws a tab into a new box and puts it on the page only if no later request came: a slow
+ * answer never replaces what the administrator is typing into. The open tab is not drawn
+ * again by its own button (`again` for a language change). */
+async function show(view, again = false) {
+  const section = $("section");
+  if (!again && view === app.view && section.dataset.view === view) return;
   app.view = view;
+  const mine = ++showing;
   for (const tab of document.querySelectorAll("#tabs .tab")) tab.setAttribute("aria-selected", String(tab.dataset.view === view));
-  const box = $("section");
-  box.dataset.view = view;
   $("toast").hidden = true;  // what the last tab said is not about this one
+  const box = h("div", {class: "section-body"});
   try {
     await SECTIONS[view].render(box, app);
   } catch (err) {
     box.replaceChildren(h("p", {class: "error", role: "alert"}, t("failed", {why: errorText(err)})));
   }
+  if (mine !== showing) return;
+  section.replaceChildren(box);
+  section.dataset.view = view;
 }
 
 function drawWho() {
@@ -73,7 +83,7 @@ async function signIn(token) {
   $("signin").hidden = true;
   for (const id of ["tabs", "who", "signout", "section"]) $(id).hidden = false;
   drawWho();
-  await show(app.view);
+  await show(app.view, true);
 }
 
 function start() {
@@ -81,7 +91,7 @@ function start() {
   $("lang").addEventListener("click", () => {
     setLang(lang() === "zh" ? "en" : "zh");
     localStorage.setItem(LANG_KEY, lang());
-    if (app.me) { drawWho(); show(app.view); }
+    if (app.me) { drawWho(); show(app.view, true); }
   });
   $("signout").addEventListener("click", () => { sessionStorage.removeItem(TOKEN_KEY); location.reload(); });
   for (const tab of document.querySelectorAll("#tabs .tab")) tab.addEventListener("click", () => show(tab.dataset.view));

@@ -1,6 +1,6 @@
 // Patrol members: register, edit grid and skills, deactivate, new token, phone codes, cards.
 
-import {busy, checked, checks, field, h, select, showSecrets, table, toast} from "./ui.js";
+import {accountButtons, busy, checked, checks, field, h, reactivateButton, select, showSecrets, table, toast} from "./ui.js";
 import {SKILL_CODES, dateTime, skill, t} from "./words.js";
 
 export async function render(box, app) {
@@ -70,32 +70,14 @@ function memberForm(app, m, submit, cancel) {
 
 function actions(app, m, edit, redraw) {
   const path = `/api/members/${m.member_id}`;
-  if (m.deactivated_at) {
-    const again = h("button", {type: "button", class: "reactivate"}, t("reactivate"));
-    again.addEventListener("click", async () => {
-      const done = await busy(again, () => app.api.post(`${path}/reactivate`));
-      if (done) { showSecrets([{label: t("token_for", {who: m.name}), value: done.token}]); redraw(); }
-    });
-    return again;
-  }
+  if (m.deactivated_at) return reactivateButton(app, path, m.name, redraw);
   const code = h("button", {type: "button", class: "enrol"}, t("enrol"));
   code.addEventListener("click", async () => {
     const done = await busy(code, () => app.api.post(`${path}/enrolment`));
     if (done) enrolment(m, done);
   });
-  const rotate = h("button", {type: "button", class: "rotate"}, t("rotate"));
-  rotate.addEventListener("click", async () => {
-    if (!confirm(t("confirm_rotate", {name: m.name}))) return;
-    const done = await busy(rotate, () => app.api.post(`${path}/token`));
-    if (done) showSecrets([{label: t("token_for", {who: m.name}), value: done.token}]);
-  });
-  const off = h("button", {type: "button", class: "deactivate danger"}, t("deactivate"));
-  off.addEventListener("click", async () => {
-    if (!confirm(t("confirm_deactivate", {name: m.name}))) return;
-    if (await busy(off, () => app.api.post(`${path}/deactivate`))) redraw();
-  });
-  return h("div", {class: "actions"},
-    h("button", {type: "button", class: "edit", onclick: edit}, t("edit")), code, rotate, off);
+  const editing = h("button", {type: "button", class: "edit", onclick: edit}, t("edit"));
+  return accountButtons(app, path, m.name, redraw, {before: [editing, code]});
 }
 
 function enrolment(m, done) {

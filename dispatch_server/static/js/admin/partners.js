@@ -1,7 +1,7 @@
 // Security partners and the police liaison: which grids each covers, its webhook, and a button
 // that sends a test webhook and shows what the receiver answered.
 
-import {busy, checked, checks, field, h, select, showSecrets, table, toast} from "./ui.js";
+import {accountButtons, busy, checked, checks, field, h, reactivateButton, select, showSecrets, table, toast} from "./ui.js";
 import {t} from "./words.js";
 
 export async function render(box, app) {
@@ -66,33 +66,17 @@ function partnerForm(app, p, submit, cancel) {
 
 function actions(app, p, edit, redraw) {
   const path = `/api/partners/${p.partner_id}`;
-  if (p.deactivated_at) {
-    const again = h("button", {type: "button", class: "reactivate"}, t("reactivate"));
-    again.addEventListener("click", async () => {
-      const done = await busy(again, () => app.api.post(`${path}/reactivate`));
-      if (done) { showSecrets([{label: t("token_for", {who: p.name}), value: done.token}]); redraw(); }
-    });
-    return again;
-  }
+  if (p.deactivated_at) return reactivateButton(app, path, p.name, redraw);
   const answer = h("div", {class: "test-result", role: "status"});
   const test = h("button", {type: "button", class: "test-webhook", disabled: !p.webhook_url}, t("test_webhook"));
   test.addEventListener("click", async () => {
     const r = await busy(test, () => app.api.post(`${path}/test-webhook`), answer);
     if (r) drawTest(answer, r);
   });
-  const rotate = h("button", {type: "button", class: "rotate"}, t("rotate"));
-  rotate.addEventListener("click", async () => {
-    if (!confirm(t("confirm_rotate", {name: p.name}))) return;
-    const done = await busy(rotate, () => app.api.post(`${path}/token`));
-    if (done) showSecrets([{label: t("token_for", {who: p.name}), value: done.token}]);
-  });
-  const off = h("button", {type: "button", class: "deactivate danger"}, t("deactivate"));
-  off.addEventListener("click", async () => {
-    if (!confirm(t("confirm_deactivate", {name: p.name}))) return;
-    if (await busy(off, () => app.api.post(`${path}/deactivate`))) redraw();
-  });
-  return h("div", {class: "actions"},
-    h("button", {type: "button", class: "edit", onclick: edit}, t("edit")), test, rotate, off, answer);
+  const editing = h("button", {type: "button", class: "edit", onclick: edit}, t("edit"));
+  const box = accountButtons(app, path, p.name, redraw, {before: [editing, test]});
+  box.append(answer);
+  return box;
 }
 
 function drawTest(box, r) {

@@ -1,6 +1,6 @@
 // Duty volunteers and administrators: a name and a token each; register, deactivate, renew.
 
-import {busy, field, h, showSecrets, table, toast} from "./ui.js";
+import {accountButtons, busy, field, h, reactivateButton, showSecrets, table} from "./ui.js";
 import {dateTime, t} from "./words.js";
 
 // What differs between the two lists.
@@ -42,32 +42,6 @@ function isMe(app, k, p) {
 
 function actions(app, k, p, redraw) {
   const path = `${k.base}/${p[k.id]}`;
-  if (p.deactivated_at) {
-    if (!k.renew) return "";
-    const again = h("button", {type: "button", class: "reactivate"}, t("reactivate"));
-    again.addEventListener("click", async () => {
-      const done = await busy(again, () => app.api.post(`${path}/reactivate`));
-      if (done) { showSecrets([{label: t("token_for", {who: p.name}), value: done.token}]); redraw(); }
-    });
-    return again;
-  }
-  const buttons = [];
-  if (k.renew) {
-    const rotate = h("button", {type: "button", class: "rotate"}, t("rotate"));
-    rotate.addEventListener("click", async () => {
-      if (!confirm(t("confirm_rotate", {name: p.name}))) return;
-      const done = await busy(rotate, () => app.api.post(`${path}/token`));
-      if (done) showSecrets([{label: t("token_for", {who: p.name}), value: done.token}]);
-    });
-    buttons.push(rotate);
-  }
-  if (!isMe(app, k, p)) {
-    const off = h("button", {type: "button", class: "deactivate danger"}, t("deactivate"));
-    off.addEventListener("click", async () => {
-      if (!confirm(t("confirm_deactivate", {name: p.name}))) return;
-      if (await busy(off, () => app.api.post(`${path}/deactivate`))) { toast(t("saved")); redraw(); }
-    });
-    buttons.push(off);
-  }
-  return h("div", {class: "actions"}, buttons);
+  if (p.deactivated_at) return k.renew ? reactivateButton(app, path, p.name, redraw) : "";
+  return accountButtons(app, path, p.name, redraw, {renew: k.renew, self: isMe(app, k, p)});
 }

@@ -86,3 +86,40 @@ export function showSecrets(items, extra = null) {
 async function copy(value, button) {
   try { await navigator.clipboard.writeText(value); button.textContent = t("copied"); } catch { /* select by hand */ }
 }
+
+/** The buttons every account has, in one place: reactivate (for a deactivated one: a new
+ * token, shown once), or a new token and deactivate. `renew: false` leaves out the token
+ * buttons (administrators); `self: true` leaves out deactivate (you cannot lock yourself
+ * out). `before` are the list's own buttons (edit, phone code, test webhook). */
+export function accountButtons(app, path, name, redraw, {renew = true, self = false, before = []} = {}) {
+  const post = (button, step) => busy(button, () => app.api.post(`${path}/${step}`));
+  const told = (done) => showSecrets([{label: t("token_for", {who: name}), value: done.token}]);
+  const button = (cls, words, onclick) => h("button", {type: "button", class: cls, onclick}, words);
+  const buttons = [...before];
+  if (renew) {
+    const rotate = button("rotate", t("rotate"), async () => {
+      if (!confirm(t("confirm_rotate", {name}))) return;
+      const done = await post(rotate, "token");
+      if (done) told(done);
+    });
+    buttons.push(rotate);
+  }
+  if (!self) {
+    const off = button("deactivate danger", t("deactivate"), async () => {
+      if (!confirm(t("confirm_deactivate", {name}))) return;
+      if (await post(off, "deactivate")) { toast(t("saved")); redraw(); }
+    });
+    buttons.push(off);
+  }
+  return h("div", {class: "actions"}, buttons);
+}
+
+/** The one button a deactivated account has: back in service with a new token. */
+export function reactivateButton(app, path, name, redraw) {
+  const again = h("button", {type: "button", class: "reactivate"}, t("reactivate"));
+  again.addEventListener("click", async () => {
+    const done = await busy(again, () => app.api.post(`${path}/reactivate`));
+    if (done) { showSecrets([{label: t("token_for", {who: name}), value: done.token}]); redraw(); }
+  });
+  return again;
+}
